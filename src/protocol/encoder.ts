@@ -1,0 +1,388 @@
+/**
+ * Encoding: JavaScript values and commands to wire bytes.
+ *
+ * The hot path is {@link RequestWriter.append}: it writes a whole request
+ * straight into one growing buffer (no intermediate string per value), checks
+ * it against the dialect, and rolls back if anything is wrong, so a refused
+ * request leaves no bytes behind.
+ *
+ * @module
+ */
+
+import { DialectError } from '../errors.js';
+import { ETX, type Dialect } from './dialect.js';
+import { Float, type Value, type WireValue } from './values.js';
+
+/** A command: its name followed by its arguments, e.g. `['SET', 'key', 42]`. */
+export type Command = readonly [name: string, ...args: Value[]];
+
+const CRLF = 0x0d0a;
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
+const MAX_DEPTH = 512;
+
+/** Formats a float the way the wire expects it: `inf`, `-inf`, `nan` or a JS number literal. */
+export function formatFloat(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (value === Infinity) return 'inf';
+  if (value === -Infinity) return '-inf';
+  if (Object.is(value, -0)) return '-0';
+  return String(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'object' && value !== null) return `an instance of ${value.constructor?.name ?? 'Object'}`;
+  return typeof value;
+}
+
+function isPlainObject(value: object): value is Record<string, Value> {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Writes requests (or values) into one growing buffer.
+ *
+ * Each {@link append} validates as it writes and rolls the buffer back when
+ * the value is invalid or the dialect cannot carry the request, so the bytes
+ * taken with {@link take} are always whole, valid requests.
+ */
+export class RequestWriter {
+  #buf: Buffer;
+  #len = 0;
+  #start = 0;
+  readonly #dialect: Dialect | undefined;
+  readonly #ancestors = new Set<object>();
+
+  /**
+   * @param dialect - the framing rules to enforce; without one, no terminator
+   *   is added and no dialect rule applies (used to encode bare values).
+   * @param initialSize - starting capacity in bytes
+   */
+  constructor(dialect?: Dialect, initialSize = 16 * 1024) {
+    this.#dialect = dialect;
+    this.#buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** Bytes written and not yet taken. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /**
+   * Encodes one request (`command[0]` is the name) at the end of the buffer.
+   * @returns the number of bytes the request took
+   * @throws TypeError for a value with no wire form (undefined, function,
+   *   symbol, cycle, non-string map key) or a non-string command name
+   * @throws RangeError for a bigint outside signed 64-bit
+   * @throws DialectError when the dialect cannot carry the request
+   */
+  append(command: Command): number {
+    const name = command[0];
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError('command: the first element must be a non-empty command name string');
+    }
+    this.#start = this.#len;
+    try {
+      this.#header(0x2a /* * */, command.length);
+      for (let i = 0; i < command.length; i++) this.#value(command[i] as Value, 1);
+      this.#finishRequest();
+    } catch (error) {
+      this.#len = this.#start;
+      this.#ancestors.clear();
+      throw error;
+    }
+    return this.#len - this.#start;
+  }
+
+  /**
+   * Encodes one bare value (no terminator, no dialect rule).
+   * @throws TypeError / RangeError as {@link append}
+   */
+  appendValue(value: Value): number {
+    this.#start = this.#len;
+    try {
+      this.#value(value, 0);
+    } catch (error) {
+      this.#len = this.#start;
+      this.#ancestors.clear();
+      throw error;
+    }
+    return this.#len - this.#start;
+  }
+
+  /** Encodes one {@link WireValue} exactly as tagged (no terminator). */
+  appendWire(value: WireValue): number {
+    const start = this.#len;
+    this.#wire(value);
+    return this.#len - start;
+  }
+
+  /** Appends raw bytes (e.g. a terminator). */
+  appendBytes(bytes: Uint8Array): void {
+    this.#reserve(bytes.length);
+    this.#buf.set(bytes, this.#len);
+    this.#len += bytes.length;
+  }
+
+  /**
+   * Takes everything written so far as one buffer and leaves the writer
+   * empty. The returned buffer is never written to again.
+   */
+  take(): Buffer {
+    const out = this.#buf.subarray(0, this.#len);
+    const rest = this.#buf.length - this.#len;
+    // Keep writing into the unused tail when it is big enough; the taken part is never touched again.
+    this.#buf = rest >= 4096 ? this.#buf.subarray(this.#len) : Buffer.allocUnsafe(Math.max(16 * 1024, this.#buf.length));
+    this.#len = 0;
+    return out;
+  }
+
+  #finishRequest(): void {
+    const dialect = this.#dialect;
+    if (dialect === undefined) return;
+    if (dialect.requestTerminator) {
+      this.#reserve(1);
+      this.#buf[this.#len++] = ETX;
+    }
+    const size = this.#len - this.#start;
+    if (size > dialect.maxRequestBytes) {
+      throw new DialectError(
+        `the request is ${size} bytes; the '${dialect.name}' dialect carries at most ${dialect.maxRequestBytes}`,
+      );
+    }
+  }
+
+  #reserve(extra: number): void {
+    const need = this.#len + extra;
+    if (need <= this.#buf.length) return;
+    let size = Math.max(this.#buf.length * 2, 1024);
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf = next;
+  }
+
+  /** Writes `<prefix><n>\r\n` for a non-negative integer n. */
+  #header(prefix: number, n: number): void {
+    this.#reserve(24);
+    const buf = this.#buf;
+    buf[this.#len++] = prefix;
+    if (n < 10) {
+      buf[this.#len++] = 0x30 + n;
+    } else {
+      this.#len += buf.latin1Write(String(n), this.#len);
+    }
+    buf.writeUInt16BE(CRLF, this.#len);
+    this.#len += 2;
+  }
+
+  #line(prefix: number, text: string): void {
+    this.#reserve(text.length + 3);
+    this.#buf[this.#len++] = prefix;
+    this.#len += this.#buf.latin1Write(text, this.#len);
+    this.#buf.writeUInt16BE(CRLF, this.#len);
+    this.#len += 2;
+  }
+
+  #refuse(what: string): never {
+    const name = this.#dialect?.name ?? 'custom';
+    throw new DialectError(`a value holds ${what}, which the '${name}' dialect cannot carry; nothing was sent`);
+  }
+
+  #string(value: string): void {
+    const dialect = this.#dialect;
+    if (dialect !== undefined) {
+      if (dialect.forbidEtx && value.includes('\x03')) this.#refuse('the byte 0x03');
+      if (dialect.forbidLineBreaks && (value.includes('\n') || value.includes('\r'))) this.#refuse('CR or LF');
+    }
+    // One byte per UTF-16 unit for ASCII; at most three otherwise.
+    this.#reserve(value.length * 3 + 24);
+    const byteLength = value.length < 64 ? Buffer.byteLength(value) : -1;
+    if (byteLength >= 0) {
+      this.#header(0x24 /* $ */, byteLength);
+      this.#len += this.#buf.utf8Write(value, this.#len);
+    } else {
+      // Long string: write it after a header of maximal size, then close the gap.
+      const headerAt = this.#len;
+      const bodyAt = headerAt + 16;
+      const written = this.#buf.utf8Write(value, bodyAt);
+      this.#header(0x24, written);
+      this.#buf.copy(this.#buf, this.#len, bodyAt, bodyAt + written);
+      this.#len += written;
+    }
+    this.#buf.writeUInt16BE(CRLF, this.#len);
+    this.#len += 2;
+  }
+
+  #bytes(value: Uint8Array): void {
+    const dialect = this.#dialect;
+    if (dialect !== undefined) {
+      if (dialect.forbidEtx && value.includes(ETX)) this.#refuse('the byte 0x03');
+      if (dialect.forbidLineBreaks && (value.includes(0x0a) || value.includes(0x0d))) this.#refuse('CR or LF');
+    }
+    this.#header(0x24, value.length);
+    this.appendBytes(value);
+    this.#reserve(2);
+    this.#buf.writeUInt16BE(CRLF, this.#len);
+    this.#len += 2;
+  }
+
+  #number(value: number): void {
+    if (Number.isSafeInteger(value) && !Object.is(value, -0)) {
+      this.#line(0x3a /* : */, String(value));
+    } else {
+      this.#line(0x2c /* , */, formatFloat(value));
+    }
+  }
+
+  #bigint(value: bigint): void {
+    if (value < MIN_INT64 || value > MAX_INT64) {
+      throw new RangeError(`the integer ${value} is outside the signed 64-bit range the server stores`);
+    }
+    this.#line(0x3a, value.toString());
+  }
+
+  #value(value: Value, depth: number): void {
+    switch (typeof value) {
+      case 'string':
+        this.#string(value);
+        return;
+      case 'number':
+        this.#number(value);
+        return;
+      case 'bigint':
+        this.#bigint(value);
+        return;
+      case 'boolean':
+        this.#reserve(4);
+        this.#buf.writeUInt32BE(value ? 0x23740d0a : 0x23660d0a, this.#len);
+        this.#len += 4;
+        return;
+      case 'object':
+        break;
+      default:
+        throw new TypeError(`cannot send ${describe(value)}: it has no zcached wire form`);
+    }
+    if (value === null) {
+      this.#reserve(3);
+      this.#buf[this.#len++] = 0x5f; // _
+      this.#buf.writeUInt16BE(CRLF, this.#len);
+      this.#len += 2;
+      return;
+    }
+    if (value instanceof Uint8Array) {
+      this.#bytes(value);
+      return;
+    }
+    if (value instanceof Float) {
+      if (typeof value.value !== 'number') throw new TypeError('float(): the value must be a number');
+      this.#line(0x2c, formatFloat(value.value));
+      return;
+    }
+    if (depth >= MAX_DEPTH) throw new RangeError(`cannot send a value nested deeper than ${MAX_DEPTH} levels`);
+    if (this.#ancestors.has(value)) throw new TypeError('cannot send a value that contains itself (a cycle)');
+    this.#ancestors.add(value);
+    if (Array.isArray(value)) {
+      this.#header(0x2a, value.length);
+      for (let i = 0; i < value.length; i++) this.#value(value[i] as Value, depth + 1);
+    } else if (value instanceof Map) {
+      this.#header(0x25 /* % */, value.size);
+      for (const [key, item] of value as ReadonlyMap<unknown, Value>) {
+        if (typeof key !== 'string') throw new TypeError(`cannot send a map key of type ${describe(key)}: keys must be strings`);
+        this.#string(key);
+        this.#value(item, depth + 1);
+      }
+    } else if (value instanceof Set) {
+      this.#header(0x7e /* ~ */, value.size);
+      for (const item of value as ReadonlySet<Value>) this.#value(item, depth + 1);
+    } else if (isPlainObject(value)) {
+      const keys = Object.keys(value);
+      this.#header(0x25, keys.length);
+      for (const key of keys) {
+        this.#string(key);
+        this.#value(value[key] as Value, depth + 1);
+      }
+    } else {
+      throw new TypeError(`cannot send ${describe(value)}: it has no zcached wire form`);
+    }
+    this.#ancestors.delete(value);
+  }
+
+  #wire(value: WireValue): void {
+    switch (value.type) {
+      case 'simple':
+        this.#reserve(Buffer.byteLength(value.value) + 3);
+        this.#buf[this.#len++] = 0x2b;
+        this.#len += this.#buf.utf8Write(value.value, this.#len);
+        this.#buf.writeUInt16BE(CRLF, this.#len);
+        this.#len += 2;
+        return;
+      case 'error':
+        this.#reserve(Buffer.byteLength(value.value) + 3);
+        this.#buf[this.#len++] = 0x2d;
+        this.#len += this.#buf.utf8Write(value.value, this.#len);
+        this.#buf.writeUInt16BE(CRLF, this.#len);
+        this.#len += 2;
+        return;
+      case 'bulk':
+        this.#header(0x24, value.value.length);
+        this.appendBytes(value.value);
+        this.#reserve(2);
+        this.#buf.writeUInt16BE(CRLF, this.#len);
+        this.#len += 2;
+        return;
+      case 'integer':
+        this.#line(0x3a, value.value.toString());
+        return;
+      case 'float':
+        this.#line(0x2c, formatFloat(value.value));
+        return;
+      case 'boolean':
+        this.#line(0x23, value.value ? 't' : 'f');
+        return;
+      case 'null':
+        this.#line(0x5f, '');
+        return;
+      case 'array':
+      case 'set':
+        this.#header(value.type === 'array' ? 0x2a : 0x7e, value.value.length);
+        for (const item of value.value) this.#wire(item);
+        return;
+      case 'map':
+        this.#header(0x25, value.value.length);
+        for (const [key, item] of value.value) {
+          this.#wire(key);
+          this.#wire(item);
+        }
+        return;
+    }
+  }
+}
+
+/**
+ * Encodes one request for a dialect into a fresh buffer.
+ * @throws TypeError / RangeError / DialectError as {@link RequestWriter.append}
+ */
+export function encodeRequest(dialect: Dialect, command: Command): Buffer {
+  const writer = new RequestWriter(dialect, 256);
+  writer.append(command);
+  return writer.take();
+}
+
+/** Encodes one JavaScript value (no terminator). */
+export function encodeValue(value: Value): Buffer {
+  const writer = new RequestWriter(undefined, 256);
+  writer.appendValue(value);
+  return writer.take();
+}
+
+/** Encodes one {@link WireValue} exactly as tagged (no terminator). */
+export function encodeWire(value: WireValue): Buffer {
+  const writer = new RequestWriter(undefined, 256);
+  writer.appendWire(value);
+  return writer.take();
+}
