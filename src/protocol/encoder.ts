@@ -174,7 +174,7 @@ export class RequestWriter {
     if (n < 10) {
       buf[this.#len++] = 0x30 + n;
     } else {
-      this.#len += buf.latin1Write(String(n), this.#len);
+      this.#len += buf.write(String(n), this.#len, 'latin1');
     }
     buf.writeUInt16BE(CRLF, this.#len);
     this.#len += 2;
@@ -183,7 +183,7 @@ export class RequestWriter {
   #line(prefix: number, text: string): void {
     this.#reserve(text.length + 3);
     this.#buf[this.#len++] = prefix;
-    this.#len += this.#buf.latin1Write(text, this.#len);
+    this.#len += this.#buf.write(text, this.#len, 'latin1');
     this.#buf.writeUInt16BE(CRLF, this.#len);
     this.#len += 2;
   }
@@ -204,12 +204,12 @@ export class RequestWriter {
     const byteLength = value.length < 64 ? Buffer.byteLength(value) : -1;
     if (byteLength >= 0) {
       this.#header(0x24 /* $ */, byteLength);
-      this.#len += this.#buf.utf8Write(value, this.#len);
+      this.#len += this.#buf.write(value, this.#len);
     } else {
       // Long string: write it after a header of maximal size, then close the gap.
       const headerAt = this.#len;
       const bodyAt = headerAt + 16;
-      const written = this.#buf.utf8Write(value, bodyAt);
+      const written = this.#buf.write(value, bodyAt);
       this.#header(0x24, written);
       this.#buf.copy(this.#buf, this.#len, bodyAt, bodyAt + written);
       this.#len += written;
@@ -317,14 +317,14 @@ export class RequestWriter {
       case 'simple':
         this.#reserve(Buffer.byteLength(value.value) + 3);
         this.#buf[this.#len++] = 0x2b;
-        this.#len += this.#buf.utf8Write(value.value, this.#len);
+        this.#len += this.#buf.write(value.value, this.#len);
         this.#buf.writeUInt16BE(CRLF, this.#len);
         this.#len += 2;
         return;
       case 'error':
         this.#reserve(Buffer.byteLength(value.value) + 3);
         this.#buf[this.#len++] = 0x2d;
-        this.#len += this.#buf.utf8Write(value.value, this.#len);
+        this.#len += this.#buf.write(value.value, this.#len);
         this.#buf.writeUInt16BE(CRLF, this.#len);
         this.#len += 2;
         return;

@@ -1,0 +1,27 @@
+/**
+ * The wire protocol: values, dialects, encoder and streaming decoders.
+ *
+ * @module
+ */
+export { Float, float, type Value, type Reply, type DecodedReply, type WireValue, type WireType } from './values.js';
+export {
+  ETX,
+  DIALECTS,
+  DEFAULT_MAX_REQUEST_BYTES,
+  resolveDialect,
+  type Dialect,
+  type DialectInput,
+  type DialectName,
+  type DialectOptions,
+} from './dialect.js';
+export { RequestWriter, encodeRequest, encodeValue, encodeWire, formatFloat, type Command } from './encoder.js';
+export {
+  ReplyDecoder,
+  WireDecoder,
+  decodeWire,
+  decodeReplies,
+  DEFAULT_DECODER_LIMITS,
+  type DecoderLimits,
+  type ReplyDecoderOptions,
+  type WireDecoderOptions,
+} from './decoder.js';
