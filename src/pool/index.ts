@@ -1,0 +1,31 @@
+/**
+ * The connection pool: the `ConnectionPool` shell, and the pure reducer,
+ * state types and selectors it is built on (exported for tests and models).
+ *
+ * @module
+ */
+
+export { ConnectionPool, type PoolEvent } from './pool.js';
+export type { PoolConnection } from './pool-connection.js';
+export { poolReducer } from './reducer.js';
+export {
+  broken,
+  connected,
+  isConnected,
+  isEmpty,
+  isFull,
+  isWorking,
+  leastLoaded,
+  nextLeastLoaded,
+  removalOrder,
+  type LoadedConnection,
+  type PoolView,
+} from './selectors.js';
+export {
+  initialPoolState,
+  type PoolAction,
+  type PoolEffect,
+  type PoolEntry,
+  type PoolState,
+  type PoolTransition,
+} from './state.js';

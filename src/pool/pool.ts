@@ -1,0 +1,503 @@
+/**
+ * `ConnectionPool`: the thin shell around {@link poolReducer}. It owns the
+ * real connection objects, runs the reducer, performs the effects it asks
+ * for (create, connect, reconnect, close) and feeds every connection state
+ * change back in as an action.
+ *
+ * The one exception is the per-request path: {@link ConnectionPool.getLeastLoadedConnection}
+ * reads the live connections directly and never runs the reducer.
+ *
+ * @module
+ */
+
+import type { ConnectionStateChange } from '../connection/state.js';
+import { PoolEmptyError } from '../errors.js';
+import { Listeners, type Unsubscribe } from '../events.js';
+import type { PoolConnection } from './pool-connection.js';
+import { poolReducer } from './reducer.js';
+import * as select from './selectors.js';
+import { initialPoolState, type PoolAction, type PoolEffect, type PoolState } from './state.js';
+
+/**
+ * A change in a pool, as given to {@link ConnectionPool.subscribe} listeners.
+ *
+ * - `connectionAdded`: the connection joined the pool.
+ * - `connectionRemoved`: the connection left the pool (it is being closed).
+ * - `connectionStateChanged`: a connection of the pool changed lifecycle state.
+ * - `poolSizeChanged`: `poolSize` went from `from` to `to`.
+ */
+export type PoolEvent<C extends PoolConnection = PoolConnection> =
+  | { readonly type: 'connectionAdded'; readonly connection: C }
+  | { readonly type: 'connectionRemoved'; readonly connection: C }
+  | { readonly type: 'connectionStateChanged'; readonly connection: C; readonly change: ConnectionStateChange }
+  | { readonly type: 'poolSizeChanged'; readonly from: number; readonly to: number };
+
+/** What the pool keeps for each of its connections. */
+interface Membership<C> {
+  readonly connection: C;
+  readonly unsubscribe: Unsubscribe;
+  /** Settles when the connection leaves the pool, so no pool operation waits on a connection it let go of. */
+  readonly removal: Promise<void>;
+  readonly markRemoved: () => void;
+}
+
+/** The rotation counter wraps here, long before it could lose integer precision. */
+const ROTATION_LIMIT = 0x3fff_ffff;
+
+const FORCE = Object.freeze({ force: true });
+
+/**
+ * A pool of connections to zcached servers, mirroring the Python client's
+ * `ConnectionPool` in camelCase.
+ *
+ * Every lifecycle operation runs through a pure reducer, so the pool stays
+ * consistent whatever the interleaving: `close()` during `setup()` or
+ * `reconnect()` resolves and leaves nothing open, and a connection removed
+ * while it is still connecting is closed. No operation rejects because a
+ * server is unreachable: such connections are simply broken.
+ *
+ * ```ts
+ * const pool = new ConnectionPool(4, () => new Connection({ host, port }));
+ * await pool.setup();
+ * const connection = pool.getLeastLoadedConnection();
+ * ```
+ *
+ * @typeParam C - the connection type the factory creates.
+ */
+export class ConnectionPool<C extends PoolConnection = PoolConnection> implements select.PoolView<C> {
+  readonly #connectionFactory: () => C;
+  readonly #events = new Listeners<PoolEvent<C>>();
+  readonly #memberships = new Map<string, Membership<C>>();
+  #state: PoolState;
+  /** The live connections in state order; frozen, replaced whenever membership changes. */
+  #connections: readonly C[] = Object.freeze([]);
+  /** Start of the next least-loaded scan: the live counterpart of `PoolState.rotation`. */
+  #rotation = 0;
+
+  /**
+   * Creates an empty pool; call {@link ConnectionPool.setup} to fill it.
+   *
+   * @param poolSize - how many connections the pool aims for; a non-negative integer.
+   * @param connectionFactory - returns a new, idle connection each time it is called.
+   * @throws TypeError when `poolSize` is not a number or `connectionFactory` not a function.
+   * @throws RangeError when `poolSize` is not a non-negative integer.
+   */
+  constructor(poolSize: number, connectionFactory: () => C) {
+    assertSize(poolSize, 'poolSize');
+    if (typeof connectionFactory !== 'function') {
+      throw new TypeError(`connectionFactory must be a function, got ${describe(connectionFactory)}`);
+    }
+    this.#connectionFactory = connectionFactory;
+    this.#state = initialPoolState(poolSize);
+  }
+
+  /** The size the pool aims for. */
+  get poolSize(): number {
+    return this.#state.poolSize;
+  }
+
+  /** The function that creates new connections. */
+  get connectionFactory(): () => C {
+    return this.#connectionFactory;
+  }
+
+  /** Every connection in the pool, in the order they joined. */
+  get connections(): readonly C[] {
+    return this.#connections;
+  }
+
+  /** The connected connections. */
+  get connectedConnections(): readonly C[] {
+    return Object.freeze(select.connected(this.#connections));
+  }
+
+  /** The broken connections: every one that is not connected (idle, connecting, broken or closed). */
+  get brokenConnections(): readonly C[] {
+    return Object.freeze(select.broken(this.#connections));
+  }
+
+  /** True when the pool has no connection. */
+  isEmpty(): boolean {
+    return select.isEmpty(this);
+  }
+
+  /** True when the pool has at least `poolSize` connections. */
+  isFull(): boolean {
+    return select.isFull(this);
+  }
+
+  /** True when at least one connection is connected. */
+  isWorking(): boolean {
+    return select.isWorking(this);
+  }
+
+  /**
+   * Creates `poolSize` connections with the factory and connects them all
+   * in parallel. Connections the pool already has are removed and closed
+   * first. Resolves when every new connection has connected or used up its
+   * attempts; unreachable servers leave broken connections, not a rejection.
+   *
+   * @throws (rejects) whatever the factory throws, or a TypeError / RangeError
+   *   when it returns something that is not a connection or whose id is
+   *   already in the pool; the connections created by that call are closed.
+   */
+  async setup(): Promise<void> {
+    await this.#dispatch({ type: 'setup' });
+  }
+
+  /**
+   * Closes every connection (connected, connecting or broken; no reconnect
+   * is left running) and empties the pool; `poolSize` stays. Pending
+   * requests are settled by each connection's own close. Resolves when all
+   * are closed.
+   */
+  async close(): Promise<void> {
+    await this.#dispatch({ type: 'close' });
+  }
+
+  /**
+   * Creates `size` more connections with the factory and connects them; the
+   * pool size grows to the number of connections if that is larger.
+   * Resolves when the new ones have connected or failed.
+   *
+   * @param size - a non-negative integer.
+   * @throws (rejects) TypeError / RangeError for a bad `size`; see {@link ConnectionPool.setup} for factory failures.
+   */
+  async extendPoolBySize(size: number): Promise<void> {
+    assertSize(size, 'size');
+    await this.#dispatch({ type: 'extendBySize', size });
+  }
+
+  /**
+   * Adds existing connections and connects them: idle ones get `connect()`,
+   * broken ones `tryReconnect()`, the others are left as they are. The pool
+   * size grows to the number of connections if that is larger. Resolves when
+   * the new ones have connected or failed.
+   *
+   * @param connections - an iterable of connections whose ids are not in the pool yet.
+   * @throws (rejects) TypeError when `connections` is not an iterable of
+   *   connections, RangeError when an id is repeated or already in the pool.
+   *   Nothing is added then.
+   */
+  async extendPoolByConnections(connections: Iterable<C>): Promise<void> {
+    if (!isIterable(connections)) {
+      throw new TypeError(`connections must be an iterable of connections, got ${describe(connections)}`);
+    }
+    const joining: C[] = [];
+    const ids = new Set<string>();
+    for (const connection of connections) {
+      this.#assertJoinable(connection, ids, `connections[${joining.length}]`);
+      joining.push(connection);
+      ids.add(connection.id);
+    }
+    await this.#add(joining);
+  }
+
+  /**
+   * Shrinks the pool by `amount` (nothing happens when `amount <= 0`),
+   * towards `max(0, poolSize - amount)` connections. Non-connected
+   * connections go first, then connected ones with no pending request.
+   * Connections with pending requests go only when `deletePendingConnections`
+   * is true, fewest pending first, and are closed with `{ force: true }`, so
+   * their requests are rejected with a `ConnectionClosedError`.
+   *
+   * When the target cannot be reached, the pool size becomes the number of
+   * connections left; otherwise it becomes the target. Removed connections
+   * leave `connections` at once; resolves when they are closed.
+   *
+   * @param amount - an integer.
+   * @param deletePendingConnections - also remove connections with pending requests. Not recommended.
+   * @throws (rejects) TypeError / RangeError for a bad argument.
+   */
+  async reducePoolConnections(amount: number, deletePendingConnections = false): Promise<void> {
+    assertInteger(amount, 'amount');
+    if (typeof deletePendingConnections !== 'boolean') {
+      throw new TypeError(`deletePendingConnections must be a boolean, got ${describe(deletePendingConnections)}`);
+    }
+    if (amount <= 0) return;
+    void this.#dispatch({
+      type: 'pendingSnapshot',
+      pendingRequests: new Map(this.#connections.map((connection) => [connection.id, connection.pendingRequests])),
+    });
+    await this.#dispatch({ type: 'reduce', amount, deletePendingConnections });
+  }
+
+  /** Removes and closes every connection that is not connected; the pool size stays. Resolves when they are closed. */
+  async cleanupBrokenConnections(): Promise<void> {
+    await this.#dispatch({ type: 'cleanup' });
+  }
+
+  /**
+   * Reconnects, in parallel with `tryReconnect()`, the connections that are
+   * not connected, or every connection when `onlyBrokenConnections` is
+   * false. Closed connections are skipped: they cannot reconnect.
+   *
+   * @returns the number of connected connections once every attempt has settled.
+   */
+  async reconnect(onlyBrokenConnections = true): Promise<number> {
+    await this.#dispatch({ type: 'reconnect', onlyBrokenConnections });
+    return select.connected(this.#connections).length;
+  }
+
+  /**
+   * The connected connection with the fewest pending requests. Ties are
+   * spread: each call starts its scan one position further on.
+   *
+   * O(n) over the live connections, no sorting, no allocation; it reads
+   * `state` and `pendingRequests` directly and never runs the reducer.
+   *
+   * @throws PoolEmptyError (a RangeError, code `EPOOLEMPTY`) when no connection is connected.
+   */
+  getLeastLoadedConnection(): C {
+    const start = this.#rotation;
+    this.#rotation = start === ROTATION_LIMIT ? 0 : start + 1;
+    const connection = select.leastLoaded(this.#connections, start);
+    if (connection === undefined) throw new PoolEmptyError();
+    return connection;
+  }
+
+  /**
+   * Listens to pool changes: connections added or removed, connection state
+   * changes and pool size changes. Returns the function that unsubscribes.
+   */
+  subscribe(listener: (event: PoolEvent<C>) => void): Unsubscribe {
+    return this.#events.subscribe(listener);
+  }
+
+  /** Closes the pool, for `await using pool = new ConnectionPool(...)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Runs `fn(...args)` on a later turn of the event loop (`setImmediate`),
+   * without blocking the caller. The returned promise settles with its
+   * result, or rejects with what it threw or rejected with; left unobserved,
+   * that rejection is not reported as an unhandled rejection.
+   */
+  static runInBackground<A extends readonly unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Promise<R> {
+    const result = new Promise<R>((resolve, reject) => {
+      setImmediate(() => {
+        try {
+          resolve(fn(...args));
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    // Marks the promise as handled; whoever awaits it still gets the rejection.
+    result.catch(() => {});
+    return result;
+  }
+
+  /**
+   * The Python client's `run_in_thread`, kept under its name. Node has no
+   * shared-memory threads that could use these sockets, so this is the
+   * event-loop equivalent: an alias of {@link ConnectionPool.runInBackground}.
+   */
+  static runInThread<A extends readonly unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Promise<R> {
+    return ConnectionPool.runInBackground(fn, ...args);
+  }
+
+  /**
+   * Runs one reducer step: commits the state, brings the memberships in line
+   * with it, tells the listeners, then performs the effects. Resolves when
+   * the effects are done.
+   */
+  #dispatch(action: PoolAction): Promise<void> {
+    const before = this.#state;
+    const [after, effects] = poolReducer(before, action);
+    this.#state = after;
+    const events: PoolEvent<C>[] = [];
+    const removed = new Map<string, Membership<C>>();
+    if (!sameMembers(before, after)) {
+      const staying = new Set(after.connections.map((entry) => entry.id));
+      for (const entry of before.connections) {
+        const membership = this.#memberships.get(entry.id);
+        if (staying.has(entry.id) || membership === undefined) continue;
+        this.#memberships.delete(entry.id);
+        membership.unsubscribe();
+        membership.markRemoved();
+        removed.set(entry.id, membership);
+        events.push({ type: 'connectionRemoved', connection: membership.connection });
+      }
+      const present = new Set(before.connections.map((entry) => entry.id));
+      this.#connections = Object.freeze(after.connections.map((entry) => this.#membership(entry.id).connection));
+      for (const connection of this.#connections) {
+        if (!present.has(connection.id)) events.push({ type: 'connectionAdded', connection });
+      }
+    }
+    if (before.poolSize !== after.poolSize) {
+      events.push({ type: 'poolSizeChanged', from: before.poolSize, to: after.poolSize });
+    }
+    for (const event of events) this.#events.emit(event);
+    return this.#perform(effects, removed);
+  }
+
+  /** Starts every effect; resolves when all are done. */
+  #perform(effects: readonly PoolEffect[], removed: ReadonlyMap<string, Membership<C>>): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'create':
+          work.push(this.#create(effect.count));
+          break;
+        case 'connect':
+          for (const membership of this.#stillMembers(effect.ids)) {
+            work.push(untilRemoved(membership, () => membership.connection.connect()));
+          }
+          break;
+        case 'reconnect':
+          for (const membership of this.#stillMembers(effect.ids)) {
+            work.push(untilRemoved(membership, () => membership.connection.tryReconnect()));
+          }
+          break;
+        case 'close':
+          for (const id of effect.ids) {
+            const connection = (removed.get(id) ?? this.#memberships.get(id))?.connection;
+            if (connection === undefined) continue;
+            work.push(settled(() => (effect.force ? connection.close(FORCE) : connection.close())));
+          }
+          break;
+      }
+    }
+    return work.length === 0 ? Promise.resolve() : Promise.all(work).then(() => undefined);
+  }
+
+  /** Calls the factory `count` times and adds what it returns; on failure, closes those and rejects. */
+  #create(count: number): Promise<void> {
+    const factory = this.#connectionFactory;
+    const created: C[] = [];
+    const ids = new Set<string>();
+    try {
+      for (let index = 0; index < count; index++) {
+        const connection = factory();
+        this.#assertJoinable(connection, ids, 'connectionFactory()');
+        created.push(connection);
+        ids.add(connection.id);
+      }
+    } catch (error) {
+      for (const connection of created) void settled(() => connection.close());
+      return Promise.reject(error);
+    }
+    return this.#add(created);
+  }
+
+  /** Subscribes to each connection and dispatches `added`. */
+  #add(connections: readonly C[]): Promise<void> {
+    if (connections.length === 0) return Promise.resolve();
+    for (const connection of connections) this.#memberships.set(connection.id, this.#join(connection));
+    return this.#dispatch({
+      type: 'added',
+      connections: connections.map(({ id, state, pendingRequests }) => ({ id, state, pendingRequests })),
+    });
+  }
+
+  #join(connection: C): Membership<C> {
+    let markRemoved!: () => void;
+    const removal = new Promise<void>((resolve) => {
+      markRemoved = resolve;
+    });
+    const membership: Membership<C> = {
+      connection,
+      removal,
+      markRemoved,
+      unsubscribe: connection.subscribe((change) => {
+        if (this.#memberships.get(connection.id) !== membership) return;
+        void this.#dispatch({ type: 'stateChanged', id: connection.id, state: change.to });
+        this.#events.emit({ type: 'connectionStateChanged', connection, change });
+      }),
+    };
+    return membership;
+  }
+
+  #membership(id: string): Membership<C> {
+    const membership = this.#memberships.get(id);
+    if (membership === undefined) throw new Error(`ConnectionPool: no connection with id ${id}`);
+    return membership;
+  }
+
+  /** The memberships of these ids that are still in the pool (a listener may have removed some meanwhile). */
+  #stillMembers(ids: readonly string[]): Membership<C>[] {
+    const memberships: Membership<C>[] = [];
+    for (const id of ids) {
+      const membership = this.#memberships.get(id);
+      if (membership !== undefined) memberships.push(membership);
+    }
+    return memberships;
+  }
+
+  /** Throws unless `candidate` is a connection whose id is neither in the pool nor among `batchIds`. */
+  #assertJoinable(candidate: unknown, batchIds: ReadonlySet<string>, label: string): asserts candidate is C {
+    if (!isPoolConnection(candidate)) {
+      throw new TypeError(`${label} is not a connection (id, state, pendingRequests, connect, close...): ${describe(candidate)}`);
+    }
+    if (this.#memberships.has(candidate.id) || batchIds.has(candidate.id)) {
+      throw new RangeError(`${label} has id "${candidate.id}", which is already in the pool`);
+    }
+  }
+}
+
+/** True when both states hold the same connection ids in the same order. */
+function sameMembers(before: PoolState, after: PoolState): boolean {
+  if (before.connections === after.connections) return true;
+  if (before.connections.length !== after.connections.length) return false;
+  return before.connections.every((entry, index) => entry.id === after.connections[index]?.id);
+}
+
+/** Runs `start` and resolves once its promise settles either way; a synchronous throw counts as settled. */
+function settled(start: () => PromiseLike<unknown>): Promise<void> {
+  try {
+    return Promise.resolve(start()).then(
+      () => undefined,
+      () => undefined,
+    );
+  } catch {
+    return Promise.resolve();
+  }
+}
+
+/** Like {@link settled}, but also resolves as soon as the connection leaves the pool. */
+function untilRemoved<C>(membership: Membership<C>, start: () => PromiseLike<unknown>): Promise<void> {
+  return Promise.race([settled(start), membership.removal]);
+}
+
+function assertInteger(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value)) throw new RangeError(`${name} must be an integer, got ${value}`);
+}
+
+function assertSize(value: unknown, name: string): asserts value is number {
+  assertInteger(value, name);
+  if (value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
+  );
+}
+
+function isPoolConnection(value: unknown): value is PoolConnection {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Record<keyof PoolConnection, unknown>>;
+  return (
+    typeof candidate.id === 'string' &&
+    typeof candidate.state === 'string' &&
+    typeof candidate.pendingRequests === 'number' &&
+    typeof candidate.isConnected === 'function' &&
+    typeof candidate.connect === 'function' &&
+    typeof candidate.tryReconnect === 'function' &&
+    typeof candidate.close === 'function' &&
+    typeof candidate.subscribe === 'function'
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value === 'function' ? 'a function' : String(value);
+}

@@ -1,0 +1,114 @@
+/**
+ * Pure questions about a pool. Every selector is generic over
+ * {@link LoadedConnection}, so the same code answers them for reducer entries
+ * ({@link PoolEntry}) and for live connection objects; `ConnectionPool` and
+ * the tests share it.
+ *
+ * @module
+ */
+
+import type { ConnectionState } from '../connection/state.js';
+import type { PoolEntry, PoolState } from './state.js';
+
+/** The two things the selectors look at in a connection. */
+export interface LoadedConnection {
+  /** Lifecycle state; only `connected` counts as working. */
+  readonly state: ConnectionState;
+  /** Requests not settled yet. */
+  readonly pendingRequests: number;
+}
+
+/** A pool seen from outside: its size and its connections. `PoolState` and `ConnectionPool` both are one. */
+export interface PoolView<T extends LoadedConnection> {
+  /** The size the pool aims for. */
+  readonly poolSize: number;
+  /** Every connection in the pool. */
+  readonly connections: readonly T[];
+}
+
+/** True when the connection is `connected`. */
+export function isConnected(connection: LoadedConnection): boolean {
+  return connection.state === 'connected';
+}
+
+/** The connected connections, in pool order. */
+export function connected<T extends LoadedConnection>(connections: readonly T[]): T[] {
+  return connections.filter(isConnected);
+}
+
+/** The broken connections: every one that is not connected (idle, connecting, broken, closed), in pool order. */
+export function broken<T extends LoadedConnection>(connections: readonly T[]): T[] {
+  return connections.filter((connection) => !isConnected(connection));
+}
+
+/**
+ * A connected connection with the fewest pending requests, or `undefined`
+ * when none is connected.
+ *
+ * The scan starts at index `start` (taken modulo the length) and wraps
+ * around; among equally loaded connections the first one met wins, so a
+ * caller that moves `start` on at every call spreads ties over all of them.
+ * It stops early at a connection with no pending request.
+ *
+ * O(n), no sorting and no allocation: this runs on every request.
+ *
+ * @param start - a non-negative integer; any value works, the scan position is `start % length`.
+ */
+export function leastLoaded<T extends LoadedConnection>(connections: readonly T[], start = 0): T | undefined {
+  const count = connections.length;
+  if (count === 0) return undefined;
+  let index = start % count;
+  if (index < 0) index += count;
+  let best: T | undefined;
+  let bestPending = Infinity;
+  for (let seen = 0; seen < count; seen++) {
+    const connection = connections[index]!;
+    if (connection.state === 'connected') {
+      const pending = connection.pendingRequests;
+      if (pending < bestPending) {
+        best = connection;
+        bestPending = pending;
+        if (pending === 0) break;
+      }
+    }
+    index = index + 1 === count ? 0 : index + 1;
+  }
+  return best;
+}
+
+/** The least-loaded connected entry of a pool state, scanning from its rotation. */
+export function nextLeastLoaded(state: PoolState): PoolEntry | undefined {
+  return leastLoaded(state.connections, state.rotation);
+}
+
+/** True when the pool has no connection at all. */
+export function isEmpty(pool: PoolView<LoadedConnection>): boolean {
+  return pool.connections.length === 0;
+}
+
+/** True when the pool has at least `poolSize` connections. */
+export function isFull(pool: PoolView<LoadedConnection>): boolean {
+  return pool.connections.length >= pool.poolSize;
+}
+
+/** True when at least one connection is connected. */
+export function isWorking(pool: PoolView<LoadedConnection>): boolean {
+  return pool.connections.some(isConnected);
+}
+
+/**
+ * The connections a reduce may remove, in the order it removes them:
+ * not-connected ones before connected ones, and within each group fewer
+ * pending requests first (ties keep pool order). Connections with pending
+ * requests are left out unless `deletePendingConnections` is true.
+ */
+export function removalOrder<T extends LoadedConnection>(
+  connections: readonly T[],
+  deletePendingConnections: boolean,
+): T[] {
+  const eligible = deletePendingConnections
+    ? connections
+    : connections.filter((connection) => connection.pendingRequests === 0);
+  const byLoad = (a: T, b: T): number => a.pendingRequests - b.pendingRequests;
+  return [...broken(eligible).sort(byLoad), ...connected(eligible).sort(byLoad)];
+}
