@@ -1,0 +1,462 @@
+/**
+ * `Connection`: one TCP (or TLS) socket to a zcached server, carrying many
+ * requests. It wires three parts together:
+ *
+ * - the lifecycle machine (XState) for connect, back-off, break and close;
+ * - the request queue (plain code) for the per-request hot path;
+ * - the transport (the effect layer) for the socket itself.
+ *
+ * @module
+ */
+
+import { createActor, fromPromise, type Actor } from 'xstate';
+import {
+  ConnectError,
+  ConnectionClosedError,
+  ConnectionError,
+  ProtocolError,
+  ZCachedError,
+} from '../errors.js';
+import { Listeners, type Unsubscribe } from '../events.js';
+import type { DecoderLimits } from '../protocol/decoder.js';
+import { ReplyDecoder } from '../protocol/decoder.js';
+import { resolveDialect, type Dialect, type DialectInput } from '../protocol/dialect.js';
+import { RequestWriter, type Command } from '../protocol/encoder.js';
+import type { DecodedReply, Reply } from '../protocol/values.js';
+import type { PoolConnection } from '../pool/pool-connection.js';
+import { ExponentialBackoff, type ExponentialBackoffOptions } from './backoff.js';
+import {
+  connectionMachine,
+  isOutOfAttempts,
+  lifecycleState,
+  validateConnectionMachineInput,
+  type OpenSocketInput,
+} from './machine.js';
+import { RequestQueue, type RequestOptions } from './requests.js';
+import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
+import { openTransport, type OpenTransport, type TlsSetting, type Transport } from './transport.js';
+
+/** Options of a {@link Connection}. Only `host` and `port` are required. */
+export interface ConnectionOptions {
+  /** Server host name or address. */
+  readonly host: string;
+  /** Server TCP port. */
+  readonly port: number;
+  /** Connect attempts before giving up (per run). Default 3. */
+  readonly connectionAttempts?: number;
+  /** Reconnect by itself when a connected socket breaks. Default true. */
+  readonly reconnect?: boolean;
+  /** Time limit of one request, in ms. Default 10 000. */
+  readonly timeoutLimit?: number;
+  /** Time limit of one connect attempt, in ms. Default 5 000. */
+  readonly connectTimeout?: number;
+  /** Framing dialect. Default `'etx'` (current servers). */
+  readonly dialect?: DialectInput;
+  /** TLS: `true` for defaults, or Node's `tls.connect` options. Default off. */
+  readonly tls?: TlsSetting;
+  /** Most requests pending at once; past it requests fail fast with `QueueFullError`. Default 100 000. */
+  readonly maxPending?: number;
+  /** Send PING after this many ms without traffic; a missing PONG breaks the connection. Default 0 (off). */
+  readonly pingInterval?: number;
+  /** How a graceful `close()` waits for in-flight requests, in ms. Default 5 000. */
+  readonly closeTimeout?: number;
+  /** Back-off between connect attempts. Default `{ initial: 100, multiplier: 2, max: 10 000, jitter: 0.5 }`. */
+  readonly backoff?: ExponentialBackoff | ExponentialBackoffOptions;
+  /** Random numbers in [0, 1) for back-off jitter. Default `Math.random`. */
+  readonly random?: () => number;
+  /** Bounds on a single reply. */
+  readonly decoderLimits?: Partial<DecoderLimits>;
+  /** Return bulk strings as `Buffer` instead of `string`. Default false. */
+  readonly bulkAsBuffer?: boolean;
+  /**
+   * Opens the socket. Default: TCP or TLS through `node:net`/`node:tls`.
+   * Replace it to run over another stream, or with an in-memory fake in tests.
+   */
+  readonly openTransport?: OpenTransport;
+}
+
+let nextConnectionNumber = 1;
+
+function positiveInteger(name: string, value: number): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function nonNegativeNumber(name: string, value: number): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!(value >= 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
+  return value;
+}
+
+/**
+ * One socket to a zcached server. Requests are pipelined when the dialect
+ * allows it (written back to back, one socket write per event-loop turn,
+ * replies matched in order) and otherwise sent one at a time from a queue.
+ * Every request settles exactly once: reply, server error, timeout, abort,
+ * broken socket or close.
+ *
+ * @example
+ * ```ts
+ * const connection = new Connection({ host: '127.0.0.1', port: 7556 });
+ * await connection.connect();
+ * await connection.send(['SET', 'greeting', 'hello']);
+ * console.log(await connection.send(['GET', 'greeting'])); // 'hello'
+ * await connection.close();
+ * ```
+ */
+export class Connection implements PoolConnection, AsyncDisposable {
+  /** Server host. */
+  readonly host: string;
+  /** Server port. */
+  readonly port: number;
+  /** Unique, readable id: `<host>:<port>#<n>`. */
+  readonly id: string;
+  /** The framing rules in use. */
+  readonly dialect: Dialect;
+
+  readonly #tls: TlsSetting | undefined;
+  readonly #openTransport: OpenTransport;
+  readonly #timeoutLimit: number;
+  readonly #pingInterval: number;
+  readonly #closeTimeout: number;
+  readonly #actor: Actor<typeof connectionMachine>;
+  readonly #requests: RequestQueue;
+  readonly #writer: RequestWriter;
+  readonly #decoder: ReplyDecoder;
+  readonly #listeners = new Listeners<ConnectionStateChange>();
+
+  #state: ConnectionState = 'idle';
+  #outOfAttempts = false;
+  #transport: Transport | undefined;
+  #flush: NodeJS.Immediate | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #lastActivity = 0;
+  #connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+
+  /**
+   * Creates the connection; nothing is opened until {@link connect}.
+   * @throws TypeError / RangeError for an invalid option, naming it
+   */
+  constructor(options: ConnectionOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('Connection: options must be an object');
+    const { host, port } = options;
+    if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`port must be an integer in 0..65535, got ${String(port)}`);
+    }
+    this.host = host;
+    this.port = port;
+    this.id = `${host}:${port}#${nextConnectionNumber++}`;
+    this.dialect = resolveDialect(options.dialect);
+    this.#tls = options.tls;
+    this.#openTransport = options.openTransport ?? openTransport;
+    this.#timeoutLimit = positiveInteger('timeoutLimit', options.timeoutLimit ?? 10_000);
+    this.#pingInterval = nonNegativeNumber('pingInterval', options.pingInterval ?? 0);
+    this.#closeTimeout = nonNegativeNumber('closeTimeout', options.closeTimeout ?? 5_000);
+    const reconnect = options.reconnect ?? true;
+    if (typeof reconnect !== 'boolean') throw new TypeError('reconnect must be a boolean');
+    const backoff = options.backoff instanceof ExponentialBackoff ? options.backoff : new ExponentialBackoff(options.backoff);
+    this.#decoder = new ReplyDecoder({
+      ...(options.decoderLimits === undefined ? {} : { limits: options.decoderLimits }),
+      bulkAsBuffer: options.bulkAsBuffer === true,
+    });
+    this.#writer = new RequestWriter(this.dialect);
+    this.#requests = new RequestQueue({
+      pipelining: this.dialect.pipelining,
+      maxPending: positiveInteger('maxPending', options.maxPending ?? 100_000),
+      timeoutLimit: this.#timeoutLimit,
+      onStreamTimeout: (error) => this.#break(error),
+      onDrained: () => this.#drained?.(),
+    });
+    const machine = connectionMachine.provide({
+      actors: { openSocket: fromPromise<void, OpenSocketInput>(({ signal }) => this.#open(signal)) },
+      actions: { closeSocket: () => this.#dropTransport() },
+    });
+    const input = {
+      connectionAttempts: positiveInteger('connectionAttempts', options.connectionAttempts ?? 3),
+      reconnect,
+      connectTimeout: positiveInteger('connectTimeout', options.connectTimeout ?? 5_000),
+      backoff,
+      random: options.random ?? Math.random,
+    };
+    validateConnectionMachineInput(input);
+    this.#actor = createActor(machine, { input });
+    this.#actor.subscribe((snapshot) => this.#onLifecycle(lifecycleState(snapshot), isOutOfAttempts(snapshot)));
+    this.#actor.start();
+  }
+
+  /** The lifecycle state: `idle`, `connecting`, `connected`, `broken` or `closed`. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Requests handed to this connection whose promises have not settled (queued or on the wire). */
+  get pendingRequests(): number {
+    return this.#requests.pending;
+  }
+
+  /** Why the connection last failed to connect or broke; `undefined` before any failure. */
+  get lastError(): Error | undefined {
+    return this.#actor.getSnapshot().context.lastError;
+  }
+
+  /** True when the socket is up and requests flow. */
+  isConnected(): boolean {
+    return this.#state === 'connected';
+  }
+
+  /** Listens to lifecycle state changes; returns the function that stops listening. */
+  subscribe(listener: (change: ConnectionStateChange) => void): Unsubscribe {
+    return this.#listeners.subscribe(listener);
+  }
+
+  /**
+   * Connects (if not connected yet) and resolves once connected.
+   * Rejects with a {@link ConnectError} (its `cause` the last failure) after
+   * `connectionAttempts` failed attempts, or a {@link ConnectionClosedError}
+   * when the connection is closed first.
+   */
+  connect(): Promise<void> {
+    if (this.#state === 'connected') return Promise.resolve();
+    if (this.#state === 'closed' || this.#closing !== undefined) {
+      return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
+    }
+    const promise = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+    if (this.#state !== 'connecting') this.#actor.send({ type: 'CONNECT' });
+    return promise;
+  }
+
+  /**
+   * Reconnects with a fresh socket and a fresh run of attempts (from any
+   * state but `closed`; a connected socket is replaced, and requests on it
+   * reject with a {@link ConnectionError}). Resolves with whether it is
+   * connected afterwards; never rejects.
+   */
+  tryReconnect(): Promise<boolean> {
+    if (this.#state === 'closed' || this.#closing !== undefined) return Promise.resolve(false);
+    const promise = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+    this.#actor.send({ type: 'RECONNECT' });
+    return promise.then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * Sends one command and resolves with its decoded reply.
+   *
+   * Validation and encoding happen synchronously, so an invalid argument
+   * throws here and nothing is sent. Afterwards the promise rejects with a
+   * {@link ServerError} (error reply), {@link TimeoutError}, {@link AbortError},
+   * {@link QueueFullError}, {@link ConnectionError} or {@link ConnectionClosedError}.
+   *
+   * A request given while connecting (or waiting to reconnect) waits for the
+   * connection, at most its timeout; one given to a connection that is
+   * closed, idle or out of attempts is rejected at once.
+   *
+   * @throws TypeError / RangeError for arguments with no wire form
+   * @throws DialectError for a request the dialect cannot carry
+   */
+  send(command: Command, options?: RequestOptions): Promise<Reply> {
+    const state = this.#state;
+    if (state === 'closed' || this.#closing !== undefined) {
+      return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
+    }
+    if (state === 'idle' || (state === 'broken' && this.#outOfAttempts)) {
+      return Promise.reject(
+        new ConnectionError(
+          state === 'idle' ? `connection ${this.id} is not connected; call connect() first` : `connection ${this.id} is broken`,
+          this.lastError === undefined ? undefined : { cause: this.lastError },
+        ),
+      );
+    }
+    if (options?.timeout !== undefined) positiveInteger('timeout', options.timeout);
+    this.#writer.append(command);
+    const promise = this.#requests.enqueue(this.#writer.take(), options);
+    if (state === 'connected' && this.#flush === undefined) this.#flush = setImmediate(this.#flushNow);
+    return promise;
+  }
+
+  /**
+   * Closes for good. By default in-flight requests may finish until
+   * `closeTimeout` (or `options.timeout`) has passed; then, or at once with
+   * `{ force: true }`, whatever is still pending rejects with a
+   * {@link ConnectionClosedError}. Resolves when the socket and every timer
+   * are gone; never rejects; calling it again returns the same promise
+   * (a forced call still hurries a graceful one).
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    const force = options.force === true || this.#requests.pending === 0 || this.#state !== 'connected';
+    if (this.#closing !== undefined) {
+      if (force) this.#finishClose();
+      return this.#closing;
+    }
+    if (force) {
+      this.#closing = Promise.resolve();
+      this.#finishClose();
+      return this.#closing;
+    }
+    const timeout = nonNegativeNumber('timeout', options.timeout ?? this.#closeTimeout);
+    this.#closing = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.#drained?.(), timeout);
+      this.#drained = () => {
+        clearTimeout(timer);
+        this.#drained = undefined;
+        this.#finishClose();
+        resolve();
+      };
+    });
+    return this.#closing;
+  }
+
+  /** Closes at once (`close({ force: true })`). */
+  destroy(): Promise<void> {
+    return this.close({ force: true });
+  }
+
+  /** `await using connection = new Connection(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- internals -------------------------------------------------------
+
+  #finishClose(): void {
+    if (this.#state === 'closed') return;
+    this.#actor.send({ type: 'CLOSE' });
+  }
+
+  /** The `openSocket` actor: opens a transport whose events feed this connection. */
+  async #open(signal: AbortSignal): Promise<void> {
+    let transport: Transport | undefined;
+    const opened = await this.#openTransport(
+      { host: this.host, port: this.port, tls: this.#tls },
+      {
+        onData: (chunk) => {
+          if (transport !== undefined && transport === this.#transport) this.#onData(chunk);
+        },
+        onClose: (error) => {
+          if (transport !== undefined && transport === this.#transport) this.#break(error);
+        },
+      },
+      signal,
+    );
+    if (signal.aborted) {
+      opened.destroy();
+      throw new ConnectionError('connect aborted');
+    }
+    transport = opened;
+    this.#decoder.reset();
+    this.#transport = opened;
+  }
+
+  /** The `closeSocket` action: runs whenever `connected` is left. */
+  #dropTransport(): void {
+    const transport = this.#transport;
+    this.#transport = undefined;
+    transport?.destroy();
+    this.#decoder.reset();
+  }
+
+  /** The reply stream can no longer be trusted: break the connection. */
+  #break(error: Error): void {
+    if (this.#state !== 'connected') return;
+    this.#actor.send({ type: 'DROP', error });
+  }
+
+  readonly #flushNow = (): void => {
+    this.#flush = undefined;
+    const transport = this.#transport;
+    if (transport === undefined || this.#state !== 'connected') return;
+    this.#lastActivity = performance.now();
+    this.#requests.flush(transport);
+  };
+
+  #onData(chunk: Buffer): void {
+    this.#lastActivity = performance.now();
+    try {
+      this.#decoder.push(chunk, this.#onReply);
+    } catch (error) {
+      const cause = error instanceof ZCachedError ? error : new ProtocolError('cannot decode the reply stream', { cause: error });
+      this.#break(cause);
+    }
+  }
+
+  readonly #onReply = (reply: DecodedReply): void => {
+    if (!this.#requests.deliver(reply)) {
+      throw new ProtocolError('the server sent a reply nobody asked for; the stream is out of step');
+    }
+    if (!this.dialect.pipelining && this.#transport !== undefined) this.#requests.flush(this.#transport);
+  };
+
+  #onLifecycle(next: ConnectionState, outOfAttempts: boolean): void {
+    const from = this.#state;
+    if (next === from && outOfAttempts === this.#outOfAttempts) return;
+    this.#state = next;
+    this.#outOfAttempts = outOfAttempts;
+    const lastError = this.lastError;
+    const cause = lastError === undefined ? undefined : { cause: lastError };
+    if (from === 'connected' && next !== 'connected') {
+      this.#stopPing();
+      this.#requests.failWritten(
+        next === 'closed'
+          ? new ConnectionClosedError(`connection ${this.id} was closed before the reply arrived`)
+          : new ConnectionError(`connection ${this.id} broke before the reply arrived`, cause),
+      );
+    }
+    if (next === 'connected') {
+      this.#settleConnectWaiters(undefined);
+      this.#startPing();
+      if (this.#requests.hasWaiting && this.#flush === undefined) this.#flush = setImmediate(this.#flushNow);
+    } else if (next === 'broken' && outOfAttempts) {
+      this.#settleConnectWaiters(
+        new ConnectError(`cannot connect to ${this.host}:${this.port}: ${lastError?.message ?? 'unknown error'}`, cause),
+      );
+      this.#requests.failAll(new ConnectionError(`connection ${this.id} is broken and not reconnecting`, cause));
+    } else if (next === 'closed') {
+      this.#settleConnectWaiters(new ConnectionClosedError(`connection ${this.id} was closed`));
+      this.#requests.failAll(new ConnectionClosedError(`connection ${this.id} was closed before the request settled`));
+      this.#requests.dispose();
+      if (this.#flush !== undefined) clearImmediate(this.#flush);
+      this.#flush = undefined;
+      this.#drained?.();
+      this.#actor.stop();
+    }
+    if (next !== from) {
+      this.#listeners.emit(next === 'broken' && lastError !== undefined ? { id: this.id, from, to: next, error: lastError } : { id: this.id, from, to: next });
+    }
+    if (next === 'closed') this.#listeners.clear();
+  }
+
+  #settleConnectWaiters(error: Error | undefined): void {
+    const waiters = this.#connectWaiters;
+    if (waiters.length === 0) return;
+    this.#connectWaiters = [];
+    for (const waiter of waiters) {
+      if (error === undefined) waiter.resolve();
+      else waiter.reject(error);
+    }
+  }
+
+  #startPing(): void {
+    if (this.#pingInterval <= 0) return;
+    this.#lastActivity = performance.now();
+    this.#pingTimer = setInterval(() => {
+      if (this.#state !== 'connected' || this.#requests.onTheWire > 0) return;
+      if (performance.now() - this.#lastActivity < this.#pingInterval) return;
+      this.send(['PING'], { timeout: Math.min(this.#timeoutLimit, Math.max(1, Math.round(this.#pingInterval))) }).catch(() => {
+        // A missing PONG already broke the connection through the request timeout.
+      });
+    }, Math.max(1, Math.round(this.#pingInterval / 2)));
+    this.#pingTimer.unref();
+  }
+
+  #stopPing(): void {
+    if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+  }
+}

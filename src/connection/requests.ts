@@ -1,0 +1,299 @@
+/**
+ * The per-request hot path of a connection, in plain code: the queue of
+ * requests not yet written, the FIFO of requests on the wire, one coarse
+ * timer for every request deadline, and promise settlement.
+ *
+ * Nothing here touches XState or the pool: a request costs a record, a
+ * promise, and its share of one socket write per event-loop turn.
+ *
+ * @module
+ */
+
+import { AbortError, QueueFullError, ServerError, TimeoutError } from '../errors.js';
+import type { DecodedReply, Reply } from '../protocol/values.js';
+
+/** Where written bytes go: the socket, behind a small interface. */
+export interface RequestSink {
+  /** Writes bytes; several calls between `cork` and `uncork` leave as one write. */
+  write(bytes: Buffer): void;
+  cork(): void;
+  uncork(): void;
+}
+
+/** One request, from `enqueue` until its reply (or failure) settles it. */
+class PendingRequest {
+  /** The encoded request until it is written. */
+  bytes: Buffer | undefined;
+  /** True once the caller's promise has settled; the record may still wait for its reply. */
+  settled = false;
+  /** Set when the caller gave an AbortSignal. */
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    bytes: Buffer,
+    /** The timer tick at which the request has waited too long. */
+    readonly deadlineTick: number,
+    /** Its time limit in ms, for the error message. */
+    readonly timeout: number,
+    readonly resolve: (reply: Reply) => void,
+    readonly reject: (error: Error) => void,
+  ) {
+    this.bytes = bytes;
+  }
+}
+
+/** A FIFO of requests with O(1) push and shift. */
+class RequestFifo {
+  #items: (PendingRequest | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(request: PendingRequest): void {
+    this.#items.push(request);
+  }
+
+  peek(): PendingRequest | undefined {
+    return this.#items[this.#head];
+  }
+
+  shift(): PendingRequest | undefined {
+    const item = this.#items[this.#head];
+    if (item === undefined) return undefined;
+    this.#items[this.#head++] = undefined;
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  /** Removes and returns every request, oldest first. */
+  drain(): PendingRequest[] {
+    const out = this.#items.slice(this.#head) as PendingRequest[];
+    this.#items = [];
+    this.#head = 0;
+    return out;
+  }
+
+  find(predicate: (request: PendingRequest) => boolean): PendingRequest | undefined {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i] as PendingRequest;
+      if (predicate(item)) return item;
+    }
+    return undefined;
+  }
+}
+
+/** Options of a {@link RequestQueue}. */
+export interface RequestQueueOptions {
+  /** Write many requests before their replies (else one at a time). */
+  readonly pipelining: boolean;
+  /** Most unsettled requests; past it `enqueue` fails fast. */
+  readonly maxPending: number;
+  /** Default time limit of a request, in ms. */
+  readonly timeoutLimit: number;
+  /** Called when a written request times out: the reply stream can no longer be trusted. */
+  readonly onStreamTimeout: (error: TimeoutError) => void;
+  /** Called whenever the last unsettled request settles (for graceful close). */
+  readonly onDrained: () => void;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Abort the request; it then rejects with an {@link AbortError}. */
+  readonly signal?: AbortSignal | undefined;
+  /** Time limit in ms for this request, instead of the connection's `timeoutLimit`. */
+  readonly timeout?: number | undefined;
+}
+
+/**
+ * The requests of one connection: written or waiting, each settled exactly
+ * once. Deadlines are kept by one interval timer per connection (a tick
+ * counter), never a `setTimeout` per request.
+ */
+export class RequestQueue {
+  readonly #options: RequestQueueOptions;
+  /** Requests not written yet, in order (some may already be settled by abort or timeout). */
+  readonly #waiting = new RequestFifo();
+  /** Requests written, awaiting their reply in order (some may be settled: their reply is still consumed). */
+  readonly #written = new RequestFifo();
+  #pending = 0;
+  readonly #tickMs: number;
+  #tick = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: RequestQueueOptions) {
+    this.#options = options;
+    this.#tickMs = Math.max(1, Math.min(100, Math.floor(options.timeoutLimit / 10)));
+  }
+
+  /** Requests whose callers are still waiting (queued or on the wire). */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Written requests whose replies have not arrived (settled or not). */
+  get onTheWire(): number {
+    return this.#written.length;
+  }
+
+  /** True when a request waits to be written. */
+  get hasWaiting(): boolean {
+    return this.#waiting.length > 0;
+  }
+
+  /**
+   * Queues an encoded request; it is written by the next {@link flush}.
+   * Resolves with the reply; rejects with a ServerError, a TimeoutError, an
+   * AbortError, a QueueFullError, or whatever the connection fails it with.
+   */
+  enqueue(bytes: Buffer, options?: RequestOptions): Promise<Reply> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    if (this.#pending >= this.#options.maxPending) {
+      return Promise.reject(new QueueFullError(`the connection already has ${this.#pending} pending requests (maxPending)`));
+    }
+    const timeout = options?.timeout ?? this.#options.timeoutLimit;
+    const deadlineTick = this.#tick + Math.ceil(timeout / this.#tickMs) + 1;
+    let request!: PendingRequest;
+    const promise = new Promise<Reply>((resolve, reject) => {
+      request = new PendingRequest(bytes, deadlineTick, timeout, resolve, reject);
+    });
+    if (signal !== undefined) {
+      request.signal = signal;
+      request.onAbort = () => this.#settle(request, new AbortError(undefined, { cause: signal.reason }));
+      signal.addEventListener('abort', request.onAbort, { once: true });
+    }
+    this.#waiting.push(request);
+    if (this.#pending++ === 0) this.#startTimer();
+    return promise;
+  }
+
+  /**
+   * Writes what the dialect allows: every waiting request when pipelining
+   * (contiguous bytes merged into one write), otherwise the next one when
+   * nothing is on the wire.
+   */
+  flush(sink: RequestSink): void {
+    if (!this.#options.pipelining) {
+      if (this.#written.length > 0) return;
+      let request = this.#waiting.shift();
+      while (request?.settled === true) request = this.#waiting.shift();
+      if (request === undefined) return;
+      sink.write(request.bytes as Buffer);
+      request.bytes = undefined;
+      this.#written.push(request);
+      return;
+    }
+    if (this.#waiting.length === 0) return;
+    sink.cork();
+    let run: Buffer | undefined;
+    for (let request = this.#waiting.shift(); request !== undefined; request = this.#waiting.shift()) {
+      if (request.settled) continue;
+      const bytes = request.bytes as Buffer;
+      request.bytes = undefined;
+      this.#written.push(request);
+      if (run !== undefined && run.buffer === bytes.buffer && run.byteOffset + run.length === bytes.byteOffset) {
+        run = Buffer.from(run.buffer, run.byteOffset, run.length + bytes.length);
+      } else {
+        if (run !== undefined) sink.write(run);
+        run = bytes;
+      }
+    }
+    if (run !== undefined) sink.write(run);
+    sink.uncork();
+  }
+
+  /**
+   * Matches a reply to the oldest written request.
+   * @returns false when no request was waiting for it (the stream is out of step)
+   */
+  deliver(reply: DecodedReply): boolean {
+    const request = this.#written.shift();
+    if (request === undefined) return false;
+    if (!request.settled) {
+      if (reply instanceof ServerError) this.#settle(request, reply);
+      else this.#settle(request, undefined, reply);
+    }
+    return true;
+  }
+
+  /** Rejects every written request (their replies will never come) with `error`. */
+  failWritten(error: Error): void {
+    for (const request of this.#written.drain()) this.#settle(request, error);
+  }
+
+  /** Rejects every request, written or waiting, with `error`. */
+  failAll(error: Error): void {
+    this.failWritten(error);
+    for (const request of this.#waiting.drain()) this.#settle(request, error);
+  }
+
+  /** Stops the deadline timer (the connection is closed). Requests must be failed first. */
+  dispose(): void {
+    this.#stopTimer();
+  }
+
+  #settle(request: PendingRequest, error: Error | undefined, reply?: Reply): void {
+    if (request.settled) return;
+    request.settled = true;
+    request.bytes = undefined;
+    if (request.onAbort !== undefined) {
+      request.signal?.removeEventListener('abort', request.onAbort);
+      request.onAbort = undefined;
+      request.signal = undefined;
+    }
+    if (error === undefined) request.resolve(reply as Reply);
+    else request.reject(error);
+    if (--this.#pending === 0) {
+      this.#stopTimer();
+      this.#options.onDrained();
+    }
+  }
+
+  #startTimer(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.#onTick(), this.#tickMs);
+  }
+
+  #stopTimer(): void {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #onTick(): void {
+    const now = ++this.#tick;
+    const expired = (request: PendingRequest): boolean => !request.settled && request.deadlineTick <= now;
+    // Requests not written yet just fail; nothing on the wire is affected.
+    if (this.#waiting.find(expired) !== undefined) {
+      const waiting = this.#waiting.drain();
+      for (const request of waiting) {
+        if (expired(request)) this.#settle(request, timeoutError(request.timeout, false));
+        else if (!request.settled) this.#waiting.push(request);
+      }
+    }
+    // A written request that timed out leaves the reply stream untrustworthy.
+    const first = this.#written.find(expired);
+    if (first !== undefined) {
+      const error = timeoutError(first.timeout, true);
+      this.#settle(first, error);
+      this.#options.onStreamTimeout(error);
+    }
+  }
+}
+
+function timeoutError(timeout: number, written: boolean): TimeoutError {
+  return new TimeoutError(
+    written
+      ? `no reply within ${timeout} ms; the connection is reset because its reply stream can no longer be trusted`
+      : `the request waited ${timeout} ms for a connection and was never sent`,
+  );
+}
