@@ -54,10 +54,24 @@ export class ServerError extends ZCachedError {
   }
 }
 
+/** What was wrong with the bytes a {@link ProtocolError} is about. */
+export type ProtocolErrorReason =
+  | 'type' // unknown type prefix
+  | 'integer' // malformed integer
+  | 'float' // malformed float
+  | 'boolean' // malformed boolean
+  | 'length' // malformed or negative length
+  | 'framing' // missing CRLF or other structural damage
+  | 'limit'; // a decoder limit (bulk size, aggregate length, depth, buffered bytes) was passed
+
 /** The bytes from the server do not follow the protocol, or break a decoder limit. Code `EPROTOCOL`. */
 export class ProtocolError extends ZCachedError {
-  constructor(message: string, options?: ZCachedErrorOptions) {
+  /** What was wrong, for callers (such as the embedded server) that answer differently per case. */
+  readonly reason: ProtocolErrorReason;
+
+  constructor(message: string, options?: ZCachedErrorOptions & { readonly reason?: ProtocolErrorReason }) {
     super('EPROTOCOL', message, options);
+    this.reason = options?.reason ?? 'framing';
   }
 }
 
@@ -68,6 +82,17 @@ export class ProtocolError extends ZCachedError {
 export class DialectError extends ZCachedError {
   constructor(message: string, options?: ZCachedErrorOptions) {
     super('EDIALECT', message, options);
+  }
+}
+
+/**
+ * An argument that cannot be sent (wrong type, out of range), as a
+ * ZCachedError: the fp view wraps the `TypeError`/`RangeError` that the
+ * promise API throws in it (the original is its `cause`). Code `EINVAL`.
+ */
+export class InvalidArgumentError extends ZCachedError {
+  constructor(message: string, options?: ZCachedErrorOptions) {
+    super('EINVAL', message, options);
   }
 }
 

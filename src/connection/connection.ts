@@ -208,6 +208,14 @@ export class Connection implements PoolConnection, AsyncDisposable {
     return this.#state === 'connected';
   }
 
+  /**
+   * True while a connect attempt runs or a retry is scheduled: a request
+   * given now waits for the connection (at most its timeout) instead of failing.
+   */
+  isConnecting(): boolean {
+    return this.#state === 'connecting' || (this.#state === 'broken' && !this.#outOfAttempts && this.#closing === undefined);
+  }
+
   /** Listens to lifecycle state changes; returns the function that stops listening. */
   subscribe(listener: (change: ConnectionStateChange) => void): Unsubscribe {
     return this.#listeners.subscribe(listener);

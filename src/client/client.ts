@@ -1,0 +1,255 @@
+/**
+ * `ZCached`: the client. Every command goes to the pool's least-loaded
+ * connected connection.
+ *
+ * @module
+ */
+
+import { Connection, type ConnectionOptions } from '../connection/connection.js';
+import type { RequestOptions } from '../connection/requests.js';
+import { ConnectError, PoolEmptyError } from '../errors.js';
+import { ConnectionPool } from '../pool/pool.js';
+import type { Command } from '../protocol/encoder.js';
+import type { Reply, Value } from '../protocol/values.js';
+import { assertKey, copyCommand, isNotFound, msetCommand, replies, type CopyOptions, type MsetEntries } from './commands.js';
+import { fpView, type ZCachedFp } from './fp.js';
+
+/** Options of {@link ZCached}: the connection options, with defaults for a local server, plus the pool size. */
+export interface ZCachedOptions extends Omit<ConnectionOptions, 'host' | 'port'> {
+  /** Server host. Default `'127.0.0.1'`. */
+  readonly host?: string;
+  /** Server port. Default 7556. */
+  readonly port?: number;
+  /** Connections in the pool. Default 1. */
+  readonly poolSize?: number;
+}
+
+/** Per-call options: an `AbortSignal` and a time limit overriding `timeoutLimit`. */
+export type CommandOptions = RequestOptions;
+
+/**
+ * A zcached client over a {@link ConnectionPool}.
+ *
+ * Commands validate their arguments synchronously (a wrong type throws a
+ * `TypeError`, an out-of-range number a `RangeError`, a value the dialect
+ * cannot carry a `DialectError`; nothing is sent), then resolve with the
+ * reply as JavaScript values or reject with a typed {@link ZCachedError}.
+ *
+ * @example
+ * ```ts
+ * const client = new ZCached({ host: '127.0.0.1', port: 7556, poolSize: 4 });
+ * await client.run();
+ * await client.set('answer', 42);
+ * console.log(await client.get('answer')); // 42
+ * await client.close();
+ * ```
+ */
+export class ZCached implements AsyncDisposable {
+  readonly #pool: ConnectionPool<Connection>;
+  #fp: ZCachedFp | undefined;
+  /** Set only while {@link fromConnectionPool} constructs a client around an existing pool. */
+  static #adopting: ConnectionPool<Connection> | undefined;
+
+  /**
+   * Creates a client and its pool (nothing connects until {@link run}).
+   * @throws TypeError / RangeError for an invalid option, naming it
+   */
+  constructor(options: ZCachedOptions = {}) {
+    const adopted = ZCached.#adopting;
+    if (adopted !== undefined) {
+      this.#pool = adopted;
+      return;
+    }
+    const { poolSize = 1, host = '127.0.0.1', port = 7556, ...connectionOptions } = options;
+    const settings: ConnectionOptions = { ...connectionOptions, host, port };
+    // Build (and at once close) one connection so that a bad option throws here, not on the first connect.
+    void new Connection(settings).close();
+    this.#pool = new ConnectionPool<Connection>(poolSize, () => new Connection(settings));
+  }
+
+  /** A client over an existing pool, which it then owns: `close()` closes the pool. */
+  static fromConnectionPool(pool: ConnectionPool<Connection>): ZCached {
+    if (!(pool instanceof ConnectionPool)) throw new TypeError('fromConnectionPool expects a ConnectionPool');
+    ZCached.#adopting = pool;
+    try {
+      return new ZCached();
+    } finally {
+      ZCached.#adopting = undefined;
+    }
+  }
+
+  /** The pool every command goes through. */
+  get connectionPool(): ConnectionPool<Connection> {
+    return this.#pool;
+  }
+
+  /** The same commands returning fp-ts `TaskEither<ZCachedError, T>` (lazy: nothing runs until the task is called). */
+  get fp(): ZCachedFp {
+    this.#fp ??= fpView(this);
+    return this.#fp;
+  }
+
+  /**
+   * Sets the pool up (connects `poolSize` connections in parallel).
+   * Rejects with a {@link ConnectError} when not a single connection could
+   * connect; otherwise resolves, broken connections included.
+   */
+  async run(): Promise<void> {
+    await this.#pool.setup();
+    if (!this.#pool.isWorking()) {
+      const cause = this.#pool.connections.find((c) => c.lastError !== undefined)?.lastError;
+      const first = this.#pool.connections[0];
+      throw new ConnectError(
+        `cannot reach the zcached server${first === undefined ? '' : ` at ${first.host}:${first.port}`}: no connection of the pool could connect`,
+        cause === undefined ? undefined : { cause },
+      );
+    }
+  }
+
+  /** Closes the pool: every connection, its timers and sockets. */
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  /** `await using client = new ZCached(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Sends any command to the least-loaded connected connection and resolves
+   * with the raw reply. When none is connected but one is reconnecting, the
+   * request waits for it (at most its timeout); when none is either, it
+   * rejects at once with a {@link PoolEmptyError}.
+   * @throws TypeError / RangeError / DialectError for arguments that cannot be sent
+   */
+  sendCommand(command: Command, options?: CommandOptions): Promise<Reply> {
+    let connection: Connection | undefined;
+    try {
+      connection = this.#pool.getLeastLoadedConnection();
+    } catch (error) {
+      if (!(error instanceof PoolEmptyError)) throw error;
+      // Nothing connected: a connection that is (re)connecting takes the request and holds it
+      // for at most its timeout; with none, fail at once.
+      connection = leastLoadedConnecting(this.#pool.connections);
+      if (connection === undefined) return Promise.reject(error);
+    }
+    return connection.send(command, options);
+  }
+
+  /** PING: resolves with `'PONG'`. */
+  ping(options?: CommandOptions): Promise<string> {
+    return this.sendCommand(['PING'], options) as Promise<string>;
+  }
+
+  /** GET: the stored value, or `undefined` when the key does not exist. */
+  get(key: string, options?: CommandOptions): Promise<Reply | undefined> {
+    assertKey(key);
+    return this.sendCommand(['GET', key], options).catch(undefinedWhenNotFound);
+  }
+
+  /** SET: stores a value (any {@link Value}); resolves with `'OK'`. */
+  set(key: string, value: Value, options?: CommandOptions): Promise<'OK'> {
+    assertKey(key);
+    return this.sendCommand(['SET', key, value], options) as Promise<'OK'>;
+  }
+
+  /** DELETE: resolves with true when the key existed, false when it did not. */
+  delete(key: string, options?: CommandOptions): Promise<boolean> {
+    assertKey(key);
+    return this.sendCommand(['DELETE', key], options).then(
+      () => true,
+      (error: unknown) => {
+        if (isNotFound(error)) return false;
+        throw error;
+      },
+    );
+  }
+
+  /** EXISTS (client-side, through GET): whether the key exists. */
+  exists(key: string, options?: CommandOptions): Promise<boolean> {
+    return this.get(key, options).then((value) => value !== undefined);
+  }
+
+  /** FLUSH: removes every key; resolves with `'OK'`. */
+  flush(options?: CommandOptions): Promise<'OK'> {
+    return this.sendCommand(['FLUSH'], options) as Promise<'OK'>;
+  }
+
+  /** DBSIZE: the number of keys. */
+  dbsize(options?: CommandOptions): Promise<number> {
+    return this.sendCommand(['DBSIZE'], options).then((reply) => replies.integer('DBSIZE', reply));
+  }
+
+  /** SAVE: persists the data; rejects with a ServerError when there is nothing to save. */
+  save(options?: CommandOptions): Promise<'OK'> {
+    return this.sendCommand(['SAVE'], options) as Promise<'OK'>;
+  }
+
+  /** LASTSAVE: unix seconds of the last save (the server's start time before any). */
+  lastsave(options?: CommandOptions): Promise<number> {
+    return this.sendCommand(['LASTSAVE'], options).then((reply) => replies.integer('LASTSAVE', reply));
+  }
+
+  /** KEYS: every key. */
+  keys(options?: CommandOptions): Promise<string[]> {
+    return this.sendCommand(['KEYS'], options).then(replies.keys);
+  }
+
+  /** MGET: a `Map` from each requested key to its value, `null` for a missing key. */
+  mget(...keys: string[]): Promise<Map<string, Reply>> {
+    keys.forEach((key, i) => assertKey(key, `mget key #${i + 1}`));
+    return this.sendCommand(['MGET', ...keys]).then(replies.mget);
+  }
+
+  /** MSET: stores many values at once; accepts a `Map`, an object or `[key, value]` pairs. */
+  mset(entries: MsetEntries, options?: CommandOptions): Promise<'OK'> {
+    return this.sendCommand(msetCommand(entries), options) as Promise<'OK'>;
+  }
+
+  /** ECHO (newer servers): resolves with the message. */
+  echo(message: string, options?: CommandOptions): Promise<string> {
+    assertKey(message, 'message');
+    return this.sendCommand(['ECHO', message], options) as Promise<string>;
+  }
+
+  /** SIZEOF (newer servers): string length, element or pair count, byte size of numbers. */
+  sizeof(key: string, options?: CommandOptions): Promise<number> {
+    assertKey(key);
+    return this.sendCommand(['SIZEOF', key], options).then((reply) => replies.integer('SIZEOF', reply));
+  }
+
+  /** RENAME (newer servers): rejects with a ServerError when the key does not exist. */
+  rename(key: string, newKey: string, options?: CommandOptions): Promise<'OK'> {
+    assertKey(key);
+    assertKey(newKey, 'newKey');
+    return this.sendCommand(['RENAME', key, newKey], options) as Promise<'OK'>;
+  }
+
+  /** COPY (newer servers): rejects with code `BUSYKEY` when the destination exists and `replace` is not set. */
+  copy(source: string, destination: string, options: CopyOptions & CommandOptions = {}): Promise<'OK'> {
+    return this.sendCommand(copyCommand(source, destination, options), options) as Promise<'OK'>;
+  }
+
+  /** Whether the server answers PING now; never rejects. */
+  isAlive(options?: CommandOptions): Promise<boolean> {
+    return this.ping(options).then(
+      (reply) => reply === 'PONG',
+      () => false,
+    );
+  }
+}
+
+/** The connecting (or about to retry) connection with the fewest pending requests. */
+function leastLoadedConnecting(connections: readonly Connection[]): Connection | undefined {
+  let best: Connection | undefined;
+  for (const connection of connections) {
+    if (connection.isConnecting() && (best === undefined || connection.pendingRequests < best.pendingRequests)) best = connection;
+  }
+  return best;
+}
+
+function undefinedWhenNotFound(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
+}

@@ -1,0 +1,88 @@
+/**
+ * The server's commands as pure functions: argument checks, the command
+ * array sent on the wire, and the shape of each reply. No I/O.
+ *
+ * @module
+ */
+
+import { ProtocolError, ServerError } from '../errors.js';
+import type { Command } from '../protocol/encoder.js';
+import type { Reply, Value } from '../protocol/values.js';
+
+/** Entries for MSET: a `Map`, a plain object, or `[key, value]` pairs. */
+export type MsetEntries = ReadonlyMap<string, Value> | Readonly<Record<string, Value>> | Iterable<readonly [string, Value]>;
+
+/** Options of COPY. */
+export interface CopyOptions {
+  /** Overwrite an existing destination key. Default false. */
+  readonly replace?: boolean;
+}
+
+/** Throws a TypeError unless `key` is a string. */
+export function assertKey(key: unknown, name = 'key'): asserts key is string {
+  if (typeof key !== 'string') {
+    throw new TypeError(`${name} must be a string, got ${key === null ? 'null' : typeof key}`);
+  }
+}
+
+/** True when `error` is the server's "key not found" reply (`-ERR 'key' not found`). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ServerError && error.code === 'ERR' && error.message.endsWith(' not found');
+}
+
+/** Builds `MSET k1 v1 k2 v2 ...`, checking every key. */
+export function msetCommand(entries: MsetEntries): Command {
+  if (typeof entries !== 'object' || entries === null) {
+    throw new TypeError('mset entries must be a Map, an object or [key, value] pairs');
+  }
+  const command: [string, ...Value[]] = ['MSET'];
+  const pairs: Iterable<readonly [unknown, unknown]> =
+    entries instanceof Map || Symbol.iterator in entries
+      ? (entries as Iterable<readonly [unknown, unknown]>)
+      : Object.entries(entries as Record<string, Value>);
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('mset entries must be [key, value] pairs');
+    const [key, value] = pair as [unknown, Value];
+    assertKey(key, 'mset key');
+    command.push(key, value);
+  }
+  if (command.length === 1) throw new RangeError('mset needs at least one entry');
+  return command;
+}
+
+/** Builds `COPY src dst [REPLACE]`. */
+export function copyCommand(source: string, destination: string, options: CopyOptions = {}): Command {
+  assertKey(source, 'source');
+  assertKey(destination, 'destination');
+  return options.replace === true ? ['COPY', source, destination, 'REPLACE'] : ['COPY', source, destination];
+}
+
+/** Checks that a reply is what the command promises, or throws a ProtocolError naming the command. */
+function expectReply<T extends Reply>(command: string, reply: Reply, check: (reply: Reply) => reply is T, what: string): T {
+  if (!check(reply)) throw new ProtocolError(`${command} answered ${describeReply(reply)}, expected ${what}`, { reason: 'type' });
+  return reply;
+}
+
+function describeReply(reply: Reply): string {
+  if (reply === null) return 'null';
+  if (reply instanceof Map) return 'a map';
+  if (reply instanceof Set) return 'a set';
+  if (Array.isArray(reply)) return 'an array';
+  if (Buffer.isBuffer(reply)) return 'bytes';
+  return typeof reply;
+}
+
+const isNumber = (reply: Reply): reply is number => typeof reply === 'number';
+const isMap = (reply: Reply): reply is Map<string, Reply> => reply instanceof Map;
+const isArray = (reply: Reply): reply is Reply[] => Array.isArray(reply);
+
+/** Reply shapes, one per command that needs more than the raw reply. */
+export const replies = {
+  /** `:<n>` as a number. */
+  integer: (command: string, reply: Reply): number => expectReply(command, reply, isNumber, 'an integer'),
+  /** KEYS: an array of key strings. */
+  keys: (reply: Reply): string[] =>
+    expectReply('KEYS', reply, isArray, 'an array').map((key) => (Buffer.isBuffer(key) ? key.toString('utf8') : String(key))),
+  /** MGET: a map from each key to its value (`null` for a missing key). */
+  mget: (reply: Reply): Map<string, Reply> => expectReply('MGET', reply, isMap, 'a map'),
+};

@@ -1,0 +1,8 @@
+/**
+ * The client: `ZCached`, its command helpers, and its fp-ts view.
+ *
+ * @module
+ */
+export { ZCached, type ZCachedOptions, type CommandOptions } from './client.js';
+export { type CopyOptions, type MsetEntries } from './commands.js';
+export { FP_COMMANDS, fpView, toZCachedError, type FpCommand, type ZCachedFp } from './fp.js';

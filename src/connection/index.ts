@@ -1,0 +1,30 @@
+/**
+ * One connection: the public class, its lifecycle machine, back-off and transport.
+ *
+ * @module
+ */
+export { Connection, type ConnectionOptions } from './connection.js';
+export {
+  ExponentialBackoff,
+  DEFAULT_BACKOFF_INITIAL,
+  DEFAULT_BACKOFF_JITTER,
+  DEFAULT_BACKOFF_MAX,
+  DEFAULT_BACKOFF_MULTIPLIER,
+  type ExponentialBackoffOptions,
+} from './backoff.js';
+export {
+  connectionMachine,
+  lifecycleState,
+  isOutOfAttempts,
+  validateConnectionMachineInput,
+  MAX_TIMER_DELAY,
+  type ConnectionMachineContext,
+  type ConnectionMachineEvent,
+  type ConnectionMachineInput,
+  type ConnectionMachineSnapshot,
+  type ConnectionMachineStateValue,
+  type OpenSocketInput,
+} from './machine.js';
+export type { RequestOptions } from './requests.js';
+export type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
+export { openTransport, type OpenTransport, type TlsSetting, type Transport, type TransportEvents, type TransportOptions } from './transport.js';

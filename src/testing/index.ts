@@ -1,0 +1,22 @@
+/**
+ * `zcached/testing`: run without a real server.
+ *
+ * - {@link startServer}: an in-process zcached-compatible server over real
+ *   TCP (or TLS), in any dialect, with fault hooks.
+ * - {@link FakeConnection}: a connection whose every outcome a test controls,
+ *   for model-based tests of code built on the pool.
+ *
+ * @module
+ */
+export {
+  startServer,
+  ZCachedStore,
+  SERVER_ERRORS,
+  LEGACY_MAX_REQUEST_BYTES,
+  MAX_REQUEST_BYTES,
+  type StartServerOptions,
+  type ServerStats,
+  type WaitForConnectionsOptions,
+  type ZCachedServer,
+} from './server.js';
+export { FakeConnection, type ConnectOutcome, type FakeConnectionOptions } from './fake-connection.js';
