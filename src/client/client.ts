@@ -62,8 +62,7 @@ export class ZCached implements AsyncDisposable {
     }
     const { poolSize = 1, host = '127.0.0.1', port = 7556, ...connectionOptions } = options;
     const settings: ConnectionOptions = { ...connectionOptions, host, port };
-    // Build (and at once close) one connection so that a bad option throws here, not on the first connect.
-    void new Connection(settings).close();
+    Connection.validateOptions(settings);
     this.#pool = new ConnectionPool<Connection>(poolSize, () => new Connection(settings));
   }
 

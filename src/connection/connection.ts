@@ -89,6 +89,39 @@ function nonNegativeNumber(name: string, value: number): number {
   return value;
 }
 
+/** Checks every option and fills in the defaults. */
+function resolveConnectionOptions(options: ConnectionOptions) {
+  if (typeof options !== 'object' || options === null) throw new TypeError('Connection: options must be an object');
+  const { host, port } = options;
+  if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`port must be an integer in 0..65535, got ${String(port)}`);
+  }
+  const reconnect = options.reconnect ?? true;
+  if (typeof reconnect !== 'boolean') throw new TypeError('reconnect must be a boolean');
+  if (options.openTransport !== undefined && typeof options.openTransport !== 'function') {
+    throw new TypeError('openTransport must be a function');
+  }
+  const machine = {
+    connectionAttempts: positiveInteger('connectionAttempts', options.connectionAttempts ?? 3),
+    reconnect,
+    connectTimeout: positiveInteger('connectTimeout', options.connectTimeout ?? 5_000),
+    backoff: options.backoff instanceof ExponentialBackoff ? options.backoff : new ExponentialBackoff(options.backoff),
+    random: options.random ?? Math.random,
+  };
+  validateConnectionMachineInput(machine);
+  return {
+    host,
+    port,
+    dialect: resolveDialect(options.dialect),
+    timeoutLimit: positiveInteger('timeoutLimit', options.timeoutLimit ?? 10_000),
+    pingInterval: nonNegativeNumber('pingInterval', options.pingInterval ?? 0),
+    closeTimeout: nonNegativeNumber('closeTimeout', options.closeTimeout ?? 5_000),
+    maxPending: positiveInteger('maxPending', options.maxPending ?? 100_000),
+    machine,
+  };
+}
+
 /**
  * One socket to a zcached server. Requests are pipelined when the dialect
  * allows it (written back to back, one socket write per event-loop turn,
@@ -127,6 +160,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
   readonly #listeners = new Listeners<ConnectionStateChange>();
 
   #state: ConnectionState = 'idle';
+  #totalRequests = 0;
   #outOfAttempts = false;
   #transport: Transport | undefined;
   #flush: NodeJS.Immediate | undefined;
@@ -141,24 +175,16 @@ export class Connection implements PoolConnection, AsyncDisposable {
    * @throws TypeError / RangeError for an invalid option, naming it
    */
   constructor(options: ConnectionOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('Connection: options must be an object');
-    const { host, port } = options;
-    if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`port must be an integer in 0..65535, got ${String(port)}`);
-    }
-    this.host = host;
-    this.port = port;
-    this.id = `${host}:${port}#${nextConnectionNumber++}`;
-    this.dialect = resolveDialect(options.dialect);
+    const settings = resolveConnectionOptions(options);
+    this.host = settings.host;
+    this.port = settings.port;
+    this.id = `${settings.host}:${settings.port}#${nextConnectionNumber++}`;
+    this.dialect = settings.dialect;
     this.#tls = options.tls;
     this.#openTransport = options.openTransport ?? openTransport;
-    this.#timeoutLimit = positiveInteger('timeoutLimit', options.timeoutLimit ?? 10_000);
-    this.#pingInterval = nonNegativeNumber('pingInterval', options.pingInterval ?? 0);
-    this.#closeTimeout = nonNegativeNumber('closeTimeout', options.closeTimeout ?? 5_000);
-    const reconnect = options.reconnect ?? true;
-    if (typeof reconnect !== 'boolean') throw new TypeError('reconnect must be a boolean');
-    const backoff = options.backoff instanceof ExponentialBackoff ? options.backoff : new ExponentialBackoff(options.backoff);
+    this.#timeoutLimit = settings.timeoutLimit;
+    this.#pingInterval = settings.pingInterval;
+    this.#closeTimeout = settings.closeTimeout;
     this.#decoder = new ReplyDecoder({
       ...(options.decoderLimits === undefined ? {} : { limits: options.decoderLimits }),
       bulkAsBuffer: options.bulkAsBuffer === true,
@@ -166,7 +192,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
     this.#writer = new RequestWriter(this.dialect);
     this.#requests = new RequestQueue({
       pipelining: this.dialect.pipelining,
-      maxPending: positiveInteger('maxPending', options.maxPending ?? 100_000),
+      maxPending: settings.maxPending,
       timeoutLimit: this.#timeoutLimit,
       onStreamTimeout: (error) => this.#break(error),
       onDrained: () => this.#drained?.(),
@@ -175,17 +201,18 @@ export class Connection implements PoolConnection, AsyncDisposable {
       actors: { openSocket: fromPromise<void, OpenSocketInput>(({ signal }) => this.#open(signal)) },
       actions: { closeSocket: () => this.#dropTransport() },
     });
-    const input = {
-      connectionAttempts: positiveInteger('connectionAttempts', options.connectionAttempts ?? 3),
-      reconnect,
-      connectTimeout: positiveInteger('connectTimeout', options.connectTimeout ?? 5_000),
-      backoff,
-      random: options.random ?? Math.random,
-    };
-    validateConnectionMachineInput(input);
-    this.#actor = createActor(machine, { input });
+    this.#actor = createActor(machine, { input: settings.machine });
     this.#actor.subscribe((snapshot) => this.#onLifecycle(lifecycleState(snapshot), isOutOfAttempts(snapshot)));
     this.#actor.start();
+  }
+
+  /**
+   * Checks connection options without creating a connection (the client
+   * uses it to fail at construction rather than on the first connect).
+   * @throws TypeError / RangeError for an invalid option, naming it
+   */
+  static validateOptions(options: ConnectionOptions): void {
+    resolveConnectionOptions(options);
   }
 
   /** The lifecycle state: `idle`, `connecting`, `connected`, `broken` or `closed`. */
@@ -196,6 +223,11 @@ export class Connection implements PoolConnection, AsyncDisposable {
   /** Requests handed to this connection whose promises have not settled (queued or on the wire). */
   get pendingRequests(): number {
     return this.#requests.pending;
+  }
+
+  /** Requests accepted by {@link send} since the connection was created (for load metrics). */
+  get totalRequests(): number {
+    return this.#totalRequests;
   }
 
   /** Why the connection last failed to connect or broke; `undefined` before any failure. */
@@ -284,6 +316,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
     if (options?.timeout !== undefined) positiveInteger('timeout', options.timeout);
     this.#writer.append(command);
     const promise = this.#requests.enqueue(this.#writer.take(), options);
+    this.#totalRequests++;
     if (state === 'connected' && this.#flush === undefined) this.#flush = setImmediate(this.#flushNow);
     return promise;
   }

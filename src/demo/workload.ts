@@ -1,0 +1,131 @@
+/**
+ * The demo's mixed workload: closed-loop workers issuing GET, SET, MGET,
+ * MSET and PING through a {@link ZCached} client, each reply checked against
+ * a model of what the worker wrote, latencies and errors recorded.
+ *
+ * @module
+ */
+
+import type { ZCached } from '../client/client.js';
+import type { Reply } from '../protocol/values.js';
+
+const UNKNOWN: unique symbol = Symbol('unknown');
+
+/** What a run of the workload measured. */
+export interface WorkloadResult {
+  /** Requests that settled (successes and failures). */
+  readonly requests: number;
+  /** Requests that resolved with the expected reply. */
+  readonly succeeded: number;
+  /** Replies that resolved but were not what the worker had written. */
+  readonly wrongReplies: number;
+  /** Failures by error name (e.g. `ConnectionError`). */
+  readonly errors: ReadonlyMap<string, number>;
+  /** Latency of every settled request, in ms, in completion order. */
+  readonly latencies: Float64Array;
+  /** Wall-clock duration, in ms. */
+  readonly elapsedMs: number;
+}
+
+/** Options of {@link runWorkload}. */
+export interface WorkloadOptions {
+  /** Concurrent workers (requests in flight). */
+  readonly workers: number;
+  /** How long to run, in ms. */
+  readonly durationMs: number;
+  /** Keys per worker. */
+  readonly keysPerWorker: number;
+  /** Size of the string values, in bytes. */
+  readonly valueBytes: number;
+  /** Called after every settled request (cheap: counts only). */
+  readonly onProgress?: (requests: number, failed: number) => void;
+}
+
+/**
+ * Runs the workload until `durationMs` has passed. Each worker owns its keys,
+ * so it knows exactly what every GET and MGET must return.
+ */
+export async function runWorkload(client: ZCached, options: WorkloadOptions): Promise<WorkloadResult> {
+  const latencies: number[] = [];
+  const errors = new Map<string, number>();
+  let succeeded = 0;
+  let wrongReplies = 0;
+  const start = performance.now();
+  const deadline = start + options.durationMs;
+
+  const record = (began: number, ok: boolean | Error) => {
+    latencies.push(performance.now() - began);
+    if (ok === true) succeeded++;
+    else if (ok === false) wrongReplies++;
+    else errors.set(ok.name, (errors.get(ok.name) ?? 0) + 1);
+    options.onProgress?.(latencies.length, latencies.length - succeeded);
+  };
+
+  const worker = async (id: number) => {
+    // What each key must hold; UNKNOWN after a write whose outcome is not known (it failed after being sent).
+    const model = new Map<string, string | typeof UNKNOWN>();
+    const matches = (k: string, actual: Reply | undefined, missing: undefined | null) => {
+      const expected = model.get(k);
+      return expected === UNKNOWN || actual === (expected ?? missing);
+    };
+    const key = (i: number) => `demo:${id}:${i}`;
+    let counter = 0;
+    while (performance.now() < deadline) {
+      const roll = Math.random();
+      const i = Math.floor(Math.random() * options.keysPerWorker);
+      const began = performance.now();
+      try {
+        if (roll < 0.5) {
+          const reply = await client.get(key(i));
+          record(began, matches(key(i), reply, undefined));
+        } else if (roll < 0.8) {
+          const value = `${id}:${counter++}:`.padEnd(options.valueBytes, 'v');
+          const reply = await client.set(key(i), value);
+          model.set(key(i), value);
+          record(began, reply === 'OK');
+        } else if (roll < 0.9) {
+          const keys = [key(i), key((i + 1) % options.keysPerWorker), key((i + 2) % options.keysPerWorker)];
+          const reply = await client.mget(...keys);
+          record(began, keys.every((k) => matches(k, reply.get(k), null)));
+        } else if (roll < 0.95) {
+          const value = `${id}:${counter++}:m`.padEnd(options.valueBytes, 'm');
+          const entries: [string, string][] = [
+            [key(i), value],
+            [key((i + 1) % options.keysPerWorker), value],
+          ];
+          const reply = await client.mset(entries);
+          for (const [k, v] of entries) model.set(k, v);
+          record(began, reply === 'OK');
+        } else {
+          record(began, (await client.ping()) === 'PONG');
+        }
+      } catch (error) {
+        // A write that failed may or may not have been applied.
+        if (roll >= 0.5 && roll < 0.8) model.set(key(i), UNKNOWN);
+        if (roll >= 0.9 && roll < 0.95) {
+          model.set(key(i), UNKNOWN);
+          model.set(key((i + 1) % options.keysPerWorker), UNKNOWN);
+        }
+        record(began, error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  };
+
+  await Promise.all(Array.from({ length: options.workers }, (_, id) => worker(id)));
+  return {
+    requests: latencies.length,
+    succeeded,
+    wrongReplies,
+    errors,
+    latencies: Float64Array.from(latencies),
+    elapsedMs: performance.now() - start,
+  };
+}
+
+/** The `p`-th percentile (0..100) of `values`, by nearest rank. */
+export function percentile(values: Float64Array, p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
