@@ -107,7 +107,9 @@ async function main(): Promise<number> {
     await client.close();
     await server?.close();
     if (error instanceof ConnectError) {
-      const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+      let root: unknown = error;
+      while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+      const cause = root instanceof Error && root !== error ? ` (${root.message})` : '';
       console.error(`error: cannot reach the zcached server at ${target.host}:${target.port}${cause}`);
       return 2;
     }
