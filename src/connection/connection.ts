@@ -439,6 +439,8 @@ export class Connection implements PoolConnection, AsyncDisposable {
     if (next === from && outOfAttempts === this.#outOfAttempts) return;
     this.#state = next;
     this.#outOfAttempts = outOfAttempts;
+    // A socket that opened as its attempt was cancelled (close, connect timeout) never reached `connected`.
+    if (next !== 'connected' && this.#transport !== undefined) this.#dropTransport();
     const lastError = this.lastError;
     const cause = lastError === undefined ? undefined : { cause: lastError };
     if (from === 'connected' && next !== 'connected') {

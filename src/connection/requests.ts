@@ -32,8 +32,8 @@ class PendingRequest {
 
   constructor(
     bytes: Buffer,
-    /** The timer tick at which the request has waited too long. */
-    readonly deadlineTick: number,
+    /** When the request has waited too long (`performance.now()` time, ms). */
+    readonly deadline: number,
     /** Its time limit in ms, for the error message. */
     readonly timeout: number,
     readonly resolve: (reply: Reply) => void,
@@ -115,8 +115,9 @@ export interface RequestOptions {
 
 /**
  * The requests of one connection: written or waiting, each settled exactly
- * once. Deadlines are kept by one interval timer per connection (a tick
- * counter), never a `setTimeout` per request.
+ * once. Deadlines share one timer per connection, armed for the earliest
+ * deadline and re-armed only when it fires (or when a request with a
+ * shorter time limit arrives): never a `setTimeout` per request.
  */
 export class RequestQueue {
   readonly #options: RequestQueueOptions;
@@ -125,13 +126,12 @@ export class RequestQueue {
   /** Requests written, awaiting their reply in order (some may be settled: their reply is still consumed). */
   readonly #written = new RequestFifo();
   #pending = 0;
-  readonly #tickMs: number;
-  #tick = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** The deadline `#timer` fires for. */
+  #timerAt = 0;
 
   constructor(options: RequestQueueOptions) {
     this.#options = options;
-    this.#tickMs = Math.max(1, Math.min(100, Math.floor(options.timeoutLimit / 10)));
   }
 
   /** Requests whose callers are still waiting (queued or on the wire). */
@@ -161,10 +161,10 @@ export class RequestQueue {
       return Promise.reject(new QueueFullError(`the connection already has ${this.#pending} pending requests (maxPending)`));
     }
     const timeout = options?.timeout ?? this.#options.timeoutLimit;
-    const deadlineTick = this.#tick + Math.ceil(timeout / this.#tickMs) + 1;
+    const deadline = performance.now() + timeout;
     let request!: PendingRequest;
     const promise = new Promise<Reply>((resolve, reject) => {
-      request = new PendingRequest(bytes, deadlineTick, timeout, resolve, reject);
+      request = new PendingRequest(bytes, deadline, timeout, resolve, reject);
     });
     if (signal !== undefined) {
       request.signal = signal;
@@ -172,7 +172,8 @@ export class RequestQueue {
       signal.addEventListener('abort', request.onAbort, { once: true });
     }
     this.#waiting.push(request);
-    if (this.#pending++ === 0) this.#startTimer();
+    this.#pending++;
+    if (this.#timer === undefined || deadline < this.#timerAt) this.#arm(deadline);
     return promise;
   }
 
@@ -238,7 +239,8 @@ export class RequestQueue {
 
   /** Stops the deadline timer (the connection is closed). Requests must be failed first. */
   dispose(): void {
-    this.#stopTimer();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   #settle(request: PendingRequest, error: Error | undefined, reply?: Reply): void {
@@ -252,30 +254,28 @@ export class RequestQueue {
     }
     if (error === undefined) request.resolve(reply as Reply);
     else request.reject(error);
-    if (--this.#pending === 0) {
-      this.#stopTimer();
-      this.#options.onDrained();
-    }
+    if (--this.#pending === 0) this.#options.onDrained();
   }
 
-  #startTimer(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => this.#onTick(), this.#tickMs);
+  /**
+   * Arms the one timer for `deadline`. It is unref'd: a pending request
+   * always has a socket or a reconnect timer keeping the process alive, and
+   * an idle connection must not.
+   */
+  #arm(deadline: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, deadline - performance.now()) + 1);
+    this.#timer.unref();
   }
 
-  #stopTimer(): void {
-    if (this.#timer === undefined) return;
-    clearInterval(this.#timer);
+  readonly #onTimer = (): void => {
     this.#timer = undefined;
-  }
-
-  #onTick(): void {
-    const now = ++this.#tick;
-    const expired = (request: PendingRequest): boolean => !request.settled && request.deadlineTick <= now;
+    const now = performance.now();
+    const expired = (request: PendingRequest): boolean => !request.settled && request.deadline <= now;
     // Requests not written yet just fail; nothing on the wire is affected.
     if (this.#waiting.find(expired) !== undefined) {
-      const waiting = this.#waiting.drain();
-      for (const request of waiting) {
+      for (const request of this.#waiting.drain()) {
         if (expired(request)) this.#settle(request, timeoutError(request.timeout, false));
         else if (!request.settled) this.#waiting.push(request);
       }
@@ -287,7 +287,15 @@ export class RequestQueue {
       this.#settle(first, error);
       this.#options.onStreamTimeout(error);
     }
-  }
+    let next = Infinity;
+    const earliest = (request: PendingRequest): boolean => {
+      if (!request.settled && request.deadline < next) next = request.deadline;
+      return false;
+    };
+    this.#waiting.find(earliest);
+    this.#written.find(earliest);
+    if (next !== Infinity && this.#timer === undefined) this.#arm(next);
+  };
 }
 
 function timeoutError(timeout: number, written: boolean): TimeoutError {
