@@ -69,8 +69,14 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   readonly #events = new Listeners<PoolEvent<C>>();
   readonly #memberships = new Map<string, Membership<C>>();
   #state: PoolState;
-  /** The live connections in state order; frozen, replaced whenever membership changes. */
-  #connections: readonly C[] = Object.freeze([]);
+  /**
+   * The live connections in state order, replaced (never mutated) whenever
+   * membership changes. A plain array: V8 indexes frozen arrays several
+   * times slower, and the least-loaded scan runs on every request.
+   */
+  #connections: readonly C[] = [];
+  /** The frozen copy of {@link ConnectionPool.connections} handed out to callers. */
+  #connectionsView: readonly C[] = Object.freeze([]);
   /** Start of the next least-loaded scan: the live counterpart of `PoolState.rotation`. */
   #rotation = 0;
 
@@ -103,7 +109,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
 
   /** Every connection in the pool, in the order they joined. */
   get connections(): readonly C[] {
-    return this.#connections;
+    return this.#connectionsView;
   }
 
   /** The connected connections. */
@@ -170,7 +176,8 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
 
   /**
    * Adds existing connections and connects them: idle ones get `connect()`,
-   * broken ones `tryReconnect()`, the others are left as they are. The pool
+   * broken ones `tryReconnect()`, the others are left as they are (a closed
+   * one stays broken until a cleanup or a reduce removes it). The pool
    * size grows to the number of connections if that is larger. Resolves when
    * the new ones have connected or failed.
    *
@@ -322,7 +329,8 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
         events.push({ type: 'connectionRemoved', connection: membership.connection });
       }
       const present = new Set(before.connections.map((entry) => entry.id));
-      this.#connections = Object.freeze(after.connections.map((entry) => this.#membership(entry.id).connection));
+      this.#connections = after.connections.map((entry) => this.#membership(entry.id).connection);
+      this.#connectionsView = Object.freeze([...this.#connections]);
       for (const connection of this.#connections) {
         if (!present.has(connection.id)) events.push({ type: 'connectionAdded', connection });
       }
