@@ -8,19 +8,9 @@
 export { ConnectionPool, type PoolEvent } from './pool.js';
 export type { PoolConnection } from './pool-connection.js';
 export { poolReducer } from './reducer.js';
-export {
-  broken,
-  connected,
-  isConnected,
-  isEmpty,
-  isFull,
-  isWorking,
-  leastLoaded,
-  nextLeastLoaded,
-  removalOrder,
-  type LoadedConnection,
-  type PoolView,
-} from './selectors.js';
+/** Pure selectors over pool state or live connections: `connected`, `broken`, `leastLoaded`, `isFull`, ... */
+export * as poolSelectors from './selectors.js';
+export type { LoadedConnection, PoolView } from './selectors.js';
 export {
   initialPoolState,
   type PoolAction,
