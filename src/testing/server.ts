@@ -73,7 +73,7 @@ export interface StartServerOptions {
 export interface ServerStats {
   /** Connections accepted and served since the start (refused ones excluded). */
   readonly connectionsAccepted: number;
-  /** Connections closed at once because of {@link ZCachedServer.refuseConnections} or `maxClients`. */
+  /** Connections closed at once because of {@link ZCachedServer.refuseConnections | refuseConnections} or `maxClients`. */
   readonly connectionsRefused: number;
   /** Served connections open right now. */
   readonly openConnections: number;
@@ -94,7 +94,7 @@ export interface WaitForConnectionsOptions {
   readonly timeoutMs?: number;
 }
 
-/** A running embedded server. Dispose it (`await using`) or {@link close} it. */
+/** A running embedded server. Dispose it (`await using`) or {@link ZCachedServer.close | close} it. */
 export interface ZCachedServer extends AsyncDisposable {
   /** The host it listens on, as given. */
   readonly host: string;
@@ -108,7 +108,7 @@ export interface ZCachedServer extends AsyncDisposable {
   readonly store: ZCachedStore;
   /** A snapshot of its counters. */
   readonly stats: ServerStats;
-  /** Whether {@link close} was called. */
+  /** Whether {@link ZCachedServer.close | close} was called. */
   readonly closed: boolean;
   /**
    * Stops listening and destroys every client socket (clients see the server
@@ -119,7 +119,7 @@ export interface ZCachedServer extends AsyncDisposable {
   delayReplies(ms: number): void;
   /** Half-open mode: keep reading requests but never answer or run them; sockets stay open. */
   stopAnswering(): void;
-  /** Ends {@link stopAnswering}: requests read from now on are answered again. */
+  /** Ends {@link ZCachedServer.stopAnswering | stopAnswering}: requests read from now on are answered again. */
   resumeAnswering(): void;
   /** Destroys every client socket and keeps listening. */
   dropConnections(): void;
@@ -465,7 +465,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<ZCa
     context: { store, dialect },
     maxRequestBytes,
     limits: {
-      maxBulkBytes: Math.max(maxRequestBytes, LEGACY_MAX_REQUEST_BYTES),
+      // Generous: sizes are checked by the framing; legacy must still follow an oversized request to its end.
+      maxBulkBytes: Math.max(maxRequestBytes, MAX_REQUEST_BYTES),
       maxBufferedBytes: Math.max(maxRequestBytes, MAX_REQUEST_BYTES) + 1024,
       maxDepth: 512,
     },

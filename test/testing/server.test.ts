@@ -1,0 +1,717 @@
+/**
+ * The embedded server over real TCP, driven by a tiny raw client that writes
+ * hand-built request bytes and reads raw reply bytes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tls from 'node:tls';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { decodeWire } from '../../src/protocol/decoder.js';
+import type { DialectName } from '../../src/protocol/dialect.js';
+import { startServer, ZCachedStore, type ZCachedServer } from '../../src/testing/server.js';
+
+// ---------------------------------------------------------------- raw client
+
+const bulk = (text: string): string => `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+const arr = (...elements: string[]): string => `*${elements.length}\r\n${elements.join('')}`;
+const cmd = (...args: string[]): string => arr(...args.map(bulk));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A raw socket that knows just enough framing to cut replies apart. */
+class RawClient {
+  readonly socket: net.Socket;
+  readonly dialect: DialectName;
+  readonly closed: Promise<void>;
+  #buf = Buffer.alloc(0);
+  #wake: (() => void) | undefined;
+
+  constructor(socket: net.Socket, dialect: DialectName) {
+    this.socket = socket;
+    this.dialect = dialect;
+    socket.on('data', (chunk: Buffer) => {
+      this.#buf = Buffer.concat([this.#buf, chunk]);
+      this.#wake?.();
+    });
+    socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.#wake?.();
+        resolve();
+      }),
+    );
+  }
+
+  static connect(server: ZCachedServer): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: server.host, port: server.port }, () => {
+        socket.off('error', reject);
+        resolve(new RawClient(socket, server.dialect));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** Bytes received and not yet taken as replies. */
+  get pending(): Buffer {
+    return this.#buf;
+  }
+
+  /** Writes raw bytes, nothing added. */
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Writes one request, adding the 0x03 terminator when the dialect wants one. */
+  send(request: string | Buffer): void {
+    const bytes = Buffer.isBuffer(request) ? request : Buffer.from(request);
+    this.write(this.dialect === 'legacy' ? bytes : Buffer.concat([bytes, Buffer.from([3])]));
+  }
+
+  /** Sends one request and returns its raw reply, final CRLF removed. */
+  call(request: string | Buffer): Promise<string> {
+    this.send(request);
+    return this.reply();
+  }
+
+  /** Sends a command made of bulk strings. */
+  command(...args: string[]): Promise<string> {
+    return this.call(cmd(...args));
+  }
+
+  /** The next raw reply (final CRLF removed); checks and drops the 0x03 after it in 'etx'. */
+  async reply(timeoutMs = 2000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const decoded = this.#buf.length === 0 ? undefined : decodeWire(this.#buf);
+      const etx = this.dialect === 'etx';
+      if (decoded !== undefined && (!etx || this.#buf.length > decoded.end)) {
+        if (etx && this.#buf[decoded.end] !== 3) throw new Error('reply not followed by 0x03');
+        const text = this.#buf.subarray(0, decoded.end - 2).toString();
+        this.#buf = this.#buf.subarray(decoded.end + (etx ? 1 : 0));
+        return text;
+      }
+      if (this.socket.destroyed) throw new Error('socket closed before a reply');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no reply within ${timeoutMs} ms; have ${JSON.stringify(this.#buf.toString())}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  /** Asserts that nothing arrives for `ms` milliseconds. */
+  async silence(ms: number): Promise<void> {
+    await sleep(ms);
+    expect(this.#buf.toString()).toBe('');
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+// ---------------------------------------------------------------- fixtures
+
+let servers: ZCachedServer[] = [];
+let clients: RawClient[] = [];
+
+async function serve(options: Parameters<typeof startServer>[0] = {}): Promise<ZCachedServer> {
+  const server = await startServer(options);
+  servers.push(server);
+  return server;
+}
+
+async function connect(server: ZCachedServer): Promise<RawClient> {
+  const client = await RawClient.connect(server);
+  clients.push(client);
+  return client;
+}
+
+beforeEach(() => {
+  servers = [];
+  clients = [];
+});
+
+afterEach(async () => {
+  for (const client of clients) client.destroy();
+  await Promise.all(servers.map((server) => server.close()));
+});
+
+const DIALECTS: readonly DialectName[] = ['legacy', 'etx-request', 'etx'];
+
+// ---------------------------------------------------------------- commands, in every dialect
+
+describe.each(DIALECTS)("commands in the '%s' dialect", (dialect) => {
+  const newer = dialect !== 'legacy';
+  let server: ZCachedServer;
+  let c: RawClient;
+
+  beforeEach(async () => {
+    server = await serve({ dialect });
+    c = await connect(server);
+  });
+
+  it('PING ignores arguments and case', async () => {
+    expect(await c.command('PING')).toBe('+PONG');
+    expect(await c.command('ping', 'a', 'b')).toBe('+PONG');
+    expect(await c.command('PiNg')).toBe('+PONG');
+  });
+
+  it('SET, GET, DELETE', async () => {
+    expect(await c.command('GET', 'nope')).toBe("-ERR 'nope' not found");
+    expect(await c.command('SET', 'k', 'v')).toBe('+OK');
+    expect(await c.command('get', 'k')).toBe('$1\r\nv');
+    expect(await c.command('SET', 'k', 'w')).toBe('+OK');
+    expect(await c.command('GET', 'k')).toBe('$1\r\nw');
+    expect(await c.command('DELETE', 'k')).toBe('+OK');
+    expect(await c.command('DELETE', 'k')).toBe("-ERR 'k' not found");
+    expect(await c.command('GET', 'k')).toBe("-ERR 'k' not found");
+    expect(await c.command('GET', 'żółw')).toBe("-ERR 'żółw' not found");
+  });
+
+  it('SET with a non-string key', async () => {
+    expect(await c.call(arr(bulk('SET'), ':1\r\n', bulk('v')))).toBe('-TYPERR key not string');
+    expect(await c.call(arr(bulk('SET'), '+k\r\n', bulk('v')))).toBe('-TYPERR key not string');
+    expect(await c.call(arr(bulk('GET'), '#t\r\n'))).toBe('-TYPERR key not string');
+  });
+
+  it('FLUSH, DBSIZE, KEYS', async () => {
+    expect(await c.command('DBSIZE')).toBe(':0');
+    expect(await c.command('KEYS')).toBe('*0');
+    await c.command('SET', 'a', '1');
+    await c.command('SET', 'b', '2');
+    expect(await c.command('DBSIZE')).toBe(':2');
+    expect(await c.command('KEYS')).toBe('*2\r\n$1\r\na\r\n$1\r\nb');
+    expect(await c.command('FLUSH')).toBe('+OK');
+    expect(await c.command('DBSIZE')).toBe(':0');
+  });
+
+  it('SAVE and LASTSAVE', async () => {
+    const started = server.store.lastSave;
+    expect(Math.abs(started - Date.now() / 1000)).toBeLessThan(5);
+    expect(await c.command('LASTSAVE')).toBe(`:${started}`);
+    expect(await c.command('SAVE')).toBe(newer ? '-NOSAVE error while saving data' : '-ERR there is no data to save');
+    await c.command('SET', 'a', '1');
+    expect(await c.command('SAVE')).toBe('+OK');
+    const saved = Number((await c.command('LASTSAVE')).slice(1));
+    expect(saved).toBeGreaterThanOrEqual(started);
+    expect(Math.abs(saved - Date.now() / 1000)).toBeLessThan(5);
+  });
+
+  it('MGET and MSET', async () => {
+    expect(await c.command('MSET', 'a', '1', 'b', '2')).toBe('+OK');
+    expect(await c.command('MGET', 'a', 'missing', 'a', 'b')).toBe(
+      '%3\r\n$1\r\na\r\n$1\r\n1\r\n$7\r\nmissing\r\n_\r\n$1\r\nb\r\n$1\r\n2',
+    );
+    expect(await c.command('MGET')).toBe('%0');
+    expect(await c.command('MSET')).toBe('-ERR unexpected');
+    expect(await c.command('MSET', 'a', '1', 'b')).toBe('-ERR unexpected');
+    expect(await c.call(arr(bulk('MSET'), bulk('x'), ':5\r\n', bulk('y'), ',0.5\r\n'))).toBe('+OK');
+    expect(await c.command('MGET', 'x', 'y')).toBe('%2\r\n$1\r\nx\r\n:5\r\n$1\r\ny\r\n,0.5');
+  });
+
+  it('unknown commands, non-array requests, wrong arity', async () => {
+    expect(await c.command('FOO')).toBe("-ERR unknown command 'FOO'");
+    expect(await c.command('fOo', 'x')).toBe("-ERR unknown command 'fOo'");
+    expect(await c.call(bulk('PING'))).toBe('-ERR unknown command');
+    expect(await c.call(':1\r\n')).toBe('-ERR unknown command');
+    expect(await c.call('*0\r\n')).toBe('-ERR unknown command');
+    expect(await c.command('GET')).toBe('-ERR unexpected');
+    expect(await c.command('SET', 'k')).toBe('-ERR unexpected');
+    expect(await c.command('DELETE')).toBe('-ERR unexpected');
+    // The connection is still fine after errors.
+    expect(await c.command('PING')).toBe('+PONG');
+  });
+
+  it('value errors: integer range, booleans, floats', async () => {
+    const set = (value: string) => c.call(arr(bulk('SET'), bulk('k'), value));
+    expect(await set(':9223372036854775807\r\n')).toBe('+OK');
+    expect(await c.command('GET', 'k')).toBe(':9223372036854775807');
+    expect(await set(':-9223372036854775808\r\n')).toBe('+OK');
+    expect(await set(':9223372036854775808\r\n')).toBe('-TYPERR not integer');
+    expect(await set(':-9223372036854775809\r\n')).toBe('-TYPERR not integer');
+    expect(await set(':12x\r\n')).toBe('-TYPERR not integer');
+    expect(await set('#x\r\n')).toBe('-TYPERR not boolean');
+    expect(await set(',abc\r\n')).toBe('-ERR unexpected');
+    expect(await c.command('GET', 'k')).toBe(':-9223372036854775808');
+    expect(await c.command('PING')).toBe('+PONG');
+  });
+
+  it.each([
+    ['simple string → bulk', '+hello\r\n', '$5\r\nhello'],
+    ['bulk', bulk('żółw'), '$7\r\nżółw'],
+    ['empty bulk', '$0\r\n\r\n', '$0\r\n'],
+    ['integer with +', ':+7\r\n', ':7'],
+    ['negative integer', ':-5\r\n', ':-5'],
+    ['float 1.0', ',1.0\r\n', ',1'],
+    ['float 1.5e10', ',1.5e10\r\n', ',15000000000'],
+    ['float 1e-7', ',1e-7\r\n', ',0.0000001'],
+    ['float 1e300', ',1e300\r\n', ',1' + '0'.repeat(300)],
+    ['float -2.5', ',-2.5\r\n', ',-2.5'],
+    ['float inf', ',inf\r\n', ',inf'],
+    ['float -inf', ',-inf\r\n', ',-inf'],
+    ['float nan', ',nan\r\n', ',nan'],
+    ['boolean T', '#T\r\n', '#t'],
+    ['boolean f', '#f\r\n', '#f'],
+    ['null', '_\r\n', '_'],
+    ['empty array', '*0\r\n', '*0'],
+    ['nested array', arr(':1\r\n', '+a\r\n', arr('#t\r\n', '_\r\n'), ',2.5\r\n'), '*4\r\n:1\r\n$1\r\na\r\n*2\r\n#t\r\n_\r\n,2.5'],
+    ['map', `%2\r\n+a\r\n:1\r\n${bulk('b')}${arr(bulk('x'))}`, '%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n*1\r\n$1\r\nx'],
+    ['map in array', arr(`%1\r\n${bulk('k')}%0\r\n`), '*1\r\n%1\r\n$1\r\nk\r\n%0'],
+  ])('round-trips %s', async (_name, value, expected) => {
+    expect(await c.call(arr(bulk('SET'), bulk('v'), value))).toBe('+OK');
+    expect(await c.command('GET', 'v')).toBe(expected);
+  });
+
+  it('rejects non-string map keys', async () => {
+    expect(await c.call(arr(bulk('SET'), bulk('m'), '%1\r\n:1\r\n:2\r\n'))).toBe(
+      newer ? '-ERR key must be a string' : '-ERR unexpected',
+    );
+    expect(await c.command('DBSIZE')).toBe(':0');
+  });
+
+  it(newer ? 'stores sets' : 'answers bad request to sets', async () => {
+    const reply = await c.call(arr(bulk('SET'), bulk('s'), '~3\r\n:1\r\n+a\r\n:1\r\n'));
+    if (newer) {
+      expect(reply).toBe('+OK');
+      expect(await c.command('GET', 's')).toBe('~2\r\n:1\r\n$1\r\na');
+    } else {
+      expect(reply).toBe('-ERR bad request');
+      expect(await c.command('GET', 's')).toBe("-ERR 's' not found");
+    }
+  });
+
+  it(newer ? 'has ECHO, SIZEOF, RENAME, COPY' : 'has no ECHO, SIZEOF, RENAME, COPY', async () => {
+    if (!newer) {
+      expect(await c.command('ECHO', 'hi')).toBe("-ERR unknown command 'ECHO'");
+      expect(await c.command('sizeof', 'k')).toBe("-ERR unknown command 'sizeof'");
+      expect(await c.command('RENAME', 'a', 'b')).toBe("-ERR unknown command 'RENAME'");
+      expect(await c.command('COPY', 'a', 'b')).toBe("-ERR unknown command 'COPY'");
+      return;
+    }
+    expect(await c.command('ECHO', 'hello')).toBe('$5\r\nhello');
+    expect(await c.call(arr(bulk('ECHO'), '+hi\r\n'))).toBe('+hi');
+    expect(await c.command('ECHO')).toBe('-ERR unexpected');
+
+    const set = (key: string, value: string) => c.call(arr(bulk('SET'), bulk(key), value));
+    await set('s', bulk('żółw'));
+    await set('i', ':1\r\n');
+    await set('f', ',1.5\r\n');
+    await set('b', '#t\r\n');
+    await set('n', '_\r\n');
+    await set('a', arr(':1\r\n', ':2\r\n', ':3\r\n'));
+    await set('m', `%2\r\n${bulk('x')}:1\r\n${bulk('y')}:2\r\n`);
+    await set('u', '~2\r\n:1\r\n:2\r\n');
+    const sizes: Record<string, number> = { s: 7, i: 8, f: 8, b: 1, n: 0, a: 3, m: 2, u: 2 };
+    for (const [key, size] of Object.entries(sizes)) expect(await c.command('SIZEOF', key)).toBe(`:${size}`);
+    expect(await c.command('SIZEOF', 'missing')).toBe("-ERR 'missing' not found");
+    expect(await c.command('SIZEOF')).toBe('-ERR unexpected');
+
+    expect(await c.command('RENAME', 's', 't')).toBe('+OK');
+    expect(await c.command('GET', 't')).toBe('$7\r\nżółw');
+    expect(await c.command('GET', 's')).toBe("-ERR 's' not found");
+    expect(await c.command('RENAME', 'missing', 'x')).toBe("-ERR 'missing' not found");
+    expect(await c.command('RENAME', 'i', 't')).toBe('+OK'); // overwrites
+    expect(await c.command('GET', 't')).toBe(':1');
+    expect(await c.command('RENAME', 'x')).toBe('-ERR unexpected');
+
+    expect(await c.command('COPY', 'a', 'c')).toBe('$2\r\nOK');
+    expect(await c.command('GET', 'c')).toBe('*3\r\n:1\r\n:2\r\n:3');
+    expect(await c.command('COPY', 'a', 'c')).toBe('-BUSYKEY key already exists');
+    expect(await c.command('COPY', 'b', 'c', 'REPLACE')).toBe('$2\r\nOK');
+    expect(await c.command('GET', 'c')).toBe('#t');
+    expect(await c.command('COPY', 'missing', 'z')).toBe("-ERR 'missing' not found");
+    expect(await c.command('COPY', 'a')).toBe('-ERR unexpected');
+  });
+
+  it('answers garbage with an error and keeps going', async () => {
+    expect(await c.call('hello\r\n')).toBe(newer ? '-ERR unprocessable' : '-ERR bad request');
+    expect(await c.call('*x\r\n')).toBe(newer ? '-INVAL invalid length' : '-ERR unexpected');
+    expect(await c.command('PING')).toBe('+PONG');
+  });
+
+  if (!newer) {
+    it('refuses bulk strings holding a line feed', async () => {
+      expect(await c.command('SET', 'k', 'a\nb')).toBe('-ERR bad request');
+      expect(await c.command('GET', 'k')).toBe("-ERR 'k' not found");
+      expect(await c.command('SET', 'k', 'a\rb')).toBe('+OK');
+    });
+  }
+});
+
+// ---------------------------------------------------------------- framing
+
+describe('framing', () => {
+  it("'etx': answers many requests of one write in order, each reply followed by 0x03", async () => {
+    const server = await serve({ dialect: 'etx' });
+    const c = await connect(server);
+    const requests: Buffer[] = [];
+    for (let i = 0; i < 200; i++) requests.push(Buffer.from(cmd('SET', `k${i}`, `v${i}`) + '\x03' + cmd('GET', `k${i}`) + '\x03'));
+    c.write(Buffer.concat(requests));
+    for (let i = 0; i < 200; i++) {
+      expect(await c.reply()).toBe('+OK');
+      expect(await c.reply()).toBe(`$${`v${i}`.length}\r\nv${i}`);
+    }
+    expect(c.pending.length).toBe(0);
+    expect(server.stats.requests).toBe(400);
+    expect(server.stats.pipeliningViolations).toBe(0);
+    // Exact bytes: the reply, then 0x03.
+    c.write(cmd('PING') + '\x03');
+    await sleep(20);
+    expect(c.pending.toString()).toBe('+PONG\r\n\x03');
+  });
+
+  it("'etx': reassembles requests split across writes at any byte", async () => {
+    const server = await serve({ dialect: 'etx' });
+    const c = await connect(server);
+    const bytes = Buffer.from(cmd('SET', 'a', 'x'.repeat(100)) + '\x03' + cmd('GET', 'a') + '\x03\x03' + cmd('PING') + '\x03');
+    for (let i = 0; i < bytes.length; i += 7) {
+      c.write(bytes.subarray(i, i + 7));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await c.reply()).toBe('+OK');
+    expect(await c.reply()).toBe(`$100\r\n${'x'.repeat(100)}`);
+    expect(await c.reply()).toBe('+PONG');
+  });
+
+  it("'etx-request': replies carry no terminator; requests may be split and large", async () => {
+    const server = await serve({ dialect: 'etx-request' });
+    const c = await connect(server);
+    c.send(cmd('PING'));
+    await sleep(20);
+    expect(c.pending.toString()).toBe('+PONG\r\n');
+    await c.reply();
+
+    const big = 'z'.repeat(1024 * 1024);
+    const request = Buffer.from(cmd('SET', 'big', big) + '\x03');
+    c.write(request.subarray(0, 1000));
+    await sleep(10);
+    c.write(request.subarray(1000));
+    expect(await c.reply()).toBe('+OK');
+    expect(await c.command('GET', 'big')).toBe(`$${big.length}\r\n${big}`);
+  });
+
+  it("'etx-request': waits for the 0x03", async () => {
+    const server = await serve({ dialect: 'etx-request' });
+    const c = await connect(server);
+    c.write(cmd('PING'));
+    await c.silence(80);
+    c.write('\x03');
+    expect(await c.reply()).toBe('+PONG');
+  });
+
+  it.each(['etx-request', 'legacy'] as const)("'%s': answers only the first request of a read and counts a violation", async (dialect) => {
+    const server = await serve({ dialect });
+    const c = await connect(server);
+    const end = dialect === 'legacy' ? '' : '\x03';
+    c.write(cmd('SET', 'a', '1') + end + cmd('SET', 'b', '2') + end + cmd('PING') + end);
+    expect(await c.reply()).toBe('+OK');
+    await c.silence(60);
+    expect(server.stats.pipeliningViolations).toBe(1);
+    expect(server.stats.requests).toBe(1);
+    // The connection goes on; the dropped requests never ran.
+    expect(await c.command('GET', 'b')).toBe("-ERR 'b' not found");
+    expect(await c.command('GET', 'a')).toBe('$1\r\n1');
+    expect(server.stats.pipeliningViolations).toBe(1);
+  });
+
+  it("'legacy': no terminator; a request over 4096 bytes gets two bad-request replies and is not stored", async () => {
+    const server = await serve({ dialect: 'legacy' });
+    const c = await connect(server);
+    c.send(cmd('PING'));
+    await sleep(20);
+    expect(c.pending.toString()).toBe('+PONG\r\n');
+    await c.reply();
+
+    const sized = (key: string, size: number) => {
+      let n = size - cmd('SET', key, '').length;
+      while (cmd('SET', key, 'x'.repeat(n)).length > size) n--;
+      return cmd('SET', key, 'x'.repeat(n));
+    };
+    const fits = sized('k', 4096);
+    expect(fits.length).toBe(4096);
+    expect(await c.call(fits)).toBe('+OK');
+
+    const tooBig = sized('big', 4097);
+    expect(tooBig.length).toBe(4097);
+    expect(await c.call(tooBig)).toBe('-ERR bad request');
+    expect(await c.reply()).toBe('-ERR bad request');
+    await c.silence(30);
+    expect(await c.command('GET', 'big')).toBe("-ERR 'big' not found");
+
+    // Much larger, arriving in several reads: still exactly two errors.
+    const huge = Buffer.from(cmd('SET', 'huge', 'h'.repeat(200_000)));
+    c.write(huge.subarray(0, 3000));
+    await sleep(10);
+    c.write(huge.subarray(3000, 100_000));
+    await sleep(10);
+    c.write(huge.subarray(100_000));
+    expect(await c.reply()).toBe('-ERR bad request');
+    expect(await c.reply()).toBe('-ERR bad request');
+    await c.silence(30);
+    expect(await c.command('DBSIZE')).toBe(':1');
+  });
+
+  it("'legacy': reassembles a request split across reads", async () => {
+    const server = await serve({ dialect: 'legacy' });
+    const c = await connect(server);
+    const bytes = cmd('SET', 'k', 'v');
+    c.write(bytes.slice(0, 3));
+    await sleep(10);
+    c.write(bytes.slice(3, 12));
+    await sleep(10);
+    c.write(bytes.slice(12));
+    expect(await c.reply()).toBe('+OK');
+  });
+
+  it.each(['etx', 'etx-request'] as const)("'%s': a request past the size limit gets -ERR maximum payload size exceeded", async (dialect) => {
+    const server = await serve({ dialect, maxRequestBytes: 1000 });
+    const c = await connect(server);
+    expect(await c.command('SET', 'k', 'x'.repeat(900))).toBe('+OK');
+    expect(await c.command('SET', 'k', 'x'.repeat(2000))).toBe('-ERR maximum payload size exceeded');
+    // Arriving in pieces, the error comes as soon as the limit is passed; the rest is discarded.
+    const request = Buffer.from(cmd('SET', 'k', 'y'.repeat(5000)) + '\x03');
+    c.write(request.subarray(0, 1500));
+    expect(await c.reply()).toBe('-ERR maximum payload size exceeded');
+    c.write(request.subarray(1500));
+    await c.silence(30);
+    expect(await c.command('GET', 'k')).toBe(`$900\r\n${'x'.repeat(900)}`);
+  });
+
+  it('survives random garbage in every dialect', async () => {
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const alphabet = Buffer.from('*$:+-,#_%~\r\n\x0301234567-abcXYZ');
+    for (const dialect of DIALECTS) {
+      const server = await serve({ dialect });
+      for (let round = 0; round < 5; round++) {
+        const c = await connect(server);
+        for (let i = 0; i < 40; i++) {
+          const junk = Buffer.alloc(1 + Math.floor(random() * 60), 0);
+          for (let j = 0; j < junk.length; j++) junk[j] = alphabet[Math.floor(random() * alphabet.length)] as number;
+          c.write(junk);
+        }
+        c.write(Buffer.from([0xff, 0x00, 0x80]));
+        await sleep(10);
+        c.destroy();
+      }
+      const c = await connect(server);
+      expect(await c.command('PING')).toBe('+PONG');
+    }
+  });
+});
+
+// ---------------------------------------------------------------- fault hooks and lifecycle
+
+describe('fault hooks', () => {
+  it('stopAnswering keeps the socket open and silent; resumeAnswering answers again', async () => {
+    const server = await serve();
+    const c = await connect(server);
+    server.stopAnswering();
+    c.send(cmd('SET', 'k', 'v'));
+    await c.silence(100);
+    expect(c.socket.destroyed).toBe(false);
+    expect(server.stats.openConnections).toBe(1);
+    expect(server.stats.requests).toBe(1);
+    server.resumeAnswering();
+    expect(await c.command('GET', 'k')).toBe("-ERR 'k' not found"); // requests read while stopped never ran
+    expect(await c.command('PING')).toBe('+PONG');
+  });
+
+  it('delayReplies delays every reply and keeps their order', async () => {
+    const server = await serve();
+    const c = await connect(server);
+    server.delayReplies(250);
+    const started = Date.now();
+    c.write(cmd('SET', 'a', '1') + '\x03' + cmd('GET', 'a') + '\x03');
+    await c.silence(100);
+    expect(await c.reply()).toBe('+OK');
+    expect(await c.reply()).toBe('$1\r\n1');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+    server.delayReplies(0);
+    const again = Date.now();
+    expect(await c.command('PING')).toBe('+PONG');
+    expect(Date.now() - again).toBeLessThan(200);
+    expect(() => server.delayReplies(-1)).toThrow(RangeError);
+  });
+
+  it('dropConnections closes every client and keeps listening', async () => {
+    const server = await serve();
+    const a = await connect(server);
+    const b = await connect(server);
+    await server.waitForConnections(2);
+    server.dropConnections();
+    await Promise.all([a.closed, b.closed]);
+    await sleep(10);
+    expect(server.stats.openConnections).toBe(0);
+    const c = await connect(server);
+    expect(await c.command('PING')).toBe('+PONG');
+    expect(server.stats.connectionsAccepted).toBe(3);
+  });
+
+  it('refuseConnections accepts then closes new connections', async () => {
+    const server = await serve();
+    const kept = await connect(server);
+    server.refuseConnections(true);
+    const refused = await connect(server);
+    await refused.closed;
+    expect(refused.pending.length).toBe(0);
+    expect(server.stats.connectionsRefused).toBe(1);
+    expect(await kept.command('PING')).toBe('+PONG'); // existing connections are untouched
+    server.refuseConnections(false);
+    const c = await connect(server);
+    expect(await c.command('PING')).toBe('+PONG');
+  });
+
+  it('maxClients closes connections past the limit without a word', async () => {
+    const server = await serve({ maxClients: 1 });
+    const first = await connect(server);
+    await server.waitForConnections(1);
+    const second = await connect(server);
+    await second.closed;
+    expect(second.pending.length).toBe(0);
+    expect(await first.command('PING')).toBe('+PONG');
+    first.destroy();
+    await first.closed;
+    await sleep(10);
+    const third = await connect(server);
+    expect(await third.command('PING')).toBe('+PONG');
+  });
+
+  it('waitForConnections waits for open or total connections, and times out', async () => {
+    const server = await serve();
+    const waiting = server.waitForConnections(2);
+    await connect(server);
+    const b = await connect(server);
+    await waiting;
+    b.destroy();
+    await b.closed;
+    await server.waitForConnections(2, { total: true });
+    await expect(server.waitForConnections(5, { timeoutMs: 30 })).rejects.toThrow(/2 of 5|1 of 5/);
+  });
+
+  it('close() destroys clients; a restart on the same port can keep the store', async () => {
+    const first = await serve();
+    const c = await connect(first);
+    expect(await c.command('SET', 'k', 'v')).toBe('+OK');
+    await first.close();
+    await c.closed;
+    expect(first.closed).toBe(true);
+    await expect(RawClient.connect(first)).rejects.toThrow(/ECONNREFUSED/);
+
+    const again = await serve({ port: first.port, store: first.store });
+    expect(again.port).toBe(first.port);
+    const d = await connect(again);
+    expect(await d.command('GET', 'k')).toBe('$1\r\nv');
+    await again.close();
+
+    const fresh = await serve({ port: first.port });
+    const e = await connect(fresh);
+    expect(await e.command('GET', 'k')).toBe("-ERR 'k' not found");
+  });
+
+  it('close() is idempotent and leaves no open handles behind', async () => {
+    const count = () => {
+      const info = process.getActiveResourcesInfo();
+      return info.filter((name) => name === 'TCPServerWrap' || name === 'TCPSocketWrap').length;
+    };
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    await sleep(30); // let sockets of earlier tests finish closing
+    await settle();
+    const before = count();
+    // Timers are faked (only these two) so that the server's reply-delay timer can be counted exactly.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const server = await startServer();
+      const c = await RawClient.connect(server);
+      server.delayReplies(1000); // a pending delayed reply must not keep a timer alive
+      c.send(cmd('PING'));
+      while (server.stats.requests === 0) await settle();
+      expect(count()).toBeGreaterThan(before);
+      expect(vi.getTimerCount()).toBe(1);
+      await Promise.all([server.close(), server.close()]);
+      await c.closed;
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+    await settle();
+    expect(count()).toBe(before);
+  });
+
+  it('supports await using / Symbol.asyncDispose', async () => {
+    const server = await startServer();
+    await server[Symbol.asyncDispose]();
+    expect(server.closed).toBe(true);
+  });
+
+  it('validates its options and reports listen errors', async () => {
+    await expect(startServer({ dialect: 'nope' as DialectName })).rejects.toThrow(TypeError);
+    await expect(startServer({ port: 70000 })).rejects.toThrow(RangeError);
+    await expect(startServer({ maxClients: -1 })).rejects.toThrow(RangeError);
+    const server = await serve();
+    await expect(startServer({ port: server.port })).rejects.toThrow(/EADDRINUSE/);
+  });
+
+  it('exposes its store for preloading and inspection', async () => {
+    const store = new ZCachedStore();
+    store.set('pre', { type: 'integer', value: 42n });
+    const server = await serve({ store, dialect: 'legacy' });
+    const c = await connect(server);
+    expect(await c.command('GET', 'pre')).toBe(':42');
+    await c.command('SET', 'ключ', 'v');
+    expect(server.store.keys()).toEqual(['pre', 'ключ']);
+    expect(server.store.get('ключ')).toEqual({ type: 'bulk', value: Buffer.from('v') });
+  });
+});
+
+// ---------------------------------------------------------------- TLS
+
+describe('TLS', () => {
+  let credentials: { key: Buffer; cert: Buffer } | undefined;
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'zcached-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+          '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+        { stdio: 'ignore' },
+      );
+      credentials = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } catch {
+    credentials = undefined;
+  }
+
+  it.skipIf(credentials === undefined)('serves the protocol over TLS, and close() ends TLS clients', async () => {
+    const server = await serve({ tls: credentials as tls.TlsOptions });
+    expect(server.tls).toBe(true);
+    const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ host: server.host, port: server.port, rejectUnauthorized: false }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const c = new RawClient(socket, 'etx');
+    clients.push(c);
+    expect(await c.command('PING')).toBe('+PONG');
+    expect(await c.command('SET', 'k', 'v')).toBe('+OK');
+    expect(await c.command('GET', 'k')).toBe('$1\r\nv');
+    await server.waitForConnections(1);
+    await server.close();
+    await c.closed;
+    expect(server.stats.openConnections).toBe(0);
+  });
+});
