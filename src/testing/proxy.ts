@@ -1,0 +1,657 @@
+/**
+ * A fault-injection TCP proxy for tests, in the spirit of Toxiproxy but
+ * in-process and loopback only. Put it between a client and a server, then
+ * make the network misbehave on demand:
+ *
+ * ```ts
+ * await using server = await startServer();
+ * await using proxy = await startProxy({ target: { host: server.host, port: server.port } });
+ * const client = new ZCached({ host: proxy.host, port: proxy.port });
+ * proxy.setLatency(50);                          // 50 ms each way
+ * proxy.halfOpen({ direction: 'downstream' });   // replies stop, sockets stay open
+ * proxy.heal();                                  // held bytes flow again, in order
+ * proxy.cutConnections({ mode: 'rst' });         // every connection reset
+ * ```
+ *
+ * Words used throughout: **upstream** is client → server (requests),
+ * **downstream** is server → client (replies). A *link* is one direction of
+ * one proxied connection; every fault is applied per link, so bytes are never
+ * reordered, duplicated or silently dropped in the middle of a stream (that
+ * would be a fault TCP itself never produces). Bytes are only lost when a
+ * connection ends, as on a real network.
+ *
+ * @module
+ */
+
+import * as net from 'node:net';
+
+/** One direction of traffic: `upstream` (client → server) or `downstream` (server → client). */
+export type ProxyDirection = 'upstream' | 'downstream';
+
+/** A direction, or both at once. */
+export type ProxyDirections = ProxyDirection | 'both';
+
+/**
+ * How a connection is cut:
+ * - `rst`: a TCP reset (`socket.resetAndDestroy()`); the peer sees `ECONNRESET`.
+ * - `fin`: an orderly end (`socket.end()`); the peer reads end-of-stream.
+ */
+export type CutMode = 'rst' | 'fin';
+
+/** Options of {@link startProxy}. */
+export interface StartProxyOptions {
+  /** Where to forward connections: the real (or embedded) server. */
+  readonly target: { readonly host: string; readonly port: number };
+  /** Address to listen on; must be a loopback address. Default `'127.0.0.1'`. */
+  readonly host?: string;
+  /** Port to listen on; 0 (the default) picks a free one. */
+  readonly port?: number;
+}
+
+/** Options of {@link FaultProxy.cutConnections}. */
+export interface CutOptions {
+  /** Reset (`'rst'`, the default) or end (`'fin'`) both sockets of every connection. */
+  readonly mode?: CutMode;
+}
+
+/** Options of {@link FaultProxy.halfOpen}. */
+export interface HalfOpenOptions {
+  /** Which direction stops flowing. Default `'both'`. */
+  readonly direction?: ProxyDirections;
+}
+
+/** Options of {@link FaultProxy.refuseConnections}. */
+export interface RefuseOptions {
+  /**
+   * How new connections are refused:
+   * - `refuse` (default): the proxy stops listening, so connecting fails with
+   *   `ECONNREFUSED`, as when nothing listens on the port;
+   * - `reset`: connections are accepted and reset at once, as a server past
+   *   its client limit, or a load balancer with no backend, does.
+   */
+  readonly mode?: 'refuse' | 'reset';
+}
+
+/**
+ * What happens to a connection after {@link FaultProxy.truncateNextReply}
+ * delivered the first bytes of the reply:
+ * - `fin`: the client reads end-of-stream (the server died mid-reply);
+ * - `rst`: the client's socket is reset;
+ * - `stall`: nothing more is forwarded to the client, and the sockets stay
+ *   open (a reply that never ends).
+ */
+export type TruncateThen = CutMode | 'stall';
+
+/** Options of {@link FaultProxy.truncateNextReply}. */
+export interface TruncateOptions {
+  /** What follows the truncated reply. Default `'fin'`. */
+  readonly then?: TruncateThen;
+}
+
+/** Counters of a {@link FaultProxy}, as a snapshot. */
+export interface ProxyStats {
+  /** Client connections accepted and forwarded since the start. */
+  readonly connectionsAccepted: number;
+  /** Client connections refused by {@link FaultProxy.refuseConnections} in `reset` mode. */
+  readonly connectionsRefused: number;
+  /** Proxied connections open right now. */
+  readonly openConnections: number;
+  /** Bytes forwarded from clients to the server. */
+  readonly bytesUpstream: number;
+  /** Bytes forwarded from the server to clients. */
+  readonly bytesDownstream: number;
+  /** Connections ended by {@link FaultProxy.cutConnections} or a truncation. */
+  readonly connectionsCut: number;
+}
+
+/** A running fault proxy. Dispose it (`await using`) or {@link FaultProxy.close | close} it. */
+export interface FaultProxy extends AsyncDisposable {
+  /** The address it listens on. */
+  readonly host: string;
+  /** The port it listens on (the one picked, when started with port 0). */
+  readonly port: number;
+  /** Where it forwards connections. */
+  readonly target: { readonly host: string; readonly port: number };
+  /** A snapshot of its counters. */
+  readonly stats: ProxyStats;
+  /**
+   * Delays every chunk by `ms` milliseconds in the given direction (each
+   * direction, with `'both'`: a round trip then takes `2 * ms` more). Applies
+   * to bytes read from now on; order is always kept. 0 removes the delay.
+   * @throws RangeError unless `ms` is a finite number >= 0
+   */
+  setLatency(ms: number, direction?: ProxyDirections): void;
+  /**
+   * Limits each connection, in the given direction, to `bytesPerSecond`;
+   * `undefined` removes the limit.
+   * @throws RangeError unless `bytesPerSecond` is a positive finite number or undefined
+   */
+  setBandwidth(bytesPerSecond: number | undefined, direction?: ProxyDirections): void;
+  /** Ends every open connection now, both sockets, with a reset (default) or an orderly end. */
+  cutConnections(options?: CutOptions): void;
+  /**
+   * Stops forwarding in one or both directions without closing anything, on
+   * open connections and on those accepted until {@link heal}. Bytes and
+   * ends read meanwhile are held back (the senders are paused once a link
+   * holds 1 MiB, as a full TCP window would), and flow again, in order, on
+   * {@link heal}.
+   */
+  halfOpen(options?: HalfOpenOptions): void;
+  /** Ends {@link halfOpen} in both directions: held bytes flow again, in order. */
+  heal(): void;
+  /**
+   * While `on`, new connections are refused (see {@link RefuseOptions});
+   * open ones are left alone. Resolves once the change is in effect.
+   * @throws (rejects) the listen error when listening again fails
+   */
+  refuseConnections(on: boolean, options?: RefuseOptions): Promise<void>;
+  /**
+   * Replaces the next chunk the server sends (on any connection; a chunk is
+   * one socket read, which on loopback is normally whole replies) with
+   * `replacement(chunk)`, or with the given bytes.
+   */
+  corruptNextReply(replacement: ((chunk: Buffer) => Uint8Array) | Uint8Array | string): void;
+  /**
+   * Forwards only the first `keepBytes` of the next chunk the server sends,
+   * then ends that connection as `options.then` says (default `'fin'`).
+   * @throws RangeError unless `keepBytes` is an integer >= 0
+   */
+  truncateNextReply(keepBytes: number, options?: TruncateOptions): void;
+  /** Stops listening and destroys every proxied socket; resolves once closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A link holding this many bytes pauses the socket it reads from. */
+const HIGH_WATER_BYTES = 1024 * 1024;
+/** ... and resumes it below this many. */
+const LOW_WATER_BYTES = 256 * 1024;
+/** With a bandwidth limit, bytes leave in slices of at most this many milliseconds' worth. */
+const SLICE_MS = 10;
+/**
+ * A reset that reaches the peer before it has read the bytes just written
+ * is reported there (on Linux) as end-of-stream, not `ECONNRESET`: a link
+ * sends its reset this long after its last write.
+ */
+const RESET_AFTER_WRITE_MS = 5;
+/** After an orderly end, a socket whose peer never ends its side is destroyed after this long. */
+const FIN_GRACE_MS = 2_000;
+
+/** The fault settings of one direction, shared by every link of that direction. */
+interface DirectionSettings {
+  latencyMs: number;
+  bytesPerSecond: number | undefined;
+  held: boolean;
+}
+
+/** Something a link delivers in order: bytes, or the end of the stream. */
+type LinkItem =
+  | { readonly kind: 'data'; bytes: Buffer; readonly readyAt: number }
+  | { readonly kind: 'end'; readonly mode: CutMode; readonly readyAt: number };
+
+/**
+ * One direction of one proxied connection: bytes read from `source` are
+ * queued, delayed, throttled or held as the direction's settings say, and
+ * written to `sink` in order.
+ */
+class Link {
+  readonly #source: net.Socket;
+  readonly #sink: net.Socket;
+  readonly #settings: DirectionSettings;
+  readonly #onForwarded: (bytes: number) => void;
+  readonly #queue: LinkItem[] = [];
+  #queuedBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** `performance.now()` time the (throttled) link is free again. */
+  #freeAt = 0;
+  /** Nothing more is accepted or delivered. */
+  #dead = false;
+  /** `performance.now()` time of the last write to the sink. */
+  #lastWriteAt = -Infinity;
+
+  constructor(source: net.Socket, sink: net.Socket, settings: DirectionSettings, onForwarded: (bytes: number) => void) {
+    this.#source = source;
+    this.#sink = sink;
+    this.#settings = settings;
+    this.#onForwarded = onForwarded;
+    sink.on('drain', () => this.#pump());
+  }
+
+  /** Queues bytes read from the source. */
+  push(bytes: Buffer): void {
+    if (this.#dead || bytes.length === 0) return;
+    this.#queue.push({ kind: 'data', bytes, readyAt: this.#readyAt() });
+    this.#queuedBytes += bytes.length;
+    this.#pump();
+  }
+
+  /** Queues the end of the stream: the sink is ended (or reset) once every queued byte is out. */
+  end(mode: CutMode): void {
+    if (this.#dead) return;
+    this.#queue.push({ kind: 'end', mode, readyAt: this.#readyAt() });
+    this.#pump();
+  }
+
+  /** Drops whatever is queued and delivers nothing more. */
+  kill(): void {
+    this.#dead = true;
+    this.#queue.length = 0;
+    this.#queuedBytes = 0;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    // Keep reading (and discarding), so the source still sees its peer's end.
+    if (this.#source.isPaused()) this.#source.resume();
+  }
+
+  /** Delivers what the settings allow now, and schedules the rest. Call again whenever a setting changes. */
+  pump(): void {
+    this.#pump();
+  }
+
+  /** When bytes read now may leave: after the latency, and never before what was read earlier. */
+  #readyAt(): number {
+    const at = performance.now() + this.#settings.latencyMs;
+    const last = this.#queue.at(-1);
+    return last === undefined ? at : Math.max(at, last.readyAt);
+  }
+
+  #pump(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#dead) return;
+    if (this.#settings.held) {
+      this.#applyBackpressure();
+      return;
+    }
+    for (;;) {
+      const item = this.#queue[0];
+      if (item === undefined) break;
+      if (this.#sink.destroyed) {
+        this.kill();
+        return;
+      }
+      const now = performance.now();
+      const notBefore = item.kind === 'end' && item.mode === 'rst' ? this.#lastWriteAt + RESET_AFTER_WRITE_MS : item.readyAt;
+      const wait = Math.max(item.readyAt - now, notBefore - now, this.#settings.bytesPerSecond === undefined ? 0 : this.#freeAt - now);
+      if (wait > 0) {
+        this.#schedule(wait);
+        break;
+      }
+      if (item.kind === 'end') {
+        this.#queue.shift();
+        this.#dead = true;
+        if (item.mode === 'rst') resetSocket(this.#sink);
+        else this.#sink.end();
+        return;
+      }
+      if (this.#sink.writableNeedDrain) break; // 'drain' pumps again
+      this.#write(item, now);
+    }
+    this.#applyBackpressure();
+  }
+
+  /** Pauses the source while the link holds too much, as a full TCP window would; resumes it once drained. */
+  #applyBackpressure(): void {
+    if (this.#queuedBytes >= HIGH_WATER_BYTES) this.#source.pause();
+    else if (this.#queuedBytes < LOW_WATER_BYTES && this.#source.isPaused()) this.#source.resume();
+  }
+
+  /** Writes the head item, or a slice of it when the link is throttled. */
+  #write(item: LinkItem & { kind: 'data' }, now: number): void {
+    const rate = this.#settings.bytesPerSecond;
+    let bytes = item.bytes;
+    if (rate === undefined) {
+      this.#queue.shift();
+    } else {
+      const slice = Math.max(1, Math.floor((rate * SLICE_MS) / 1000));
+      if (bytes.length > slice) {
+        item.bytes = bytes.subarray(slice);
+        bytes = bytes.subarray(0, slice);
+      } else {
+        this.#queue.shift();
+      }
+      this.#freeAt = Math.max(now, this.#freeAt) + (bytes.length * 1000) / rate;
+    }
+    this.#queuedBytes -= bytes.length;
+    this.#onForwarded(bytes.length);
+    this.#lastWriteAt = now;
+    this.#sink.write(bytes);
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#pump();
+    }, Math.ceil(ms));
+  }
+}
+
+/** Resets a socket, or destroys it when it cannot be reset (already closed, or not a TCP socket). */
+function resetSocket(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
+/** What a proxied connection needs from the proxy. */
+interface ProxyShared {
+  readonly upstream: DirectionSettings;
+  readonly downstream: DirectionSettings;
+  readonly counters: { bytesUpstream: number; bytesDownstream: number; connectionsCut: number };
+  /** The one-shot fault for the next downstream chunk, if any; taking it clears it. */
+  takeReplyFault(): ReplyFault | undefined;
+}
+
+/** A one-shot fault applied to the next chunk the server sends. */
+type ReplyFault =
+  | { readonly kind: 'corrupt'; readonly replace: (chunk: Buffer) => Uint8Array }
+  | { readonly kind: 'truncate'; readonly keepBytes: number; readonly then: TruncateThen };
+
+/** One client connection and its upstream socket to the target, with a link each way. */
+class ProxiedConnection {
+  readonly #client: net.Socket;
+  readonly #server: net.Socket;
+  readonly #toServer: Link;
+  readonly #toClient: Link;
+  readonly #shared: ProxyShared;
+  /** Set once a truncation stalled the downstream: server bytes are discarded from then on. */
+  #stalled = false;
+  #finTimer: NodeJS.Timeout | undefined;
+  /** Resolves once both sockets are closed. */
+  readonly closed: Promise<void>;
+
+  constructor(client: net.Socket, target: { host: string; port: number }, shared: ProxyShared) {
+    this.#client = client;
+    this.#shared = shared;
+    this.#server = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
+    this.#server.setNoDelay(true);
+    client.setNoDelay(true);
+    const { counters } = shared;
+    this.#toServer = new Link(client, this.#server, shared.upstream, (n) => (counters.bytesUpstream += n));
+    this.#toClient = new Link(this.#server, client, shared.downstream, (n) => (counters.bytesDownstream += n));
+
+    client.on('data', (chunk: Buffer) => this.#toServer.push(chunk));
+    this.#server.on('data', (chunk: Buffer) => this.#fromServer(chunk));
+    // An orderly end travels through the link, after the bytes before it.
+    client.on('end', () => this.#toServer.end('fin'));
+    this.#server.on('end', () => this.#toClient.end('fin'));
+    // Errors (ECONNRESET, ECONNREFUSED...) end in 'close'; they must not crash the test process.
+    client.on('error', () => {});
+    this.#server.on('error', () => {});
+    // A socket that closed abruptly takes its peer down the same way, through the link (after a half-open heals).
+    client.on('close', (hadError) => {
+      if (!client.readableEnded) this.#toServer.end(hadError ? 'rst' : 'fin');
+    });
+    this.#server.on('close', (hadError) => {
+      if (!this.#server.readableEnded) this.#toClient.end(hadError ? 'rst' : 'fin');
+    });
+    const closedOne = (socket: net.Socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    this.closed = Promise.all([closedOne(client), closedOne(this.#server)]).then(() => {
+      if (this.#finTimer !== undefined) clearTimeout(this.#finTimer);
+      this.#toClient.kill();
+      this.#toServer.kill();
+    });
+  }
+
+  /** Re-reads the direction settings (latency, bandwidth, half-open) and delivers what they now allow. */
+  pump(): void {
+    this.#toServer.pump();
+    this.#toClient.pump();
+  }
+
+  /** Ends both sockets now, dropping whatever the links still hold. */
+  cut(mode: CutMode): void {
+    this.#shared.counters.connectionsCut++;
+    this.#toServer.kill();
+    this.#toClient.kill();
+    if (mode === 'rst') {
+      resetSocket(this.#client);
+      resetSocket(this.#server);
+      return;
+    }
+    this.#client.end();
+    this.#server.end();
+    this.#finTimer = setTimeout(() => this.destroy(), FIN_GRACE_MS);
+    this.#finTimer.unref();
+  }
+
+  /** Destroys both sockets at once. */
+  destroy(): void {
+    this.#toServer.kill();
+    this.#toClient.kill();
+    this.#client.destroy();
+    this.#server.destroy();
+  }
+
+  #fromServer(chunk: Buffer): void {
+    if (this.#stalled) return;
+    const fault = this.#shared.takeReplyFault();
+    if (fault === undefined) {
+      this.#toClient.push(chunk);
+      return;
+    }
+    if (fault.kind === 'corrupt') {
+      this.#toClient.push(Buffer.from(fault.replace(chunk)));
+      return;
+    }
+    this.#toClient.push(chunk.subarray(0, fault.keepBytes));
+    this.#shared.counters.connectionsCut++;
+    if (fault.then === 'stall') {
+      this.#stalled = true;
+      return;
+    }
+    // The server side goes at once; the client gets the kept bytes, then the end.
+    this.#toServer.kill();
+    this.#server.destroy();
+    this.#toClient.end(fault.then);
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function checkDirection(direction: unknown, name: string): ProxyDirections {
+  if (direction !== 'upstream' && direction !== 'downstream' && direction !== 'both') {
+    throw new TypeError(`${name}: direction must be 'upstream', 'downstream' or 'both', got ${String(direction)}`);
+  }
+  return direction;
+}
+
+function validateOptions(options: StartProxyOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('startProxy: options must be an object');
+  const { target, host, port } = options;
+  if (typeof target !== 'object' || target === null || typeof target.host !== 'string') {
+    throw new TypeError('startProxy: target must be { host, port }');
+  }
+  if (!Number.isInteger(target.port) || target.port <= 0 || target.port > 65535) {
+    throw new RangeError(`startProxy: target.port must be an integer from 1 to 65535, got ${String(target.port)}`);
+  }
+  if (host !== undefined && !LOOPBACK.has(host)) {
+    throw new RangeError(`startProxy: the proxy listens on loopback only (127.0.0.1, ::1, localhost), got ${String(host)}`);
+  }
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new RangeError(`startProxy: port must be an integer from 0 to 65535, got ${String(port)}`);
+  }
+}
+
+/** Listens with `server` on `host:port`; resolves with the port bound. */
+function listen(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      server.on('error', () => {
+        // Errors after listening (e.g. EMFILE on accept) must not crash the test process.
+      });
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Starts a fault proxy in front of `options.target` and resolves once it
+ * listens. Until a fault is set it forwards bytes unchanged, both ways.
+ *
+ * @throws TypeError / RangeError for invalid options (including a host that is not loopback)
+ * @throws (rejects) the listen error, such as `EADDRINUSE`
+ */
+export async function startProxy(options: StartProxyOptions): Promise<FaultProxy> {
+  validateOptions(options);
+  const target = Object.freeze({ host: options.target.host, port: options.target.port });
+  const host = options.host ?? '127.0.0.1';
+  const upstream: DirectionSettings = { latencyMs: 0, bytesPerSecond: undefined, held: false };
+  const downstream: DirectionSettings = { latencyMs: 0, bytesPerSecond: undefined, held: false };
+  const counters = { bytesUpstream: 0, bytesDownstream: 0, connectionsCut: 0 };
+  let replyFault: ReplyFault | undefined;
+  const shared: ProxyShared = {
+    upstream,
+    downstream,
+    counters,
+    takeReplyFault: () => {
+      const fault = replyFault;
+      replyFault = undefined;
+      return fault;
+    },
+  };
+  const connections = new Set<ProxiedConnection>();
+  let connectionsAccepted = 0;
+  let connectionsRefused = 0;
+  let resetting = false;
+  let closing: Promise<void> | undefined;
+
+  const accept = (client: net.Socket): void => {
+    client.on('error', () => {});
+    if (closing !== undefined || resetting) {
+      connectionsRefused++;
+      resetSocket(client);
+      return;
+    }
+    connectionsAccepted++;
+    const connection = new ProxiedConnection(client, target, shared);
+    connections.add(connection);
+    void connection.closed.then(() => connections.delete(connection));
+  };
+  const createListener = (): net.Server => net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, accept);
+
+  /** The listening server; `undefined` while refusing in `refuse` mode. */
+  let listener: net.Server | undefined = createListener();
+  /** Every listener ever created and not yet closed (a closed one lingers until its connections end). */
+  const listeners = new Set<net.Server>([listener]);
+  const port = await listen(listener, host, options.port ?? 0);
+
+  const stopListening = (server: net.Server): Promise<void> =>
+    new Promise((resolve) => {
+      server.close(() => {
+        listeners.delete(server);
+        resolve();
+      });
+    });
+  const settingsOf = (direction: ProxyDirections): DirectionSettings[] =>
+    direction === 'both' ? [upstream, downstream] : [direction === 'upstream' ? upstream : downstream];
+  const pumpAll = (): void => {
+    for (const connection of connections) connection.pump();
+  };
+
+  const proxy: FaultProxy = {
+    host,
+    port,
+    target,
+    get stats(): ProxyStats {
+      return Object.freeze({
+        connectionsAccepted,
+        connectionsRefused,
+        openConnections: connections.size,
+        bytesUpstream: counters.bytesUpstream,
+        bytesDownstream: counters.bytesDownstream,
+        connectionsCut: counters.connectionsCut,
+      });
+    },
+    setLatency(ms: number, direction: ProxyDirections = 'both'): void {
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+        throw new RangeError(`setLatency: ms must be a finite number >= 0, got ${String(ms)}`);
+      }
+      for (const settings of settingsOf(checkDirection(direction, 'setLatency'))) settings.latencyMs = ms;
+    },
+    setBandwidth(bytesPerSecond: number | undefined, direction: ProxyDirections = 'both'): void {
+      if (bytesPerSecond !== undefined && (typeof bytesPerSecond !== 'number' || !Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0)) {
+        throw new RangeError(`setBandwidth: bytesPerSecond must be a positive finite number or undefined, got ${String(bytesPerSecond)}`);
+      }
+      for (const settings of settingsOf(checkDirection(direction, 'setBandwidth'))) settings.bytesPerSecond = bytesPerSecond;
+      pumpAll();
+    },
+    cutConnections(cutOptions: CutOptions = {}): void {
+      const mode = cutOptions.mode ?? 'rst';
+      if (mode !== 'rst' && mode !== 'fin') throw new TypeError(`cutConnections: mode must be 'rst' or 'fin', got ${String(mode)}`);
+      for (const connection of connections) connection.cut(mode);
+    },
+    halfOpen(halfOpenOptions: HalfOpenOptions = {}): void {
+      for (const settings of settingsOf(checkDirection(halfOpenOptions.direction ?? 'both', 'halfOpen'))) settings.held = true;
+    },
+    heal(): void {
+      upstream.held = false;
+      downstream.held = false;
+      pumpAll();
+    },
+    async refuseConnections(on: boolean, refuseOptions: RefuseOptions = {}): Promise<void> {
+      if (typeof on !== 'boolean') throw new TypeError('refuseConnections: on must be a boolean');
+      const mode = refuseOptions.mode ?? 'refuse';
+      if (mode !== 'refuse' && mode !== 'reset') throw new TypeError(`refuseConnections: mode must be 'refuse' or 'reset', got ${String(mode)}`);
+      if (closing !== undefined) return;
+      resetting = on && mode === 'reset';
+      if (on && mode === 'refuse' && listener !== undefined) {
+        const stopped = listener;
+        listener = undefined;
+        // The listening socket closes at once; `close` resolves later, when its connections are gone.
+        void stopListening(stopped);
+      } else if ((!on || mode === 'reset') && listener === undefined) {
+        const next = createListener();
+        listeners.add(next);
+        listener = next;
+        try {
+          await listen(next, host, port);
+        } catch (error) {
+          listeners.delete(next);
+          listener = undefined;
+          throw error;
+        }
+      }
+    },
+    corruptNextReply(replacement: ((chunk: Buffer) => Uint8Array) | Uint8Array | string): void {
+      if (typeof replacement === 'function') {
+        replyFault = { kind: 'corrupt', replace: replacement };
+      } else if (typeof replacement === 'string' || replacement instanceof Uint8Array) {
+        const bytes = Buffer.from(replacement);
+        replyFault = { kind: 'corrupt', replace: () => bytes };
+      } else {
+        throw new TypeError('corruptNextReply: expected a function, bytes or a string');
+      }
+    },
+    truncateNextReply(keepBytes: number, truncateOptions: TruncateOptions = {}): void {
+      if (!Number.isInteger(keepBytes) || keepBytes < 0) {
+        throw new RangeError(`truncateNextReply: keepBytes must be an integer >= 0, got ${String(keepBytes)}`);
+      }
+      const then = truncateOptions.then ?? 'fin';
+      if (then !== 'fin' && then !== 'rst' && then !== 'stall') {
+        throw new TypeError(`truncateNextReply: then must be 'fin', 'rst' or 'stall', got ${String(then)}`);
+      }
+      replyFault = { kind: 'truncate', keepBytes, then };
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        listener = undefined;
+        const stopped = Promise.all([...listeners].map(stopListening));
+        for (const connection of connections) connection.destroy();
+        await Promise.all([stopped, ...[...connections].map((connection) => connection.closed)]);
+      })();
+      return closing;
+    },
+    [Symbol.asyncDispose](): Promise<void> {
+      return this.close();
+    },
+  };
+  return proxy;
+}
