@@ -169,6 +169,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
   #connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #closing: Promise<void> | undefined;
   #drained: (() => void) | undefined;
+  #closedEarly: Error | undefined;
 
   /**
    * Creates the connection; nothing is opened until {@link connect}.
@@ -374,6 +375,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
   /** The `openSocket` actor: opens a transport whose events feed this connection. */
   async #open(signal: AbortSignal): Promise<void> {
     let transport: Transport | undefined;
+    let closedBeforeUse: Error | undefined;
     const opened = await this.#openTransport(
       { host: this.host, port: this.port, tls: this.#tls },
       {
@@ -381,17 +383,24 @@ export class Connection implements PoolConnection, AsyncDisposable {
           if (transport !== undefined && transport === this.#transport) this.#onData(chunk);
         },
         onClose: (error) => {
-          if (transport !== undefined && transport === this.#transport) this.#break(error);
+          if (transport === undefined) {
+            closedBeforeUse ??= error; // closed before this attempt saw it open
+            return;
+          }
+          if (transport !== this.#transport) return;
+          if (this.#state === 'connected') this.#break(error);
+          else this.#closedEarly = error; // opened, but not 'connected' yet: break on arrival
         },
       },
       signal,
     );
-    if (signal.aborted) {
+    if (signal.aborted || closedBeforeUse !== undefined) {
       opened.destroy();
-      throw new ConnectionError('connect aborted');
+      throw closedBeforeUse ?? new ConnectionError('connect aborted');
     }
     transport = opened;
     this.#decoder.reset();
+    this.#closedEarly = undefined;
     this.#transport = opened;
   }
 
@@ -471,6 +480,12 @@ export class Connection implements PoolConnection, AsyncDisposable {
     }
     if (next !== from) {
       this.#listeners.emit(next === 'broken' && lastError !== undefined ? { id: this.id, from, to: next, error: lastError } : { id: this.id, from, to: next });
+    }
+    // The socket ended between opening and `connected`: break now (after the 'connected' event).
+    if (next === 'connected' && this.#closedEarly !== undefined) {
+      const error = this.#closedEarly;
+      this.#closedEarly = undefined;
+      this.#break(error);
     }
     if (next === 'closed') this.#listeners.clear();
   }

@@ -294,7 +294,7 @@ export class RequestQueue {
     };
     this.#waiting.find(earliest);
     this.#written.find(earliest);
-    if (next !== Infinity && this.#timer === undefined) this.#arm(next);
+    if (next !== Infinity && (this.#timer === undefined || next < this.#timerAt)) this.#arm(next);
   };
 }
 
