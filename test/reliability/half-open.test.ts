@@ -1,0 +1,148 @@
+/**
+ * Reliability: half-open connections. The socket stays open but bytes stop
+ * flowing (a hung server, a dead NAT entry, a partition), made with the
+ * fault proxy.
+ *
+ * - Requests settle at `timeoutLimit`: the first with a `TimeoutError`, the
+ *   others on that socket with a `ConnectionError` caused by it; the
+ *   connection is marked broken and replaced by a new socket.
+ * - With `pingInterval`, an idle half-open connection is detected without any
+ *   user request; without it, it is not (nothing to time out).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ZCached } from '../../src/client/client.js';
+import type { Connection } from '../../src/connection/connection.js';
+import { ConnectionError, TimeoutError } from '../../src/errors.js';
+import { startProxy, type FaultProxy, type ProxyDirections } from '../../src/testing/proxy.js';
+import { startServer } from '../../src/testing/server.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await sleep(2);
+  }
+}
+
+/** Scheduling slack on a busy 2-core machine. */
+const SLACK_MS = 250;
+
+async function clientBehindProxy(options: { poolSize?: number; timeoutLimit?: number; pingInterval?: number } = {}) {
+  const server = await startServer();
+  cleanup.push(() => server.close());
+  const proxy: FaultProxy = await startProxy({ target: { host: server.host, port: server.port } });
+  cleanup.push(() => proxy.close());
+  const client = new ZCached({
+    host: proxy.host,
+    port: proxy.port,
+    poolSize: options.poolSize ?? 1,
+    timeoutLimit: options.timeoutLimit ?? 200,
+    ...(options.pingInterval === undefined ? {} : { pingInterval: options.pingInterval }),
+    connectionAttempts: 5,
+    backoff: { initial: 10, max: 50 },
+    closeTimeout: 50,
+  });
+  cleanup.push(() => client.close());
+  await client.run();
+  return { server, proxy, client, pool: client.connectionPool };
+}
+
+describe('half-open: replies stop, the socket stays open', () => {
+  it.each<ProxyDirections>(['downstream', 'upstream', 'both'])(
+    'requests time out at timeoutLimit and the connection is replaced (%s held)',
+    async (direction) => {
+      const timeoutLimit = 200;
+      const { server, proxy, client, pool } = await clientBehindProxy({ timeoutLimit });
+      await client.set('k', 'v');
+      const first = pool.connections[0] as Connection;
+      const changes: { to: string; error?: Error }[] = [];
+      first.subscribe((change) => changes.push(change.error === undefined ? { to: change.to } : { to: change.to, error: change.error }));
+
+      proxy.halfOpen({ direction });
+      const started = performance.now();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => client.get('k').then(() => 'resolved', (error: unknown) => error)),
+      );
+      const elapsed = performance.now() - started;
+
+      // Every request settles at the deadline, not before, not much after.
+      expect(elapsed).toBeGreaterThanOrEqual(timeoutLimit - 1);
+      expect(elapsed).toBeLessThan(timeoutLimit + SLACK_MS);
+      const timeouts = results.filter((r) => r instanceof TimeoutError);
+      const broken = results.filter((r) => r instanceof ConnectionError);
+      expect(timeouts.length).toBeGreaterThanOrEqual(1);
+      expect(timeouts.length + broken.length).toBe(10);
+      for (const error of broken) expect((error as ConnectionError).cause).toBeInstanceOf(TimeoutError);
+
+      // The connection was marked broken (because of the timeout) and reconnected on a new socket.
+      expect(changes[0]?.to).toBe('broken');
+      expect(changes[0]?.error).toBeInstanceOf(TimeoutError);
+      await until(() => first.state === 'connected' && proxy.stats.connectionsAccepted === 2);
+
+      // Once the network heals, the old socket's end gets through (a partition holds FINs too) and
+      // the new socket serves requests, in step.
+      proxy.heal();
+      await until(() => proxy.stats.openConnections === 1 && server.stats.openConnections === 1);
+      expect(await client.get('k')).toBe('v');
+      const values = await Promise.all(Array.from({ length: 50 }, (_, i) => client.set(`n${i}`, i).then(() => client.get(`n${i}`))));
+      expect(values).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    },
+  );
+
+  it('a per-call timeout shorter than timeoutLimit is honoured', async () => {
+    const { proxy, client } = await clientBehindProxy({ timeoutLimit: 5_000 });
+    proxy.halfOpen({ direction: 'downstream' });
+    const started = performance.now();
+    await expect(client.get('k', { timeout: 100 })).rejects.toBeInstanceOf(TimeoutError);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(99);
+    expect(elapsed).toBeLessThan(100 + SLACK_MS);
+  });
+});
+
+describe('half-open and idle', () => {
+  it('with pingInterval, idle half-open connections are detected without any request, then replaced', async () => {
+    const pingInterval = 60;
+    const { proxy, client, pool } = await clientBehindProxy({ poolSize: 2, timeoutLimit: 1_000, pingInterval });
+    const breaks: { id: string; at: number; error: Error | undefined }[] = [];
+    pool.subscribe((event) => {
+      if (event.type === 'connectionStateChanged' && event.change.to === 'broken') {
+        breaks.push({ id: event.connection.id, at: performance.now(), error: event.change.error });
+      }
+    });
+    // Idle and healthy: pings flow and nothing breaks.
+    await sleep(4 * pingInterval);
+    expect(breaks).toEqual([]);
+
+    proxy.halfOpen({ direction: 'both' });
+    const started = performance.now();
+    await until(() => new Set(breaks.map((b) => b.id)).size === 2);
+    // Detection takes at most: idle time before a ping (pingInterval, checked every pingInterval / 2) + its timeout (pingInterval).
+    const firstBreaks = [...new Map(breaks.toReversed().map((b) => [b.id, b])).values()];
+    expect(firstBreaks).toHaveLength(2);
+    for (const b of firstBreaks) {
+      expect(b.error).toBeInstanceOf(TimeoutError);
+      expect(b.at - started).toBeLessThan(2.5 * pingInterval + SLACK_MS);
+    }
+
+    proxy.heal();
+    await until(() => pool.connectedConnections.length === 2);
+    await sleep(2 * pingInterval);
+    expect(pool.connectedConnections).toHaveLength(2);
+    expect(await client.ping()).toBe('PONG');
+  });
+
+  it('without pingInterval, an idle half-open connection goes unnoticed (nothing to time out)', async () => {
+    const { proxy, pool } = await clientBehindProxy({ timeoutLimit: 100 });
+    proxy.halfOpen({ direction: 'both' });
+    await sleep(300);
+    expect(pool.connectedConnections).toHaveLength(1);
+  });
+});
