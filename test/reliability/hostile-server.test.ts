@@ -1,0 +1,316 @@
+/**
+ * Reliability: a hostile (or badly broken) server. A raw TCP server answers
+ * every request with bytes chosen by the test: random bytes, absurd lengths,
+ * deep nesting, replies nobody asked for, replies that never end.
+ *
+ * The client never crashes, never holds more than its decoder limits, and
+ * the connection ends broken with a `ProtocolError` as the cause (or, for a
+ * reply that stalls, a `TimeoutError`); every request settles with a typed error.
+ */
+import * as net from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ZCached } from '../../src/client/client.js';
+import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
+import { ConnectionError, PoolEmptyError, ProtocolError, TimeoutError, ZCachedError } from '../../src/errors.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason);
+};
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled);
+});
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled);
+  expect(unhandled).toEqual([]);
+});
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Heap and buffer memory after a full collection, in bytes. */
+function memoryInUse(): number {
+  gc();
+  gc();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+/** What the hostile server does with a client socket; `request` is each chunk the client sends. */
+type Behaviour = (socket: net.Socket, request: Buffer) => void;
+
+/** A raw TCP server that behaves as told on every request (and `onConnect`, when given, at connect). */
+async function hostileServer(behaviour: Behaviour, onConnect?: (socket: net.Socket) => void): Promise<{ port: number; written: () => number }> {
+  const sockets = new Set<net.Socket>();
+  let written = 0;
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    const write = socket.write.bind(socket);
+    socket.write = ((chunk: Buffer | string, ...rest: never[]) => {
+      written += Buffer.byteLength(chunk);
+      return write(chunk, ...rest);
+    }) as typeof socket.write;
+    socket.on('data', (chunk: Buffer) => behaviour(socket, chunk));
+    onConnect?.(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanup.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { port: (server.address() as net.AddressInfo).port, written: () => written };
+}
+
+/** Writes `chunk` over and over, as fast as the client reads, until the socket goes. */
+function flood(socket: net.Socket, chunk: Buffer): void {
+  const pump = (): void => {
+    while (!socket.destroyed && socket.writable) {
+      if (!socket.write(chunk)) {
+        socket.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
+}
+
+const SMALL_LIMITS = { maxBulkBytes: 64 * 1024, maxAggregateLength: 1_000, maxDepth: 16, maxBufferedBytes: 256 * 1024 } as const;
+
+async function connectTo(port: number, options: Partial<ConnectionOptions> = {}): Promise<Connection> {
+  const connection = new Connection({
+    host: '127.0.0.1',
+    port,
+    reconnect: false,
+    connectionAttempts: 1,
+    timeoutLimit: 300,
+    decoderLimits: SMALL_LIMITS,
+    ...options,
+  });
+  cleanup.push(() => connection.close({ force: true }));
+  await connection.connect();
+  return connection;
+}
+
+/** Sends one GET and expects the connection to break because of what came back. */
+async function expectProtocolBreak(connection: Connection, reason?: string): Promise<ProtocolError> {
+  const error = await connection.send(['GET', 'k']).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConnectionError);
+  const cause = (error as ConnectionError).cause;
+  expect(cause).toBeInstanceOf(ProtocolError);
+  expect(connection.state).toBe('broken');
+  expect(connection.lastError).toBe(cause);
+  if (reason !== undefined) expect((cause as ProtocolError).reason).toBe(reason);
+  // The connection refuses further requests with a typed error rather than hanging.
+  await expect(connection.send(['PING'])).rejects.toBeInstanceOf(ConnectionError);
+  return cause as ProtocolError;
+}
+
+describe('a server that answers garbage', () => {
+  it('an unknown type byte breaks the connection with a ProtocolError', async () => {
+    const { port } = await hostileServer((socket) => socket.write('!what\r\n'));
+    await expectProtocolBreak(await connectTo(port), 'type');
+  });
+
+  it('random bytes: every request settles with a reply or a typed error; a decode failure is a ProtocolError', async () => {
+    let answer = Buffer.alloc(0);
+    const { port } = await hostileServer((socket) => socket.write(answer));
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 200 }), async (bytes) => {
+        answer = Buffer.from(bytes);
+        const connection = await connectTo(port, { timeoutLimit: 50 });
+        try {
+          const result = await connection.send(['GET', 'k']).then(
+            (reply) => ({ reply }),
+            (error: unknown) => ({ error }),
+          );
+          if ('error' in result) {
+            expect(result.error).toBeInstanceOf(ZCachedError);
+            if (result.error instanceof ConnectionError) {
+              expect(result.error.cause).toBeInstanceOf(ProtocolError);
+              expect(connection.lastError).toBeInstanceOf(ProtocolError);
+            }
+          }
+          if (connection.state === 'broken') {
+            expect(connection.lastError instanceof ProtocolError || connection.lastError instanceof TimeoutError).toBe(true);
+          }
+        } finally {
+          await connection.close({ force: true });
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a reply nobody asked for puts the stream out of step: broken, with a ProtocolError', async () => {
+    const { port } = await hostileServer(
+      () => {},
+      (socket) => socket.write('+OK\r\n\x03'),
+    );
+    const connection = await connectTo(port);
+    const changes: string[] = [];
+    connection.subscribe((change) => changes.push(change.to));
+    await sleep(50);
+    expect(connection.state).toBe('broken');
+    expect(connection.lastError).toBeInstanceOf(ProtocolError);
+    expect(changes).toEqual(['broken']);
+  });
+
+  it('two replies for one request: broken, with a ProtocolError', async () => {
+    const { port } = await hostileServer((socket) => socket.write('+OK\r\n\x03+OK\r\n\x03'));
+    const connection = await connectTo(port);
+    // The first reply is taken as the answer; the second breaks the connection.
+    expect(await connection.send(['PING'])).toBe('OK');
+    await sleep(20);
+    expect(connection.state).toBe('broken');
+    expect(connection.lastError).toBeInstanceOf(ProtocolError);
+  });
+});
+
+describe('absurd lengths and deep nesting', () => {
+  it.each([
+    ['a bulk string of 99 999 999 999 bytes', '$99999999999\r\n', 'limit'],
+    ['an array of 99 999 999 999 elements', '*99999999999\r\n', 'limit'],
+    ['a map of 99 999 999 999 pairs', '%99999999999\r\n', 'limit'],
+    ['a set of 99 999 999 999 elements', '~99999999999\r\n', 'limit'],
+    ['a length of 30 digits', '$999999999999999999999999999999\r\n', 'length'],
+    ['a negative length', '$-7\r\n', 'length'],
+    ['an integer of 60 digits', `:${'9'.repeat(60)}\r\n`, 'integer'],
+  ])('%s: a ProtocolError, nothing allocated for it', async (_, reply, reason) => {
+    const { port } = await hostileServer((socket) => socket.write(reply));
+    const before = memoryInUse();
+    // Default limits here: the absurd claim alone must not make the client allocate.
+    await expectProtocolBreak(await connectTo(port, { decoderLimits: {} }), reason);
+    expect(memoryInUse() - before).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('deep nesting stops at maxDepth with a ProtocolError, not a stack overflow', async () => {
+    const { port } = await hostileServer((socket) => socket.write(`${'*1\r\n'.repeat(200_000)}:1\r\n`));
+    const error = await expectProtocolBreak(await connectTo(port), 'limit');
+    expect(error.message).toMatch(/depth/);
+  });
+
+  it('deep nesting within the default limits is refused too (maxDepth 128)', async () => {
+    const { port } = await hostileServer((socket) => socket.write(`${'*1\r\n'.repeat(100_000)}:1\r\n`));
+    await expectProtocolBreak(await connectTo(port, { decoderLimits: {} }), 'limit');
+  });
+});
+
+describe('replies that never end', () => {
+  it('an endless bulk string stops at maxBufferedBytes; memory stays flat while the server floods', async () => {
+    const server = await hostileServer((socket) => {
+      socket.write('$1000000\r\n'); // within maxBulkBytes (1 MiB), past maxBufferedBytes (256 KiB)
+      flood(socket, Buffer.alloc(64 * 1024, 0x61));
+    });
+    const before = memoryInUse();
+    await expectProtocolBreak(await connectTo(port(server), { decoderLimits: { ...SMALL_LIMITS, maxBulkBytes: 1024 * 1024 } }), 'limit');
+    expect(memoryInUse() - before).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it('an endless simple string (no CR ever) stops at the line limit', async () => {
+    const server = await hostileServer((socket) => {
+      socket.write('+');
+      flood(socket, Buffer.alloc(64 * 1024, 0x62));
+    });
+    const before = memoryInUse();
+    await expectProtocolBreak(await connectTo(port(server)), 'limit');
+    expect(memoryInUse() - before).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it('an endless chain of nested arrays stops at maxDepth', async () => {
+    const server = await hostileServer((socket) => flood(socket, Buffer.from('*1\r\n'.repeat(16 * 1024))));
+    await expectProtocolBreak(await connectTo(port(server)), 'limit');
+  });
+
+  it('an aggregate whose elements keep coming stops at maxBufferedBytes', async () => {
+    const element = `$1000\r\n${'c'.repeat(1000)}\r\n`;
+    const server = await hostileServer((socket) => {
+      socket.write('*999\r\n'); // within maxAggregateLength; ~1 MB of elements, past maxBufferedBytes
+      flood(socket, Buffer.from(element.repeat(64)));
+    });
+    const before = memoryInUse();
+    await expectProtocolBreak(await connectTo(port(server)), 'limit');
+    expect(memoryInUse() - before).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it('an endless stream of 0x03 terminators holds no memory; the request times out and the connection breaks', async () => {
+    const server = await hostileServer((socket) => flood(socket, Buffer.alloc(64 * 1024, 0x03)));
+    const connection = await connectTo(port(server), { timeoutLimit: 200 });
+    const before = memoryInUse();
+    await expect(connection.send(['GET', 'k'])).rejects.toBeInstanceOf(TimeoutError);
+    expect(server.written()).toBeGreaterThan(1024 * 1024);
+    expect(connection.state).toBe('broken');
+    expect(connection.lastError).toBeInstanceOf(TimeoutError);
+    expect(memoryInUse() - before).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it('a reply that stops half-way: the request times out and the connection breaks', async () => {
+    const { port: p } = await hostileServer((socket) => socket.write('*3\r\n:1\r\n'));
+    const connection = await connectTo(p, { timeoutLimit: 150 });
+    const started = performance.now();
+    await expect(connection.send(['GET', 'k'])).rejects.toBeInstanceOf(TimeoutError);
+    expect(performance.now() - started).toBeLessThan(150 + 250);
+    expect(connection.state).toBe('broken');
+  });
+});
+
+describe('a pool against a chaotic server', () => {
+  it('never crashes: every request settles typed, the pool keeps reconnecting, close() resolves', async () => {
+    let turn = 0;
+    const answers = [
+      '+OK\r\n\x03',
+      '!garbage\r\n',
+      '$99999999999\r\n',
+      `${'*1\r\n'.repeat(100)}`,
+      '*2\r\n:1\r\n', // never ends
+      ':12\r\n\x03:13\r\n\x03', // one too many
+      '\x03\x03\x03',
+    ];
+    const { port } = await hostileServer((socket) => socket.write(answers[turn++ % answers.length] as string));
+    const client = new ZCached({
+      port,
+      poolSize: 4,
+      timeoutLimit: 100,
+      connectionAttempts: 100,
+      backoff: { initial: 1, max: 5 },
+      decoderLimits: SMALL_LIMITS,
+      closeTimeout: 50,
+    });
+    cleanup.push(() => client.close());
+    await client.run();
+    const results = await Promise.all(
+      Array.from({ length: 400 }, async (_, i) => {
+        await sleep(i % 50);
+        return client.sendCommand(['GET', `k${i}`]).then(
+          () => 'reply',
+          (error: unknown) => error,
+        );
+      }),
+    );
+    for (const result of results) {
+      if (result !== 'reply') expect(result instanceof ZCachedError || result instanceof PoolEmptyError).toBe(true);
+    }
+    const causes = results.filter((r): r is ConnectionError => r instanceof ConnectionError).map((e) => e.cause);
+    expect(causes.some((cause) => cause instanceof ProtocolError)).toBe(true);
+    await client.close();
+    expect(client.connectionPool.isEmpty()).toBe(true);
+  });
+});
+
+function port(server: { port: number }): number {
+  return server.port;
+}
