@@ -30,6 +30,8 @@ import {
   isOutOfAttempts,
   lifecycleState,
   validateConnectionMachineInput,
+  MAX_TIMER_DELAY,
+  DEFAULT_STABLE_AFTER,
   type OpenSocketInput,
 } from './machine.js';
 import { RequestQueue, type RequestOptions } from './requests.js';
@@ -44,7 +46,10 @@ export interface ConnectionOptions {
   readonly port: number;
   /** Connect attempts before giving up (per run). Default 3. */
   readonly connectionAttempts?: number;
-  /** Reconnect by itself when a connected socket breaks. Default true. */
+  /**
+   * Reconnect by itself: when a connected socket breaks, and (after resting
+   * for the back-off maximum) when a run of attempts has failed. Default true.
+   */
   readonly reconnect?: boolean;
   /** Time limit of one request, in ms. Default 10 000. */
   readonly timeoutLimit?: number;
@@ -64,6 +69,11 @@ export interface ConnectionOptions {
   readonly backoff?: ExponentialBackoff | ExponentialBackoffOptions;
   /** Random numbers in [0, 1) for back-off jitter. Default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * Time connected, in ms, after which a drop starts a fresh run of attempts;
+   * a drop sooner counts as a failed attempt (no reconnect storm). Default 1 000.
+   */
+  readonly stableAfter?: number;
   /** Bounds on a single reply. */
   readonly decoderLimits?: Partial<DecoderLimits>;
   /** Return bulk strings as `Buffer` instead of `string`. Default false. */
@@ -89,6 +99,13 @@ function nonNegativeNumber(name: string, value: number): number {
   return value;
 }
 
+/** A duration in ms that a Node.js timer can hold (at most 2^31 - 1 ms, about 24.8 days). */
+function timerDuration(name: string, value: number, allowZero: boolean): number {
+  const ms = allowZero ? nonNegativeNumber(name, value) : positiveInteger(name, value);
+  if (ms > MAX_TIMER_DELAY) throw new RangeError(`${name} must be at most ${MAX_TIMER_DELAY} ms (the longest timer Node.js can hold), got ${ms}`);
+  return ms;
+}
+
 /** Checks every option and fills in the defaults. */
 function resolveConnectionOptions(options: ConnectionOptions) {
   if (typeof options !== 'object' || options === null) throw new TypeError('Connection: options must be an object');
@@ -105,18 +122,19 @@ function resolveConnectionOptions(options: ConnectionOptions) {
   const machine = {
     connectionAttempts: positiveInteger('connectionAttempts', options.connectionAttempts ?? 3),
     reconnect,
-    connectTimeout: positiveInteger('connectTimeout', options.connectTimeout ?? 5_000),
+    connectTimeout: timerDuration('connectTimeout', options.connectTimeout ?? 5_000, false),
     backoff: options.backoff instanceof ExponentialBackoff ? options.backoff : new ExponentialBackoff(options.backoff),
     random: options.random ?? Math.random,
+    stableAfter: timerDuration('stableAfter', options.stableAfter ?? DEFAULT_STABLE_AFTER, true),
   };
   validateConnectionMachineInput(machine);
   return {
     host,
     port,
     dialect: resolveDialect(options.dialect),
-    timeoutLimit: positiveInteger('timeoutLimit', options.timeoutLimit ?? 10_000),
-    pingInterval: nonNegativeNumber('pingInterval', options.pingInterval ?? 0),
-    closeTimeout: nonNegativeNumber('closeTimeout', options.closeTimeout ?? 5_000),
+    timeoutLimit: timerDuration('timeoutLimit', options.timeoutLimit ?? 10_000, false),
+    pingInterval: timerDuration('pingInterval', options.pingInterval ?? 0, true),
+    closeTimeout: timerDuration('closeTimeout', options.closeTimeout ?? 5_000, true),
     maxPending: positiveInteger('maxPending', options.maxPending ?? 100_000),
     machine,
   };
@@ -314,7 +332,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
         ),
       );
     }
-    if (options?.timeout !== undefined) positiveInteger('timeout', options.timeout);
+    if (options?.timeout !== undefined) timerDuration('timeout', options.timeout, false);
     this.#writer.append(command);
     const promise = this.#requests.enqueue(this.#writer.take(), options);
     this.#totalRequests++;
@@ -342,7 +360,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
       this.#finishClose();
       return this.#closing;
     }
-    const timeout = nonNegativeNumber('timeout', options.timeout ?? this.#closeTimeout);
+    const timeout = timerDuration('timeout', options.timeout ?? this.#closeTimeout, true);
     this.#closing = new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.#drained?.(), timeout);
       this.#drained = () => {
@@ -412,9 +430,13 @@ export class Connection implements PoolConnection, AsyncDisposable {
     this.#decoder.reset();
   }
 
-  /** The reply stream can no longer be trusted: break the connection. */
+  /** The reply stream can no longer be trusted: break the connection (or, while closing, finish the close). */
   #break(error: Error): void {
     if (this.#state !== 'connected') return;
+    if (this.#closing !== undefined) {
+      this.#finishClose();
+      return;
+    }
     this.#actor.send({ type: 'DROP', error });
   }
 

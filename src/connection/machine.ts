@@ -32,9 +32,13 @@ import type { ConnectionState } from './state.js';
 
 /** What the machine is started with (`createActor(machine, { input })`). */
 export interface ConnectionMachineInput {
-  /** Connect attempts per run before giving up (`broken.failed`). An integer of at least 1. */
+  /** Connect attempts per run before the run gives up (`broken.resting` or `broken.failed`). An integer of at least 1. */
   readonly connectionAttempts: number;
-  /** After a `DROP` of a connected socket, start a new run on its own (`true`) or stay in `broken.failed` (`false`). */
+  /**
+   * Reconnect on its own (`true`): after a `DROP`, and after a run that ran
+   * out of attempts (following a rest in `broken.resting`). With `false` the
+   * machine stays in `broken.failed` until `CONNECT`/`RECONNECT`.
+   */
   readonly reconnect: boolean;
   /** Time limit of one connect attempt, in ms. Positive; values above {@link MAX_TIMER_DELAY} are clamped to it. */
   readonly connectTimeout: number;
@@ -42,7 +46,18 @@ export interface ConnectionMachineInput {
   readonly backoff: ExponentialBackoff;
   /** Source of random numbers in `[0, 1)` for back-off jitter, typically `Math.random`. */
   readonly random: () => number;
+  /**
+   * How long a connection must stay connected before it counts as stable, in
+   * ms (default {@link DEFAULT_STABLE_AFTER}). Only a stable connection's
+   * `DROP` starts a fresh run of attempts; a drop before that counts as a
+   * failed attempt of the current run, so a server that accepts and drops
+   * every connection meets a growing back-off, not a reconnect storm.
+   */
+  readonly stableAfter?: number | undefined;
 }
+
+/** Default of {@link ConnectionMachineInput.stableAfter}: one second. */
+export const DEFAULT_STABLE_AFTER = 1_000;
 
 /** The machine's context: its input plus the state of the current run. */
 export interface ConnectionMachineContext extends ConnectionMachineInput {
@@ -126,12 +141,17 @@ export function validateConnectionMachineInput(input: ConnectionMachineInput): v
   if (typeof random !== 'function') {
     throw new TypeError('connection machine: "random" must be a function');
   }
+  const { stableAfter } = input;
+  if (stableAfter !== undefined && (typeof stableAfter !== 'number' || !(stableAfter >= 0))) {
+    throw new RangeError(`connection machine: "stableAfter" must be a number >= 0, got ${String(stableAfter)}`);
+  }
 }
 
 /**
  * The connection lifecycle machine. States: `idle`, `connecting`,
- * `connected`, `broken` (`waiting` for a retry, or `failed`: out of
- * attempts), and the final `closed`.
+ * `connected`, `broken` (`waiting` for a retry; `resting` after a run ran
+ * out of attempts, before a fresh run; `failed`: out of attempts and not
+ * reconnecting on its own), and the final `closed`.
  *
  * Implementations to provide:
  * - actor `openSocket` (`fromPromise<void, OpenSocketInput>`): open the
@@ -171,14 +191,20 @@ export const connectionMachine = setup({
   guards: {
     /** The current run may make another attempt. */
     hasAttemptsLeft: ({ context }) => context.attempt < context.connectionAttempts,
-    /** A dropped connection starts a new run on its own. */
+    /** A connection that broke or ran out of attempts tries again on its own. */
     shouldReconnect: ({ context }) => context.reconnect,
+    /** Reconnecting on its own, with attempts left in the current run. */
+    shouldRetry: ({ context }) => context.reconnect && context.attempt < context.connectionAttempts,
   },
   delays: {
     /** Time limit of one connect attempt. */
     connectTimeout: ({ context }) => timerDelay(context.connectTimeout),
     /** Wait before the next attempt: `backoff.delay(max(1, attempt), random())`. */
     backoff: ({ context }) => timerDelay(context.backoff.delay(Math.max(1, context.attempt), context.random())),
+    /** Rest after a run ran out of attempts, before a new run: the back-off maximum, with jitter. */
+    rest: ({ context }) => timerDelay(context.backoff.max * (1 - context.backoff.jitter * context.random())),
+    /** Time connected after which a drop starts a fresh run. */
+    stableAfter: ({ context }) => timerDelay(context.stableAfter ?? DEFAULT_STABLE_AFTER),
   },
 }).createMachine({
   id: 'connection',
@@ -211,6 +237,11 @@ export const connectionMachine = setup({
             actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
           },
           {
+            guard: 'shouldReconnect',
+            target: '#connection.broken.resting',
+            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
             target: '#connection.broken.failed',
             actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
           },
@@ -219,19 +250,27 @@ export const connectionMachine = setup({
       after: {
         connectTimeout: [
           { guard: 'hasAttemptsLeft', target: '#connection.broken.waiting', actions: 'recordTimeout' },
+          { guard: 'shouldReconnect', target: '#connection.broken.resting', actions: 'recordTimeout' },
           { target: '#connection.broken.failed', actions: 'recordTimeout' },
         ],
       },
     },
     connected: {
       exit: 'closeSocket',
+      // Once stable, the run that connected is over: a later drop starts a fresh one.
+      after: { stableAfter: { actions: 'startRun' } },
       on: {
         RECONNECT: { target: 'connecting', actions: 'startRun' },
         DROP: [
           {
-            guard: 'shouldReconnect',
+            guard: 'shouldRetry',
             target: '#connection.broken.waiting',
-            actions: [{ type: 'recordError', params: ({ event }) => ({ error: event.error }) }, 'startRun'],
+            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+          },
+          {
+            guard: 'shouldReconnect',
+            target: '#connection.broken.resting',
+            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
           },
           {
             target: '#connection.broken.failed',
@@ -249,6 +288,10 @@ export const connectionMachine = setup({
       states: {
         waiting: {
           after: { backoff: { target: '#connection.connecting' } },
+        },
+        /** Out of attempts, reconnecting on its own: a fresh run after a rest. */
+        resting: {
+          after: { rest: { target: '#connection.connecting', actions: 'startRun' } },
         },
         failed: {},
       },
@@ -271,8 +314,13 @@ export function lifecycleState(snapshot: Pick<ConnectionMachineSnapshot, 'value'
   return typeof value === 'string' ? value : 'broken';
 }
 
-/** True when the snapshot is in `broken.failed`: the run is out of attempts (or a drop did not reconnect). */
+/**
+ * True when the snapshot is in `broken.failed` or `broken.resting`: the run
+ * is out of attempts (or a drop did not reconnect). Requests and `connect()`
+ * calls waiting for this connection should fail now; in `resting` a new run
+ * starts by itself later.
+ */
 export function isOutOfAttempts(snapshot: Pick<ConnectionMachineSnapshot, 'value'>): boolean {
   const { value } = snapshot;
-  return typeof value === 'object' && value.broken === 'failed';
+  return typeof value === 'object' && (value.broken === 'failed' || value.broken === 'resting');
 }

@@ -25,7 +25,7 @@ export interface DecoderLimits {
   readonly maxAggregateLength: number;
   /** Deepest nesting of arrays, maps and sets. Default 128. */
   readonly maxDepth: number;
-  /** Most bytes buffered while one value is incomplete. Default 256 MiB. */
+  /** Most bytes one value may span (buffered and already decoded). Default 256 MiB. */
   readonly maxBufferedBytes: number;
 }
 
@@ -153,21 +153,83 @@ const wireBuilder: Builder<WireValue> = {
   },
 };
 
+/** An aggregate being filled: its type prefix, the elements still to come, and those decoded. */
+interface Frame<T> {
+  readonly prefix: number;
+  remaining: number;
+  readonly items: T[];
+}
+
+/** Returned by `Parser.#element` for an aggregate header whose elements come next. */
+const OPENED: unique symbol = Symbol('opened');
+
 /**
- * The recursive-descent core shared by both decoders. It parses one value
- * from `buf` at `pos`; when the bytes run out it throws {@link INCOMPLETE}
- * and leaves in `need` how many bytes (from the start of `buf`) it knows it
- * needs before trying again.
+ * The parser shared by both decoders. It is resumable: aggregates being
+ * filled live on an explicit stack, so when the bytes run out in the middle
+ * of a large array only the element that did not fit is parsed again when
+ * more bytes arrive, never the elements already decoded.
  */
 class Parser<T> {
   buf: Buffer = Buffer.alloc(0);
   pos = 0;
+  /** After {@link INCOMPLETE}: how many bytes (from the start of `buf`) are needed before trying again. */
   need = 0;
+  /** Aggregates of the value being decoded that are not complete yet, outermost first. */
+  readonly stack: Frame<T>[] = [];
 
   constructor(
     private readonly builder: Builder<T>,
     private readonly limits: DecoderLimits,
   ) {}
+
+  /** Forgets a half-decoded value. */
+  clear(): void {
+    this.stack.length = 0;
+  }
+
+  /**
+   * Decodes (or resumes decoding) one whole value from `pos`.
+   * @throws INCOMPLETE with `pos` at the start of the element that did not fit
+   */
+  next(): T {
+    for (;;) {
+      const start = this.pos;
+      let element: T | typeof OPENED;
+      try {
+        element = this.#element();
+      } catch (error) {
+        if (error === INCOMPLETE) this.pos = start;
+        throw error;
+      }
+      if (element === OPENED) continue;
+      let value = element;
+      for (;;) {
+        const top = this.stack[this.stack.length - 1];
+        if (top === undefined) return value;
+        top.items.push(value);
+        if (--top.remaining > 0) break;
+        this.stack.pop();
+        value = this.#close(top);
+      }
+    }
+  }
+
+  #close(frame: Frame<T>): T {
+    if (frame.prefix === 0x2a) return this.builder.array(frame.items);
+    if (frame.prefix === 0x7e) return this.builder.set(frame.items);
+    return this.builder.map(frame.items);
+  }
+
+  /** Opens an aggregate of `count` elements, or returns it at once when empty. */
+  #open(prefix: number, count: number): T | typeof OPENED {
+    if (count > this.limits.maxAggregateLength) {
+      fail('limit', `an aggregate of ${count} elements passes the limit of ${this.limits.maxAggregateLength}`);
+    }
+    if (count === 0) return this.#close({ prefix, remaining: 0, items: [] });
+    if (this.stack.length >= this.limits.maxDepth) fail('limit', `nesting passes the depth limit of ${this.limits.maxDepth}`);
+    this.stack.push({ prefix, remaining: prefix === 0x25 ? count * 2 : count, items: [] });
+    return OPENED;
+  }
 
   /** Index of the CR that ends the line starting at `pos`; advances nothing. */
   #lineEnd(maxBytes: number): number {
@@ -208,23 +270,14 @@ class Parser<T> {
     return n;
   }
 
-  #items(count: number, depth: number): T[] {
-    if (count > this.limits.maxAggregateLength) {
-      fail('limit', `an aggregate of ${count} elements passes the limit of ${this.limits.maxAggregateLength}`);
-    }
-    if (depth >= this.limits.maxDepth) fail('limit', `nesting passes the depth limit of ${this.limits.maxDepth}`);
-    const items: T[] = [];
-    for (let i = 0; i < count; i++) items.push(this.value(depth + 1));
-    return items;
-  }
-
-  value(depth: number): T {
+  /** Parses one scalar, or one aggregate header (opening a frame). */
+  #element(): T | typeof OPENED {
     const buf = this.buf;
     if (this.pos >= buf.length) {
       this.need = this.pos + 1;
       throw INCOMPLETE;
     }
-    const prefix = buf[this.pos++];
+    const prefix = buf[this.pos++] as number;
     const builder = this.builder;
     switch (prefix) {
       case 0x2b: /* + */ {
@@ -290,41 +343,36 @@ class Parser<T> {
       }
       case 0x2a: /* * */ {
         const count = this.#length();
-        return count === -1 ? builder.null() : builder.array(this.#items(count, depth));
+        return count === -1 ? builder.null() : this.#open(prefix, count);
       }
-      case 0x7e: /* ~ */ {
-        const count = this.#length();
-        if (count === -1) fail('length', 'a set cannot have length -1');
-        return builder.set(this.#items(count, depth));
-      }
+      case 0x7e: /* ~ */
       case 0x25: /* % */ {
         const count = this.#length();
-        if (count === -1) fail('length', 'a map cannot have length -1');
-        if (count > this.limits.maxAggregateLength) {
-          fail('limit', `a map of ${count} pairs passes the limit of ${this.limits.maxAggregateLength}`);
-        }
-        return builder.map(this.#items(count * 2, depth));
+        if (count === -1) fail('length', `a ${prefix === 0x25 ? 'map' : 'set'} cannot have length -1`);
+        return this.#open(prefix, count);
       }
       default:
-        return fail('type', `unknown type prefix 0x${(prefix ?? 0).toString(16).padStart(2, '0')}`);
+        return fail('type', `unknown type prefix 0x${prefix.toString(16).padStart(2, '0')}`);
     }
   }
 }
 
 /**
- * The streaming engine behind both decoders: buffers chunks, parses whole
+ * The streaming engine behind both decoders: buffers chunks, decodes whole
  * values, and waits (without re-parsing) until as many bytes as the parser
  * asked for have arrived.
  */
 class StreamDecoder<T> {
   readonly #parser: Parser<T>;
   readonly #limits: DecoderLimits;
-  /** Unparsed bytes; the value being decoded starts at index 0. */
+  /** Unparsed bytes; the element being decoded starts at index 0. */
   #buf: Buffer = Buffer.alloc(0);
   /** Chunks received since `#buf` was last assembled, kept apart until enough have arrived. */
   #chunks: Buffer[] = [];
   #buffered = 0;
   #need = 0;
+  /** Bytes already consumed by the value being decoded (in its finished elements). */
+  #consumed = 0;
   #failure: ProtocolError | undefined;
   #generation = 0;
 
@@ -342,7 +390,9 @@ class StreamDecoder<T> {
     this.#chunks = [];
     this.#buffered = 0;
     this.#need = 0;
+    this.#consumed = 0;
     this.#failure = undefined;
+    this.#parser.clear();
     this.#generation++;
   }
 
@@ -350,8 +400,8 @@ class StreamDecoder<T> {
     if (this.#failure !== undefined) throw this.#failure;
     if (chunk.length === 0) return;
     this.#buffered += chunk.length;
-    if (this.#buffered > this.#limits.maxBufferedBytes) {
-      this.#fail(new ProtocolError(`more than ${this.#limits.maxBufferedBytes} bytes buffered for one value`, { reason: 'limit' }));
+    if (this.#consumed + this.#buffered > this.#limits.maxBufferedBytes && this.#buffered < this.#need) {
+      this.#fail(new ProtocolError(`one value spans more than ${this.#limits.maxBufferedBytes} bytes`, { reason: 'limit' }));
     }
     if (this.#buffered < this.#need) {
       this.#chunks.push(chunk);
@@ -373,6 +423,7 @@ class StreamDecoder<T> {
     this.#buf = Buffer.alloc(0);
     this.#chunks = [];
     this.#buffered = 0;
+    this.#parser.clear();
     throw error;
   }
 
@@ -382,24 +433,35 @@ class StreamDecoder<T> {
     const generation = this.#generation;
     parser.buf = buf;
     let pos = 0;
+    /** Where the value being decoded started in this buffer (0 when it started in an earlier one). */
+    let valueStart = 0;
     this.#need = 0;
     try {
       for (;;) {
-        while (pos < buf.length && buf[pos] === ETX) pos++;
+        if (parser.stack.length === 0) {
+          while (pos < buf.length && buf[pos] === ETX) pos++;
+          valueStart = pos;
+        }
         if (pos >= buf.length) break;
         parser.pos = pos;
         let value: T;
         try {
-          value = parser.value(0);
+          value = parser.next();
         } catch (error) {
           if (error === INCOMPLETE) {
+            this.#consumed += parser.pos - valueStart;
+            pos = parser.pos;
             this.#need = parser.need - pos;
+            if (this.#consumed + (buf.length - pos) > this.#limits.maxBufferedBytes) {
+              this.#fail(new ProtocolError(`one value spans more than ${this.#limits.maxBufferedBytes} bytes`, { reason: 'limit' }));
+            }
             break;
           }
           if (error instanceof ProtocolError) this.#fail(error);
           this.#fail(new ProtocolError('malformed reply', { cause: error }));
         }
         pos = parser.pos;
+        this.#consumed = 0;
         onValue(value);
         if (this.#generation !== generation) return;
       }
@@ -494,7 +556,7 @@ export function decodeWire(bytes: Buffer, limits?: Partial<DecoderLimits>): { va
   const parser = new Parser(wireBuilder, resolveLimits(limits));
   parser.buf = bytes;
   try {
-    const value = parser.value(0);
+    const value = parser.next();
     return { value, end: parser.pos };
   } catch (error) {
     if (error === INCOMPLETE) return undefined;

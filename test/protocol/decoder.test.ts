@@ -99,7 +99,8 @@ describe('ReplyDecoder', () => {
     };
     expect(reason('$99999999999\r\n')).toBe('limit');
     expect(reason('*101\r\n')).toBe('limit');
-    expect(reason('%60\r\n')).toBe('limit');
+    expect(reason('%101\r\n')).toBe('limit');
+    expect(reason('%60\r\n')).toBe('no error');
     expect(reason('*1\r\n'.repeat(9) + ':1\r\n')).toBe('limit');
     expect(reason('+' + 'x'.repeat(2000))).toBe('limit');
     expect(reason('*50\r\n' + `$1000\r\n${'x'.repeat(1000)}\r\n`.repeat(5))).toBe('limit');
