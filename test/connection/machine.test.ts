@@ -5,6 +5,7 @@ import { TimeoutError } from '../../src/errors.js';
 import { ExponentialBackoff } from '../../src/connection/backoff.js';
 import {
   connectionMachine,
+  DEFAULT_STABLE_AFTER,
   isOutOfAttempts,
   lifecycleState,
   MAX_TIMER_DELAY,
@@ -43,6 +44,8 @@ class TrackingClock extends SimulatedClock {
 interface FakeAttempt {
   readonly attempt: number;
   readonly signal: AbortSignal;
+  /** Simulated time at which the attempt started. */
+  readonly startedAt: number;
   settled: boolean;
   resolve(): void;
   reject(error: Error): void;
@@ -83,6 +86,7 @@ function harness(overrides: Partial<ConnectionMachineInput> = {}) {
             const fake: FakeAttempt = {
               attempt,
               signal,
+              startedAt: clock.now(),
               settled: false,
               resolve: () => {
                 fake.settled = true;
@@ -133,15 +137,30 @@ async function connected(overrides: Partial<ConnectionMachineInput> = {}): Promi
   return h;
 }
 
-/** Drives a fresh harness into `broken.failed` by failing every attempt. */
+/** Drives a fresh harness into `broken.failed`: a single attempt fails and `reconnect` is off. */
 async function failed(overrides: Partial<ConnectionMachineInput> = {}): Promise<Harness> {
-  const h = harness({ connectionAttempts: 1, ...overrides });
+  const h = harness({ connectionAttempts: 1, reconnect: false, ...overrides });
   h.send({ type: 'CONNECT' });
   h.current().reject(new Error('refused'));
   await flush();
+  expect(h.snapshot().value).toEqual({ broken: 'failed' });
   expect(isOutOfAttempts(h.snapshot())).toBe(true);
   return h;
 }
+
+/** Drives a fresh harness into `broken.resting`: a single attempt fails and `reconnect` is on. */
+async function resting(overrides: Partial<ConnectionMachineInput> = {}): Promise<Harness> {
+  const h = harness({ connectionAttempts: 1, reconnect: true, ...overrides });
+  h.send({ type: 'CONNECT' });
+  h.current().reject(new Error('refused'));
+  await flush();
+  expect(h.snapshot().value).toEqual({ broken: 'resting' });
+  expect(isOutOfAttempts(h.snapshot())).toBe(true);
+  return h;
+}
+
+/** The rest before a fresh run: `backoff.max * (1 - backoff.jitter * random)`. */
+const restDelay = (backoff: ExponentialBackoff, random: number): number => backoff.max * (1 - backoff.jitter * random);
 
 /** Drives a fresh harness into `broken.waiting`. */
 async function waiting(overrides: Partial<ConnectionMachineInput> = {}): Promise<Harness> {
@@ -173,7 +192,7 @@ describe('connectionMachine', () => {
     expect(h.attempts).toHaveLength(0);
   });
 
-  it('connects: CONNECT starts attempt 1, success enters connected', async () => {
+  it('connects: CONNECT starts attempt 1, success enters connected with only the stable timer pending', async () => {
     const h = harness();
     h.send({ type: 'CONNECT' });
     expect(h.state()).toBe('connecting');
@@ -183,12 +202,56 @@ describe('connectionMachine', () => {
     h.current().resolve();
     await flush();
     expect(h.state()).toBe('connected');
-    expect(h.clock.pending.size).toBe(0);
+    // The connect timeout is gone; the stableAfter timer runs instead.
+    expect(h.clock.pending.size).toBe(1);
+    expect(h.clock.delays).toEqual([1_000, DEFAULT_STABLE_AFTER]);
+    // Entering connected does not reset the run.
+    expect(h.snapshot().context.attempt).toBe(1);
     expect(h.closeSocket).not.toHaveBeenCalled();
   });
 
-  it('counts attempts and stops at connectionAttempts', async () => {
-    const h = harness({ connectionAttempts: 3 });
+  it('with reconnect: counts attempts per run, stops at connectionAttempts, rests, then starts a fresh run', async () => {
+    const h = harness({ connectionAttempts: 3, reconnect: true });
+    h.send({ type: 'CONNECT' });
+    for (let run = 1; run <= 2; run++) {
+      for (let n = 1; n <= 3; n++) {
+        expect(h.snapshot().value).toBe('connecting');
+        expect(h.snapshot().context.attempt).toBe(n);
+        expect(h.current().attempt).toBe(n);
+        const error = new Error(`refused ${run}.${n}`);
+        h.current().reject(error);
+        await flush();
+        expect(h.snapshot().context.lastError).toBe(error);
+        if (n < 3) {
+          expect(h.snapshot().value).toEqual({ broken: 'waiting' });
+          expect(isOutOfAttempts(h.snapshot())).toBe(false);
+          h.clock.increment(1_000); // longer than any back-off here
+        }
+      }
+      expect(h.snapshot().value).toEqual({ broken: 'resting' });
+      expect(isOutOfAttempts(h.snapshot())).toBe(true);
+      expect(h.state()).toBe('broken');
+      expect(h.snapshot().context.attempt).toBe(3);
+      expect(h.attempts).toHaveLength(3 * run);
+      expect(h.clock.pending.size).toBe(1); // the rest, nothing else
+      const rest = restDelay(defaultBackoff, 0.25);
+      expect(rest).toBe(875);
+      expect(h.clock.delays.at(-1)).toBe(rest);
+      h.clock.increment(rest - 0.5);
+      expect(h.snapshot().value).toEqual({ broken: 'resting' });
+      expect(h.attempts).toHaveLength(3 * run);
+      h.clock.increment(0.5);
+      // A fresh run: attempt 1 again; lastError is kept until the next failure.
+      expect(h.snapshot().value).toBe('connecting');
+      expect(h.snapshot().context.attempt).toBe(1);
+      expect(h.snapshot().context.lastError?.message).toBe(`refused ${run}.3`);
+      expect(h.clock.pending.size).toBe(1); // the connect timeout
+    }
+    expect(h.attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 1, 2, 3, 1]);
+  });
+
+  it('without reconnect: counts attempts, stops at connectionAttempts in broken.failed with no timers', async () => {
+    const h = harness({ connectionAttempts: 3, reconnect: false });
     h.send({ type: 'CONNECT' });
     for (let n = 1; n <= 3; n++) {
       expect(h.snapshot().value).toBe('connecting');
@@ -198,8 +261,9 @@ describe('connectionMachine', () => {
       await flush();
       expect(h.snapshot().context.lastError).toBe(error);
       if (n < 3) {
+        // The first run retries on its own even without reconnect.
         expect(h.snapshot().value).toEqual({ broken: 'waiting' });
-        h.clock.increment(1_000); // longer than any back-off here
+        h.clock.increment(1_000);
       }
     }
     expect(h.snapshot().value).toEqual({ broken: 'failed' });
@@ -209,6 +273,7 @@ describe('connectionMachine', () => {
     expect(h.attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
     expect(h.clock.pending.size).toBe(0);
     h.clock.increment(1_000_000);
+    expect(h.snapshot().value).toEqual({ broken: 'failed' });
     expect(h.attempts).toHaveLength(3);
   });
 
@@ -233,6 +298,57 @@ describe('connectionMachine', () => {
     expect(h.clock.delays).toEqual([1_000, 87.5, 1_000, 175, 1_000, 350, 1_000]);
   });
 
+  describe('rest (broken.resting)', () => {
+    it('lasts exactly backoff.max * (1 - backoff.jitter * random()), one random draw', async () => {
+      const random = fixedRandom(0.25);
+      const backoff = new ExponentialBackoff({ initial: 10, multiplier: 3, max: 4_000, jitter: 0.3 });
+      const h = await resting({ backoff, random });
+      const rest = 4_000 * (1 - 0.3 * 0.25);
+      expect(rest).toBe(3_700);
+      expect(random.calls).toBe(1);
+      expect(h.clock.delays).toEqual([1_000, rest]);
+      expect(h.clock.pending.size).toBe(1);
+      h.clock.increment(rest - 1);
+      expect(h.snapshot().value).toEqual({ broken: 'resting' });
+      expect(h.attempts).toHaveLength(1);
+      h.clock.increment(1);
+      expect(h.snapshot().value).toBe('connecting');
+      expect(h.snapshot().context.attempt).toBe(1);
+      expect(h.attempts.map((a) => a.attempt)).toEqual([1, 1]);
+      expect(h.clock.pending.size).toBe(1);
+    });
+
+    it('is exactly backoff.max without jitter, and between max * (1 - jitter) and max with it', async () => {
+      const exact = await resting({ backoff: new ExponentialBackoff({ initial: 50, max: 2_500, jitter: 0 }), random: () => 0.9 });
+      expect(exact.clock.delays.at(-1)).toBe(2_500);
+      for (const r of [0, 0.5, 0.999_999]) {
+        const h = await resting({ random: () => r });
+        const rest = h.clock.delays.at(-1) ?? Number.NaN;
+        expect(rest).toBe(restDelay(defaultBackoff, r));
+        expect(rest).toBeGreaterThanOrEqual(defaultBackoff.max * (1 - defaultBackoff.jitter));
+        expect(rest).toBeLessThanOrEqual(defaultBackoff.max);
+      }
+    });
+
+    it('clamps a huge rest to the largest timer delay', async () => {
+      const h = await resting({ backoff: new ExponentialBackoff({ initial: 100, max: 1e12, jitter: 0 }) });
+      expect(h.clock.delays.at(-1)).toBe(MAX_TIMER_DELAY);
+    });
+
+    it('CONNECT and RECONNECT skip the rest and start a fresh run', async () => {
+      for (const type of ['CONNECT', 'RECONNECT'] as const) {
+        const h = await resting();
+        h.send({ type });
+        expect(h.state()).toBe('connecting');
+        expect(h.snapshot().context.attempt).toBe(1);
+        expect(h.clock.pending.size).toBe(1); // only the connect timeout; the rest timer is gone
+        h.clock.increment(restDelay(defaultBackoff, 0.25)); // would have ended the rest
+        expect(h.attempts).toHaveLength(2);
+        expect(h.live()).toHaveLength(1);
+      }
+    });
+  });
+
   it('fails an attempt with a TimeoutError after connectTimeout and aborts it', () => {
     const h = harness({ connectTimeout: 500, connectionAttempts: 2 });
     h.send({ type: 'CONNECT' });
@@ -251,20 +367,40 @@ describe('connectionMachine', () => {
     h.clock.increment(87.5);
     expect(h.snapshot().context.attempt).toBe(2);
     h.clock.increment(500);
+    // The last attempt timed out and reconnect is on: rest, then a fresh run.
+    expect(h.snapshot().value).toEqual({ broken: 'resting' });
+    expect(h.snapshot().context.lastError).toBeInstanceOf(TimeoutError);
+    expect(h.live()).toHaveLength(0);
+    expect(h.clock.pending.size).toBe(1);
+    expect(h.clock.delays.at(-1)).toBe(restDelay(defaultBackoff, 0.25));
+  });
+
+  it('without reconnect, a timed-out last attempt ends in broken.failed with no timers', () => {
+    const h = harness({ connectTimeout: 500, connectionAttempts: 1, reconnect: false });
+    h.send({ type: 'CONNECT' });
+    h.clock.increment(500);
     expect(h.snapshot().value).toEqual({ broken: 'failed' });
     expect(h.snapshot().context.lastError).toBeInstanceOf(TimeoutError);
+    expect(h.live()).toHaveLength(0);
     expect(h.clock.pending.size).toBe(0);
   });
 
   it('ignores an attempt that settles after it timed out', async () => {
-    const h = harness({ connectTimeout: 100, connectionAttempts: 1 });
-    h.send({ type: 'CONNECT' });
-    const attempt = h.current();
-    h.clock.increment(100);
-    expect(h.snapshot().value).toEqual({ broken: 'failed' });
-    attempt.resolve();
-    await flush();
-    expect(h.snapshot().value).toEqual({ broken: 'failed' });
+    for (const [reconnect, value] of [[true, 'resting'], [false, 'failed']] as const) {
+      for (const late of ['resolve', 'reject'] as const) {
+        const h = harness({ connectTimeout: 100, connectionAttempts: 1, reconnect });
+        h.send({ type: 'CONNECT' });
+        const attempt = h.current();
+        h.clock.increment(100);
+        expect(h.snapshot().value).toEqual({ broken: value });
+        const lastError = h.snapshot().context.lastError;
+        if (late === 'resolve') attempt.resolve();
+        else attempt.reject(new Error('late'));
+        await flush();
+        expect(h.snapshot().value).toEqual({ broken: value });
+        expect(h.snapshot().context.lastError).toBe(lastError);
+      }
+    }
   });
 
   it('wraps a non-Error rejection in an Error', async () => {
@@ -284,15 +420,68 @@ describe('connectionMachine', () => {
     expect(h.clock.delays).toEqual([MAX_TIMER_DELAY]);
   });
 
+  describe('stableAfter', () => {
+    it('after stableAfter in connected the run is over: attempt 0, no timer left, socket kept', async () => {
+      const h = harness({ stableAfter: 5_000, connectionAttempts: 3 });
+      h.send({ type: 'CONNECT' });
+      h.current().reject(new Error('refused'));
+      await flush();
+      h.clock.increment(87.5);
+      h.current().resolve();
+      await flush();
+      expect(h.snapshot().value).toBe('connected');
+      expect(h.snapshot().context.attempt).toBe(2);
+      expect(h.clock.delays.at(-1)).toBe(5_000);
+      expect(h.clock.pending.size).toBe(1);
+      h.clock.increment(4_999);
+      expect(h.snapshot().context.attempt).toBe(2);
+      expect(h.clock.pending.size).toBe(1);
+      h.clock.increment(1);
+      expect(h.snapshot().value).toBe('connected');
+      expect(h.snapshot().context.attempt).toBe(0);
+      expect(h.snapshot().context.lastError?.message).toBe('refused');
+      expect(h.clock.pending.size).toBe(0);
+      expect(h.closeSocket).not.toHaveBeenCalled();
+      h.clock.increment(1_000_000);
+      expect(h.snapshot().value).toBe('connected');
+      expect(h.attempts).toHaveLength(2);
+    });
+
+    it(`defaults to DEFAULT_STABLE_AFTER (${DEFAULT_STABLE_AFTER} ms)`, async () => {
+      expect(DEFAULT_STABLE_AFTER).toBe(1_000);
+      const h = await connected({ connectTimeout: 300 });
+      expect(h.clock.delays).toEqual([300, DEFAULT_STABLE_AFTER]);
+      h.clock.increment(DEFAULT_STABLE_AFTER - 1);
+      expect(h.snapshot().context.attempt).toBe(1);
+      h.clock.increment(1);
+      expect(h.snapshot().context.attempt).toBe(0);
+    });
+
+    it('0 makes the connection stable at the next timer tick; a huge value is clamped', async () => {
+      const zero = await connected({ stableAfter: 0 });
+      expect(zero.clock.delays.at(-1)).toBe(0);
+      expect(zero.snapshot().context.attempt).toBe(1);
+      zero.clock.increment(0);
+      expect(zero.snapshot().context.attempt).toBe(0);
+      expect(zero.clock.pending.size).toBe(0);
+
+      const huge = await connected({ stableAfter: Infinity });
+      expect(huge.clock.delays.at(-1)).toBe(MAX_TIMER_DELAY);
+    });
+  });
+
   describe('DROP', () => {
-    it('with reconnect: closes the socket and waits backoff.delay(1) before a fresh run', async () => {
+    it('after stableAfter, with reconnect: closes the socket and waits backoff.delay(1) before a fresh run', async () => {
       const h = await connected({ reconnect: true });
+      h.clock.increment(DEFAULT_STABLE_AFTER);
       const error = new Error('socket hang up');
       h.send({ type: 'DROP', error });
       expect(h.snapshot().value).toEqual({ broken: 'waiting' });
+      expect(isOutOfAttempts(h.snapshot())).toBe(false);
       expect(h.snapshot().context.attempt).toBe(0);
       expect(h.snapshot().context.lastError).toBe(error);
       expect(h.closeSocket).toHaveBeenCalledTimes(1);
+      expect(h.clock.pending.size).toBe(1);
       expect(h.clock.delays.at(-1)).toBe(defaultBackoff.delay(1, 0.25));
       h.clock.increment(defaultBackoff.delay(1, 0.25));
       expect(h.state()).toBe('connecting');
@@ -300,8 +489,83 @@ describe('connectionMachine', () => {
       expect(h.current().attempt).toBe(1);
     });
 
-    it('a reconnect run after a drop also stops at connectionAttempts', async () => {
+    it('after stableAfter, each drop starts a fresh run of connectionAttempts attempts', async () => {
       const h = await connected({ reconnect: true, connectionAttempts: 2 });
+      for (let i = 0; i < 3; i++) {
+        h.clock.increment(DEFAULT_STABLE_AFTER);
+        h.send({ type: 'DROP', error: new Error(`drop ${i}`) });
+        expect(h.snapshot().value).toEqual({ broken: 'waiting' });
+        expect(h.clock.delays.at(-1)).toBe(87.5);
+        h.clock.increment(87.5);
+        h.current().reject(new Error('refused'));
+        await flush();
+        expect(h.snapshot().value).toEqual({ broken: 'waiting' });
+        expect(h.clock.delays.at(-1)).toBe(87.5); // delay(1) after attempt 1 of the fresh run
+        h.clock.increment(87.5);
+        expect(h.snapshot().context.attempt).toBe(2);
+        h.current().resolve();
+        await flush();
+        expect(h.snapshot().value).toBe('connected');
+      }
+      expect(h.attempts.map((a) => a.attempt)).toEqual([1, 1, 2, 1, 2, 1, 2]);
+      expect(h.closeSocket).toHaveBeenCalledTimes(3);
+    });
+
+    it('before stableAfter: counts as a failed attempt of the run and waits backoff.delay(attempt)', async () => {
+      const h = harness({ reconnect: true, connectionAttempts: 4 });
+      h.send({ type: 'CONNECT' });
+      h.current().reject(new Error('refused'));
+      await flush();
+      h.clock.increment(87.5);
+      h.current().resolve();
+      await flush();
+      expect(h.snapshot().value).toBe('connected');
+      expect(h.snapshot().context.attempt).toBe(2);
+      h.clock.increment(DEFAULT_STABLE_AFTER - 1);
+      const error = new Error('socket hang up');
+      h.send({ type: 'DROP', error });
+      expect(h.snapshot().value).toEqual({ broken: 'waiting' });
+      expect(h.snapshot().context.attempt).toBe(2);
+      expect(h.snapshot().context.lastError).toBe(error);
+      expect(h.closeSocket).toHaveBeenCalledTimes(1);
+      expect(h.clock.pending.size).toBe(1); // the back-off only; the stable timer is gone
+      expect(h.clock.delays.at(-1)).toBe(defaultBackoff.delay(2, 0.25));
+      h.clock.increment(174.5);
+      expect(h.snapshot().value).toEqual({ broken: 'waiting' });
+      h.clock.increment(0.5);
+      expect(h.snapshot().value).toBe('connecting');
+      expect(h.snapshot().context.attempt).toBe(3);
+      expect(h.current().attempt).toBe(3);
+      // The stable timer did not survive the drop: the run keeps counting.
+      h.clock.increment(1);
+      expect(h.snapshot().context.attempt).toBe(3);
+    });
+
+    it('before stableAfter on the last attempt: ends the run in broken.resting, then a fresh run', async () => {
+      const h = harness({ reconnect: true, connectionAttempts: 2 });
+      h.send({ type: 'CONNECT' });
+      h.current().reject(new Error('refused'));
+      await flush();
+      h.clock.increment(87.5);
+      h.current().resolve();
+      await flush();
+      const error = new Error('socket hang up');
+      h.send({ type: 'DROP', error });
+      expect(h.snapshot().value).toEqual({ broken: 'resting' });
+      expect(isOutOfAttempts(h.snapshot())).toBe(true);
+      expect(h.snapshot().context.attempt).toBe(2);
+      expect(h.snapshot().context.lastError).toBe(error);
+      expect(h.closeSocket).toHaveBeenCalledTimes(1);
+      expect(h.clock.pending.size).toBe(1);
+      expect(h.clock.delays.at(-1)).toBe(restDelay(defaultBackoff, 0.25));
+      h.clock.increment(restDelay(defaultBackoff, 0.25));
+      expect(h.snapshot().value).toBe('connecting');
+      expect(h.snapshot().context.attempt).toBe(1);
+    });
+
+    it('a reconnect run after a drop also stops at connectionAttempts, then rests', async () => {
+      const h = await connected({ reconnect: true, connectionAttempts: 2 });
+      h.clock.increment(DEFAULT_STABLE_AFTER);
       h.send({ type: 'DROP', error: new Error('drop') });
       h.clock.increment(1_000);
       h.current().reject(new Error('refused 1'));
@@ -310,22 +574,27 @@ describe('connectionMachine', () => {
       h.clock.increment(1_000);
       h.current().reject(new Error('refused 2'));
       await flush();
-      expect(h.snapshot().value).toEqual({ broken: 'failed' });
+      expect(h.snapshot().value).toEqual({ broken: 'resting' });
       expect(h.snapshot().context.attempt).toBe(2);
       expect(h.snapshot().context.lastError?.message).toBe('refused 2');
+      expect(h.attempts.map((a) => a.attempt)).toEqual([1, 1, 2]);
     });
 
-    it('without reconnect: closes the socket and stays in broken.failed', async () => {
-      const h = await connected({ reconnect: false });
-      const error = new Error('socket hang up');
-      h.send({ type: 'DROP', error });
-      expect(h.snapshot().value).toEqual({ broken: 'failed' });
-      expect(isOutOfAttempts(h.snapshot())).toBe(true);
-      expect(h.snapshot().context.lastError).toBe(error);
-      expect(h.closeSocket).toHaveBeenCalledTimes(1);
-      expect(h.clock.pending.size).toBe(0);
-      h.clock.increment(1_000_000);
-      expect(h.snapshot().value).toEqual({ broken: 'failed' });
+    it('without reconnect: closes the socket and stays in broken.failed, stable or not', async () => {
+      for (const stable of [false, true]) {
+        const h = await connected({ reconnect: false });
+        if (stable) h.clock.increment(DEFAULT_STABLE_AFTER);
+        const error = new Error('socket hang up');
+        h.send({ type: 'DROP', error });
+        expect(h.snapshot().value).toEqual({ broken: 'failed' });
+        expect(isOutOfAttempts(h.snapshot())).toBe(true);
+        expect(h.snapshot().context.lastError).toBe(error);
+        expect(h.closeSocket).toHaveBeenCalledTimes(1);
+        expect(h.clock.pending.size).toBe(0);
+        h.clock.increment(1_000_000);
+        expect(h.snapshot().value).toEqual({ broken: 'failed' });
+        expect(h.attempts).toHaveLength(1);
+      }
     });
 
     it('is ignored outside connected', async () => {
@@ -345,11 +614,123 @@ describe('connectionMachine', () => {
       expect(w.snapshot().value).toEqual({ broken: 'waiting' });
       expect(w.snapshot().context.lastError).not.toBe(error);
 
+      const r = await resting();
+      r.send({ type: 'DROP', error });
+      expect(r.snapshot().value).toEqual({ broken: 'resting' });
+      expect(r.snapshot().context.lastError).not.toBe(error);
+      expect(r.clock.pending.size).toBe(1);
+
       const f = await failed();
       f.send({ type: 'DROP', error });
       expect(f.snapshot().value).toEqual({ broken: 'failed' });
       expect(f.snapshot().context.lastError).not.toBe(error);
     });
+  });
+
+  describe('a server that accepts every connection and drops it at once', () => {
+    /**
+     * Runs the machine for `duration` ms of simulated time in steps of `step`
+     * ms; every attempt succeeds as soon as it starts and the connection is
+     * dropped right away. Returns the harness.
+     */
+    async function acceptAndDrop(overrides: Partial<ConnectionMachineInput>, duration: number, step: number) {
+      const h = harness(overrides);
+      h.send({ type: 'CONNECT' });
+      for (let t = 0; t < duration; t += step) {
+        for (const attempt of h.live()) attempt.resolve();
+        await flush();
+        if (h.state() === 'connected') h.send({ type: 'DROP', error: new Error('connection reset by peer') });
+        expect(h.snapshot().context.attempt).toBeLessThanOrEqual(h.input.connectionAttempts);
+        expect(h.snapshot().value).not.toEqual({ broken: 'failed' });
+        h.clock.increment(step);
+      }
+      return h;
+    }
+
+    it('makes at most connectionAttempts attempts per run with growing back-off, then rests for about backoff.max', async () => {
+      // All waits here are multiples of 12.5 ms: 87.5, 175, 350 (back-off) and 875 (rest).
+      const h = await acceptAndDrop({ connectionAttempts: 4, reconnect: true }, 10_000, 12.5);
+      const offsets = [0, 87.5, 262.5, 612.5]; // waits delay(1), delay(2), delay(3) within a run
+      const cycle = 612.5 + restDelay(defaultBackoff, 0.25); // 1487.5: the last attempt, then the rest
+      const runs = Math.ceil(10_000 / cycle); // 7 runs start within the 10 s
+      const expected = Array.from({ length: runs }, (_, run) => offsets.map((o) => run * cycle + o)).flat();
+      expect(h.attempts.map((a) => a.startedAt)).toEqual(expected);
+      expect(h.attempts.map((a) => a.attempt)).toEqual(Array.from({ length: runs }, () => [1, 2, 3, 4]).flat());
+      // 28 attempts in 10 s; a fresh run on every drop would have made one every 87.5 ms (over 100).
+      expect(h.attempts).toHaveLength(28);
+      expect(h.closeSocket).toHaveBeenCalledTimes(28);
+    });
+
+    it('for any jitter draw and attempt bound: runs of exactly connectionAttempts, growing waits, a rest in [max(1 - jitter), max]', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 6 }),
+          // Dyadic fractions keep every delay, and the simulated time, exact in floating point.
+          fc.integer({ min: 0, max: 1_023 }).map((k) => k / 1_024),
+          fc.integer({ min: 0, max: 16 }).map((k) => k / 16),
+          async (connectionAttempts, r, jitter) => {
+            const backoff = new ExponentialBackoff({ initial: 100, multiplier: 2, max: 5_000, jitter });
+            const h = harness({ connectionAttempts, reconnect: true, backoff, random: () => r });
+            h.send({ type: 'CONNECT' });
+            const waits: number[] = [];
+            for (let n = 0; n < 3 * connectionAttempts; n++) {
+              expect(h.snapshot().value).toBe('connecting');
+              expect(h.snapshot().context.attempt).toBe((n % connectionAttempts) + 1);
+              h.current().resolve();
+              await flush();
+              h.send({ type: 'DROP', error: new Error('reset') });
+              const lastOfRun = (n + 1) % connectionAttempts === 0;
+              expect(h.snapshot().value).toEqual({ broken: lastOfRun ? 'resting' : 'waiting' });
+              expect(isOutOfAttempts(h.snapshot())).toBe(lastOfRun);
+              const wait = h.clock.delays.at(-1) ?? Number.NaN;
+              waits.push(wait);
+              const k = (n % connectionAttempts) + 1;
+              if (lastOfRun) {
+                expect(wait).toBe(restDelay(backoff, r));
+                expect(wait).toBeGreaterThanOrEqual(backoff.max * (1 - jitter));
+                expect(wait).toBeLessThanOrEqual(backoff.max);
+              } else {
+                expect(wait).toBe(backoff.delay(k, r));
+              }
+              h.clock.increment(wait);
+            }
+            // Within a run the waits never shrink, and the rest is at least as long as any of them.
+            for (let i = 1; i < waits.length; i++) {
+              if (i % connectionAttempts !== 0) expect(waits[i]).toBeGreaterThanOrEqual(waits[i - 1] ?? Infinity);
+            }
+            h.actor.stop();
+          },
+        ),
+        { numRuns: 50 },
+      );
+    });
+  });
+
+  it('with reconnect, heals by itself after a long outage (never gives up for good)', async () => {
+    const h = harness({ connectionAttempts: 3, reconnect: true });
+    h.send({ type: 'CONNECT' });
+    const step = 12.5;
+    let t = 0;
+    // The server refuses every connection for a minute.
+    for (; t < 60_000; t += step) {
+      for (const attempt of h.live()) attempt.reject(new Error('ECONNREFUSED'));
+      await flush();
+      expect(h.snapshot().value).not.toEqual({ broken: 'failed' });
+      h.clock.increment(step);
+    }
+    // Runs of 3 attempts (waits 87.5 and 175), each followed by a rest of 875 ms: 1137.5 ms per run.
+    expect(h.attempts).toHaveLength(3 * Math.ceil(60_000 / 1_137.5));
+    expect(h.attempts.map((a) => a.attempt)).toEqual(
+      Array.from({ length: Math.ceil(60_000 / 1_137.5) }, () => [1, 2, 3]).flat(),
+    );
+    // The server is back: the connection comes back within one run plus a rest, with no outside help.
+    const back = t;
+    while (h.state() !== 'connected') {
+      for (const attempt of h.live()) attempt.resolve();
+      await flush();
+      if (h.state() !== 'connected') h.clock.increment(step);
+    }
+    expect(h.clock.now() - back).toBeLessThanOrEqual(1_137.5);
   });
 
   describe('CONNECT and RECONNECT', () => {
@@ -382,16 +763,20 @@ describe('connectionMachine', () => {
       expect(h.clock.pending.size).toBe(1); // only the connect timeout; the back-off timer is gone
     });
 
-    it('RECONNECT from connected closes the socket and starts a fresh run', async () => {
-      const h = await connected();
-      h.send({ type: 'RECONNECT' });
-      expect(h.closeSocket).toHaveBeenCalledTimes(1);
-      expect(h.state()).toBe('connecting');
-      expect(h.snapshot().context.attempt).toBe(1);
-      expect(h.attempts).toHaveLength(2);
+    it('RECONNECT from connected closes the socket and starts a fresh run, stable or not', async () => {
+      for (const stable of [false, true]) {
+        const h = await connected({ connectionAttempts: 1 });
+        if (stable) h.clock.increment(DEFAULT_STABLE_AFTER);
+        h.send({ type: 'RECONNECT' });
+        expect(h.closeSocket).toHaveBeenCalledTimes(1);
+        expect(h.state()).toBe('connecting');
+        expect(h.snapshot().context.attempt).toBe(1);
+        expect(h.attempts.map((a) => a.attempt)).toEqual([1, 1]);
+        expect(h.clock.pending.size).toBe(1); // only the connect timeout; the stable timer is gone
+      }
     });
 
-    it('RECONNECT works like CONNECT from idle, broken.waiting and broken.failed', async () => {
+    it('RECONNECT works like CONNECT from idle, broken.waiting, broken.resting and broken.failed', async () => {
       const idle = harness();
       idle.send({ type: 'RECONNECT' });
       expect(idle.state()).toBe('connecting');
@@ -402,10 +787,17 @@ describe('connectionMachine', () => {
       expect(w.snapshot().context.attempt).toBe(1);
       expect(w.clock.pending.size).toBe(1);
 
+      const r = await resting();
+      r.send({ type: 'RECONNECT' });
+      expect(r.state()).toBe('connecting');
+      expect(r.snapshot().context.attempt).toBe(1);
+      expect(r.clock.pending.size).toBe(1);
+
       const f = await failed();
       f.send({ type: 'RECONNECT' });
       expect(f.state()).toBe('connecting');
       expect(f.snapshot().context.attempt).toBe(1);
+      expect(f.clock.pending.size).toBe(1);
     });
 
     it('CONNECT and RECONNECT are ignored while connecting; CONNECT is ignored while connected', async () => {
@@ -433,7 +825,14 @@ describe('connectionMachine', () => {
         return Promise.resolve(h);
       },
       connected: () => connected(),
+      'connected (stable)': async () => {
+        const h = await connected();
+        h.clock.increment(DEFAULT_STABLE_AFTER);
+        expect(h.snapshot().context.attempt).toBe(0);
+        return h;
+      },
       'broken.waiting': () => waiting(),
+      'broken.resting': () => resting(),
       'broken.failed': () => failed(),
       closed: () => {
         const h = harness();
@@ -517,10 +916,19 @@ describe('connectionMachine', () => {
         [{ connectTimeout: Number.NaN }, RangeError, 'connectTimeout'],
         [{ backoff: {} }, TypeError, 'backoff'],
         [{ random: 0.5 }, TypeError, 'random'],
+        [{ stableAfter: -1 }, RangeError, 'stableAfter'],
+        [{ stableAfter: Number.NaN }, RangeError, 'stableAfter'],
+        [{ stableAfter: -Infinity }, RangeError, 'stableAfter'],
+        // A wrong type is refused too (with a RangeError, unlike the other fields' TypeError).
+        [{ stableAfter: '1000' }, Error, 'stableAfter'],
+        [{ stableAfter: null }, Error, 'stableAfter'],
       ];
 
     it('accepts a valid input', () => {
       expect(() => validateConnectionMachineInput(valid)).not.toThrow();
+      for (const stableAfter of [undefined, 0, 1, 2.5, Infinity]) {
+        expect(() => validateConnectionMachineInput({ ...valid, stableAfter })).not.toThrow();
+      }
     });
 
     for (const [patch, type, name] of bad) {
@@ -541,6 +949,7 @@ describe('connectionMachine', () => {
       ['connecting', 'connecting', false],
       ['connected', 'connected', false],
       [{ broken: 'waiting' }, 'broken', false],
+      [{ broken: 'resting' }, 'broken', true],
       [{ broken: 'failed' }, 'broken', true],
       ['closed', 'closed', false],
     ];
@@ -577,17 +986,24 @@ describe('connectionMachine invariants (property)', () => {
     connectTimeout: fc.integer({ min: 1, max: 2_000 }),
     initial: fc.integer({ min: 0, max: 500 }),
     random: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+    stableAfter: fc.option(fc.integer({ min: 0, max: 3_000 }), { nil: undefined }),
   });
 
-  /** Timers each state may have pending: the connect timeout, or the back-off wait. */
-  const expectedTimers: Record<string, number> = {
-    idle: 0,
-    connecting: 1,
-    connected: 0,
-    'broken.waiting': 1,
-    'broken.failed': 0,
-    closed: 0,
-  };
+  /**
+   * Timers each state has pending: the connect timeout (connecting), the
+   * stable timer (connected, until it fires and resets the run), the back-off
+   * wait (waiting) or the rest (resting); none in failed, idle or closed.
+   */
+  const expectedTimers = {
+    idle: () => 0,
+    connecting: () => 1,
+    connected: (attempt: number) => (attempt >= 1 ? 1 : 0),
+    'broken.waiting': () => 1,
+    'broken.resting': () => 1,
+    'broken.failed': () => 0,
+    closed: () => 0,
+  } satisfies Record<string, (attempt: number) => number>;
+  type StateName = keyof typeof expectedTimers;
 
   const name = (s: ConnectionMachineSnapshot): string =>
     typeof s.value === 'string' ? s.value : `broken.${s.value.broken}`;
@@ -601,10 +1017,13 @@ describe('connectionMachine invariants (property)', () => {
           connectTimeout: params.connectTimeout,
           backoff: new ExponentialBackoff({ initial: params.initial, max: 2_000 }),
           random: () => params.random,
+          stableAfter: params.stableAfter,
         });
         let wasClosed = false;
+        let lastAttempt = 0;
         for (const s of steps) {
           const before = h.state();
+          const startedBefore = h.attempts.length;
           const closesBefore = h.closeSocket.mock.calls.length;
           switch (s.kind) {
             case 'send':
@@ -637,20 +1056,38 @@ describe('connectionMachine invariants (property)', () => {
           const snapshot = h.snapshot();
           const state = h.state();
           const { attempt, connectionAttempts } = snapshot.context;
-          // The state is always one of the five, and consistent with the raw value.
+          const stateName = name(snapshot) as StateName;
+          // The state is always one of the known ones, and consistent with the raw value.
           expect(['idle', 'connecting', 'connected', 'broken', 'closed']).toContain(state);
-          expect(Object.keys(expectedTimers)).toContain(name(snapshot));
-          // Attempts are counted within bounds.
+          expect(Object.keys(expectedTimers)).toContain(stateName);
+          // Attempts are counted within bounds, per run.
           expect(attempt).toBeGreaterThanOrEqual(0);
           expect(attempt).toBeLessThanOrEqual(connectionAttempts);
           if (state === 'connecting') expect(attempt).toBeGreaterThanOrEqual(1);
-          // Exactly the expected timers are pending (none in broken.failed or closed).
-          expect(h.clock.pending.size).toBe(expectedTimers[name(snapshot)]);
+          if (stateName === 'broken.waiting') expect(attempt).toBeLessThan(connectionAttempts);
+          // resting: the run used every attempt, and only with reconnect; failed only without reconnect.
+          if (stateName === 'broken.resting') {
+            expect(params.reconnect).toBe(true);
+            expect(attempt).toBe(connectionAttempts);
+          }
+          if (stateName === 'broken.failed') expect(params.reconnect).toBe(false);
+          // Each new attempt is the next of its run or the first of a fresh one, never past the bound.
+          for (const { attempt: n } of h.attempts.slice(startedBefore)) {
+            expect(n === 1 || n === lastAttempt + 1).toBe(true);
+            expect(n).toBeLessThanOrEqual(connectionAttempts);
+            lastAttempt = n;
+          }
+          // Exactly the expected timers are pending.
+          expect(h.clock.pending.size).toBe(expectedTimers[stateName](attempt));
           // Exactly one attempt runs while connecting, none otherwise.
           expect(h.live()).toHaveLength(state === 'connecting' ? 1 : 0);
-          // closeSocket runs once each time connected is left, and only then.
+          // closeSocket runs once each time connected is left, and only then (not when it becomes stable).
           const left = before === 'connected' && (state !== 'connected' || s.kind === 'send' && s.event.type === 'RECONNECT');
           expect(h.closeSocket.mock.calls.length - closesBefore).toBe(left ? 1 : 0);
+          // A drop of a connected socket is recorded as lastError.
+          if (before === 'connected' && s.kind === 'send' && s.event.type === 'DROP') {
+            expect(snapshot.context.lastError).toBe(s.event.error);
+          }
           // closed is absorbing, and means the actor is done.
           if (wasClosed) expect(state).toBe('closed');
           if (state === 'closed') {
@@ -659,7 +1096,7 @@ describe('connectionMachine invariants (property)', () => {
           } else {
             expect(snapshot.status).toBe('active');
           }
-          if (isOutOfAttempts(snapshot)) expect(state).toBe('broken');
+          expect(isOutOfAttempts(snapshot)).toBe(stateName === 'broken.resting' || stateName === 'broken.failed');
         }
         h.actor.stop();
       }),
