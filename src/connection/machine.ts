@@ -63,7 +63,8 @@ export const DEFAULT_STABLE_AFTER = 1_000;
 export interface ConnectionMachineContext extends ConnectionMachineInput {
   /**
    * Connect attempts made in the current run. A run starts at 0 (on
-   * `CONNECT`, `RECONNECT`, or a `DROP` with `reconnect`), and every entry
+   * `CONNECT`, `RECONNECT`, at the end of a rest, or once a connection has
+   * stayed up for `stableAfter`), and every entry
    * into `connecting` adds one. Never more than `connectionAttempts`.
    */
   readonly attempt: number;
@@ -101,7 +102,8 @@ export const MAX_TIMER_DELAY = 2_147_483_647;
 
 /** Clamps a delay into `[0, MAX_TIMER_DELAY]`. */
 function timerDelay(ms: number): number {
-  return Math.min(MAX_TIMER_DELAY, Math.max(0, ms));
+  // NaN would make Node fire after 1 ms: treat it as the longest wait, never as none.
+  return Number.isNaN(ms) ? MAX_TIMER_DELAY : Math.min(MAX_TIMER_DELAY, Math.max(0, ms));
 }
 
 /** Turns whatever an actor rejected with into an `Error`. */
@@ -115,7 +117,7 @@ function toError(value: unknown): Error {
  * snapshot; call it yourself first to get the error synchronously.
  *
  * @throws TypeError when a field has the wrong type.
- * @throws RangeError when `connectionAttempts` is not an integer of at least 1
+ * @throws RangeError when `stableAfter` is negative, or `connectionAttempts` is not an integer of at least 1
  *   or `connectTimeout` is not a positive number.
  */
 export function validateConnectionMachineInput(input: ConnectionMachineInput): void {
@@ -135,15 +137,24 @@ export function validateConnectionMachineInput(input: ConnectionMachineInput): v
   if (!(connectTimeout > 0)) {
     throw new RangeError(`connection machine: "connectTimeout" must be positive, got ${connectTimeout}`);
   }
-  if (typeof backoff !== 'object' || backoff === null || typeof backoff.delay !== 'function') {
+  if (
+    typeof backoff !== 'object' ||
+    backoff === null ||
+    typeof backoff.delay !== 'function' ||
+    typeof backoff.max !== 'number' ||
+    typeof backoff.jitter !== 'number'
+  ) {
     throw new TypeError('connection machine: "backoff" must be an ExponentialBackoff');
   }
   if (typeof random !== 'function') {
     throw new TypeError('connection machine: "random" must be a function');
   }
   const { stableAfter } = input;
-  if (stableAfter !== undefined && (typeof stableAfter !== 'number' || !(stableAfter >= 0))) {
-    throw new RangeError(`connection machine: "stableAfter" must be a number >= 0, got ${String(stableAfter)}`);
+  if (stableAfter !== undefined && typeof stableAfter !== 'number') {
+    throw new TypeError('connection machine: "stableAfter" must be a number');
+  }
+  if (stableAfter !== undefined && !(stableAfter >= 0)) {
+    throw new RangeError(`connection machine: "stableAfter" must be a number >= 0, got ${stableAfter}`);
   }
 }
 
