@@ -9,7 +9,7 @@
  *
  * The embedded test server and fakes live in `zcached/testing`.
  *
- * @module
+ * @module zcached
  */
 export * from './errors.js';
 export * from './protocol/index.js';

@@ -9,7 +9,8 @@ import { Connection, type ConnectionOptions } from '../connection/connection.js'
 import type { RequestOptions } from '../connection/requests.js';
 import { ConnectError, PoolEmptyError } from '../errors.js';
 import { ConnectionPool } from '../pool/pool.js';
-import type { Command } from '../protocol/encoder.js';
+import { DIALECTS } from '../protocol/dialect.js';
+import { encodeRequest, type Command } from '../protocol/encoder.js';
 import type { Reply, Value } from '../protocol/values.js';
 import { assertKey, copyCommand, isNotFound, msetCommand, replies, type CopyOptions, type MsetEntries } from './commands.js';
 import { fpView, type ZCachedFp } from './fp.js';
@@ -131,7 +132,11 @@ export class ZCached implements AsyncDisposable {
       // Nothing connected: a connection that is (re)connecting takes the request and holds it
       // for at most its timeout; with none, fail at once.
       connection = leastLoadedConnecting(this.#pool.connections);
-      if (connection === undefined) return Promise.reject(error);
+      if (connection === undefined) {
+        // Invalid arguments still throw here, as they would with a connection.
+        encodeRequest(this.#pool.connections[0]?.dialect ?? DIALECTS.etx, command);
+        return Promise.reject(error);
+      }
     }
     return connection.send(command, options);
   }
@@ -195,10 +200,17 @@ export class ZCached implements AsyncDisposable {
     return this.sendCommand(['KEYS'], options).then(replies.keys);
   }
 
-  /** MGET: a `Map` from each requested key to its value, `null` for a missing key. */
-  mget(...keys: string[]): Promise<Map<string, Reply>> {
-    keys.forEach((key, i) => assertKey(key, `mget key #${i + 1}`));
-    return this.sendCommand(['MGET', ...keys]).then(replies.mget);
+  /**
+   * MGET: a `Map` from each requested key to its value, `null` for a missing
+   * key. Per-call options may follow the keys: `mget('a', 'b', { timeout: 100 })`.
+   */
+  mget(...keys: string[] | [...keys: string[], options: CommandOptions]): Promise<Map<string, Reply>> {
+    // Keys are strings, so a trailing object can only be the per-call options.
+    const last = keys[keys.length - 1];
+    const options = typeof last === 'object' && last !== null ? (last as CommandOptions) : undefined;
+    const names = (options === undefined ? keys : keys.slice(0, -1)) as unknown[];
+    names.forEach((key, i) => assertKey(key, `mget key #${i + 1}`));
+    return this.sendCommand(['MGET', ...(names as string[])], options).then(replies.mget);
   }
 
   /** MSET: stores many values at once; accepts a `Map`, an object or `[key, value]` pairs. */

@@ -59,6 +59,8 @@ export interface ConnectionOptions {
   readonly dialect?: DialectInput;
   /** TLS: `true` for defaults, or Node's `tls.connect` options. Default off. */
   readonly tls?: TlsSetting;
+  /** Initial delay of TCP keep-alive probes on an idle socket, in ms. Default 30 000. */
+  readonly keepAliveDelay?: number;
   /** Most requests pending at once; past it requests fail fast with `QueueFullError`. Default 100 000. */
   readonly maxPending?: number;
   /** Send PING after this many ms without traffic; a missing PONG breaks the connection. Default 0 (off). */
@@ -136,6 +138,7 @@ function resolveConnectionOptions(options: ConnectionOptions) {
     pingInterval: timerDuration('pingInterval', options.pingInterval ?? 0, true),
     closeTimeout: timerDuration('closeTimeout', options.closeTimeout ?? 5_000, true),
     maxPending: positiveInteger('maxPending', options.maxPending ?? 100_000),
+    keepAliveDelay: timerDuration('keepAliveDelay', options.keepAliveDelay ?? 30_000, true),
     machine,
   };
 }
@@ -168,6 +171,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
 
   readonly #tls: TlsSetting | undefined;
   readonly #openTransport: OpenTransport;
+  readonly #keepAliveDelay: number;
   readonly #timeoutLimit: number;
   readonly #pingInterval: number;
   readonly #closeTimeout: number;
@@ -201,6 +205,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
     this.dialect = settings.dialect;
     this.#tls = options.tls;
     this.#openTransport = options.openTransport ?? openTransport;
+    this.#keepAliveDelay = settings.keepAliveDelay;
     this.#timeoutLimit = settings.timeoutLimit;
     this.#pingInterval = settings.pingInterval;
     this.#closeTimeout = settings.closeTimeout;
@@ -395,7 +400,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
     let transport: Transport | undefined;
     let closedBeforeUse: Error | undefined;
     const opened = await this.#openTransport(
-      { host: this.host, port: this.port, tls: this.#tls },
+      { host: this.host, port: this.port, tls: this.#tls, keepAliveDelay: this.#keepAliveDelay },
       {
         onData: (chunk) => {
           if (transport !== undefined && transport === this.#transport) this.#onData(chunk);

@@ -46,7 +46,7 @@ export interface PoolState {
  * - `added`: connections joined, created by the factory or given by the user;
  *   the pool size grows to fit them. Idle ones get connected, broken ones reconnected.
  * - `extendBySize`: create `size` more connections.
- * - `reduce`: shrink the pool by `amount` (see {@link removalOrder} for which go first).
+ * - `reduce`: shrink the pool by `amount` (see `poolSelectors.removalOrder` for which go first).
  * - `cleanup`: drop every connection that is not connected; the pool size stays.
  * - `reconnect`: reconnect the not-connected connections, or all of them.
  * - `close`: drop every connection; the pool size stays, so `setup` can run again.

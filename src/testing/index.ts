@@ -6,7 +6,7 @@
  * - {@link FakeConnection}: a connection whose every outcome a test controls,
  *   for model-based tests of code built on the pool.
  *
- * @module
+ * @module zcached/testing
  */
 export {
   startServer,

@@ -95,6 +95,9 @@ describe.each(DIALECTS)('ZCached against the embedded server (%s)', (dialect) =>
     expect(values).toBeInstanceOf(Map);
     expect(values).toEqual(new Map<string, unknown>([['a', 1], ['b', 'two'], ['nope', null]]));
     expect(await client.mget()).toEqual(new Map());
+    expect(await client.mget('a', { timeout: 1_000 })).toEqual(new Map([['a', 1]]));
+    const aborted = client.mget('a', 'b', { signal: AbortSignal.abort() });
+    await expect(aborted).rejects.toMatchObject({ code: 'EABORT' });
   });
 
   it('SAVE and LASTSAVE', async () => {
@@ -162,10 +165,12 @@ describe.each(DIALECTS)('ZCached against the embedded server (%s)', (dialect) =>
 });
 
 describe('ZCached', () => {
-  it('rejects at once with PoolEmptyError when no connection works', async () => {
+  it('rejects at once with PoolEmptyError when no connection works, after checking the arguments', async () => {
     const client = new ZCached({ port: 1 });
     await expect(client.ping()).rejects.toBeInstanceOf(PoolEmptyError);
     await expect(client.ping()).rejects.toBeInstanceOf(ZCachedError);
+    expect(() => client.set('k', undefined as never)).toThrow(TypeError);
+    expect(() => client.set('k', 'a\x03')).toThrow(DialectError);
     await client.close();
   });
 
