@@ -79,6 +79,8 @@ const invalidArguments: [string, Call, new (...args: never[]) => Error][] = [
   ['a negative timeout', (c) => c.get('k', { timeout: -5 }), RangeError],
   ['a NaN timeout', (c) => c.get('k', { timeout: Number.NaN }), RangeError],
   ['a string timeout', (c) => c.get('k', { timeout: '100' as unknown as number }), TypeError],
+  // Node timers hold at most 2^31 - 1 ms; a longer one would fire after 1 ms.
+  ['a timeout past 2^31 - 1 ms', (c) => c.get('k', { timeout: 2 ** 31 }), RangeError],
 ];
 
 describe('invalid arguments', () => {
@@ -88,6 +90,21 @@ describe('invalid arguments', () => {
     const before = server.stats.requests;
     expect(() => call(client)).toThrow(errorClass);
     await expectHealthyAndInStep(server, client, connection, before);
+  });
+
+  it.each([
+    ['timeoutLimit', { timeoutLimit: 2 ** 31 }],
+    ['closeTimeout', { closeTimeout: 3_000_000_000 }],
+    ['connectTimeout', { connectTimeout: 2 ** 40 }],
+    ['pingInterval', { pingInterval: 2 ** 31 }],
+    ['timeoutLimit', { timeoutLimit: 0 }],
+    ['poolSize', { poolSize: -1 }],
+    ['port', { port: 70_000 }],
+    ['backoff', { backoff: { initial: -1 } }],
+    ['connectionAttempts', { connectionAttempts: 0 }],
+  ])('a client option out of range (%s) throws a RangeError naming it, at construction', (name, options) => {
+    expect(() => new ZCached(options)).toThrow(RangeError);
+    expect(() => new ZCached(options)).toThrow(name === 'backoff' ? /initial/ : new RegExp(name));
   });
 
   it('the fp view turns the same mistakes into a Left(InvalidArgumentError) that keeps the original as cause', async () => {

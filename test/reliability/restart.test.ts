@@ -7,7 +7,8 @@
  * - Requests given while the server is down (never written) are served once
  *   the pool is back, on a healthy connection; none is dropped silently.
  * - After each restart the pool is fully connected again within the back-off
- *   bound.
+ *   bound, also after a downtime that outlasts a whole run of connect
+ *   attempts (the connections rest, then try again on their own).
  * - No unhandled rejection anywhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,6 +152,40 @@ describe('server restart under load', () => {
       const keys = await client.keys();
       expect(keys.filter((key) => key.startsWith('down:'))).toHaveLength(3 * IN_FLIGHT);
       expect(keys.filter((key) => key.startsWith('wire:'))).toHaveLength(0);
+      expect(unhandled).toEqual([]);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
+  it('heals by itself after a downtime longer than a whole run of connect attempts', async () => {
+    let server: ZCachedServer = await startServer();
+    const port = server.port;
+    const client = new ZCached({ port, poolSize: 4, timeoutLimit: 500, connectionAttempts: 3, backoff: BACKOFF, closeTimeout: 100 });
+    try {
+      await client.run();
+      const pool = client.connectionPool;
+      const store = server.store;
+      await client.set('kept', 'across the outage');
+      await server.close();
+      // One run of 3 attempts (~20 + 40 ms apart) is over long before the server returns.
+      await until(() => pool.connections.every((c) => c.state === 'broken' && !c.isConnecting()));
+
+      // Meanwhile requests fail fast, typed, instead of piling up.
+      const during = await Promise.all(Array.from({ length: 50 }, () => outcome(client.get('kept'))));
+      for (const result of during) {
+        expect(result.ok).toBe(false);
+        if (!result.ok) expect(result.error instanceof ZCachedError || result.error instanceof PoolEmptyError).toBe(true);
+      }
+
+      await sleep(300);
+      server = await startServer({ port, store });
+      const back = performance.now();
+      // Resting connections start a fresh run within the back-off maximum.
+      await until(() => pool.connectedConnections.length === 4);
+      expect(performance.now() - back).toBeLessThan(BACKOFF.max + SLACK_MS);
+      expect(await client.get('kept')).toBe('across the outage');
       expect(unhandled).toEqual([]);
     } finally {
       await client.close();
