@@ -25,7 +25,10 @@ export interface DecoderLimits {
   readonly maxAggregateLength: number;
   /** Deepest nesting of arrays, maps and sets. Default 128. */
   readonly maxDepth: number;
-  /** Most bytes one value may span (buffered and already decoded). Default 256 MiB. */
+  /**
+   * Most bytes one value may take: its bytes on the wire, plus an estimate of
+   * what its decoded elements cost in memory. Default 256 MiB.
+   */
   readonly maxBufferedBytes: number;
 }
 
@@ -160,6 +163,13 @@ interface Frame<T> {
   readonly items: T[];
 }
 
+/** Estimated memory of one decoded element beyond its bytes (a slot, a small object header). */
+const ELEMENT_COST = 16;
+/** Estimated memory of an empty array. */
+const ARRAY_COST = 64;
+/** Estimated memory of an empty `Map` or `Set`. */
+const HASHED_COST = 192;
+
 /** Returned by `Parser.#element` for an aggregate header whose elements come next. */
 const OPENED: unique symbol = Symbol('opened');
 
@@ -176,6 +186,8 @@ class Parser<T> {
   need = 0;
   /** Aggregates of the value being decoded that are not complete yet, outermost first. */
   readonly stack: Frame<T>[] = [];
+  /** Estimated memory the value being decoded already holds, in bytes (its bytes plus per-element overhead). */
+  #spent = 0;
 
   constructor(
     private readonly builder: Builder<T>,
@@ -185,6 +197,7 @@ class Parser<T> {
   /** Forgets a half-decoded value. */
   clear(): void {
     this.stack.length = 0;
+    this.#spent = 0;
   }
 
   /**
@@ -201,11 +214,20 @@ class Parser<T> {
         if (error === INCOMPLETE) this.pos = start;
         throw error;
       }
+      // Charge what the element will hold in memory, not only its bytes: a million empty maps
+      // are 4 MB on the wire but far more once decoded.
+      this.#spent += this.pos - start + ELEMENT_COST;
+      if (this.#spent > this.limits.maxBufferedBytes) {
+        fail('limit', `one value would take more than ${this.limits.maxBufferedBytes} bytes of memory once decoded`);
+      }
       if (element === OPENED) continue;
       let value = element;
       for (;;) {
         const top = this.stack[this.stack.length - 1];
-        if (top === undefined) return value;
+        if (top === undefined) {
+          this.#spent = 0;
+          return value;
+        }
         top.items.push(value);
         if (--top.remaining > 0) break;
         this.stack.pop();
@@ -225,6 +247,7 @@ class Parser<T> {
     if (count > this.limits.maxAggregateLength) {
       fail('limit', `an aggregate of ${count} elements passes the limit of ${this.limits.maxAggregateLength}`);
     }
+    this.#spent += prefix === 0x2a ? ARRAY_COST : HASHED_COST;
     if (count === 0) return this.#close({ prefix, remaining: 0, items: [] });
     if (this.stack.length >= this.limits.maxDepth) fail('limit', `nesting passes the depth limit of ${this.limits.maxDepth}`);
     this.stack.push({ prefix, remaining: prefix === 0x25 ? count * 2 : count, items: [] });
