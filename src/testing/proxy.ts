@@ -213,7 +213,7 @@ class Link {
     this.#sink = sink;
     this.#settings = settings;
     this.#onForwarded = onForwarded;
-    sink.on('drain', () => this.#pump());
+    sink.on('drain', () => this.pump());
   }
 
   /** Queues bytes read from the source. */
@@ -221,14 +221,14 @@ class Link {
     if (this.#dead || bytes.length === 0) return;
     this.#queue.push({ kind: 'data', bytes, readyAt: this.#readyAt() });
     this.#queuedBytes += bytes.length;
-    this.#pump();
+    this.pump();
   }
 
   /** Queues the end of the stream: the sink is ended (or reset) once every queued byte is out. */
   end(mode: CutMode): void {
     if (this.#dead) return;
     this.#queue.push({ kind: 'end', mode, readyAt: this.#readyAt() });
-    this.#pump();
+    this.pump();
   }
 
   /** Drops whatever is queued and delivers nothing more. */
@@ -242,11 +242,6 @@ class Link {
     if (this.#source.isPaused()) this.#source.resume();
   }
 
-  /** Delivers what the settings allow now, and schedules the rest. Call again whenever a setting changes. */
-  pump(): void {
-    this.#pump();
-  }
-
   /** When bytes read now may leave: after the latency, and never before what was read earlier. */
   #readyAt(): number {
     const at = performance.now() + this.#settings.latencyMs;
@@ -254,7 +249,8 @@ class Link {
     return last === undefined ? at : Math.max(at, last.readyAt);
   }
 
-  #pump(): void {
+  /** Delivers what the settings allow now, and schedules the rest. Call again whenever a setting changes. */
+  pump(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -272,8 +268,7 @@ class Link {
         return;
       }
       const now = performance.now();
-      const notBefore = item.kind === 'end' && item.mode === 'rst' ? this.#lastWriteAt + RESET_AFTER_WRITE_MS : item.readyAt;
-      const wait = Math.max(item.readyAt - now, notBefore - now, this.#settings.bytesPerSecond === undefined ? 0 : this.#freeAt - now);
+      const wait = this.#earliest(item) - now;
       if (wait > 0) {
         this.#schedule(wait);
         break;
@@ -289,6 +284,14 @@ class Link {
       this.#write(item, now);
     }
     this.#applyBackpressure();
+  }
+
+  /** When `item` may leave: after its latency, once a throttled link is free, and a reset not right behind data. */
+  #earliest(item: LinkItem): number {
+    let at = item.readyAt;
+    if (this.#settings.bytesPerSecond !== undefined) at = Math.max(at, this.#freeAt);
+    if (item.kind === 'end' && item.mode === 'rst') at = Math.max(at, this.#lastWriteAt + RESET_AFTER_WRITE_MS);
+    return at;
   }
 
   /** Pauses the source while the link holds too much, as a full TCP window would; resumes it once drained. */
@@ -322,7 +325,7 @@ class Link {
   #schedule(ms: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#pump();
+      this.pump();
     }, Math.ceil(ms));
   }
 }
