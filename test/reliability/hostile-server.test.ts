@@ -269,6 +269,31 @@ describe('replies that never end', () => {
   });
 });
 
+describe('replies that cost far more to decode than their bytes', () => {
+  it('an array of a million empty maps (4 MB on the wire) cannot make the client allocate far past its limit', async () => {
+    const limit = 4 * 1024 * 1024;
+    const elements = 1_000_000;
+    // Within every byte limit; decoded naively, ~190 bytes of Map per 4 bytes of wire (~180 MB).
+    const { port: p } = await hostileServer((socket) => socket.write(`*${elements}\r\n${'%0\r\n'.repeat(elements)}`));
+    const connection = await connectTo(p, { timeoutLimit: 5_000, decoderLimits: { maxBufferedBytes: limit, maxAggregateLength: elements } });
+    const before = memoryInUse();
+    const outcome = await connection.send(['GET', 'k']).then(
+      (reply) => ({ reply }),
+      (error: unknown) => ({ error }),
+    );
+    const grown = memoryInUse() - before;
+    if ('error' in outcome) {
+      // Refused: a typed limit error, the connection broken.
+      expect(outcome.error).toBeInstanceOf(ConnectionError);
+      expect((outcome.error as ConnectionError).cause).toBeInstanceOf(ProtocolError);
+      expect(((outcome.error as ConnectionError).cause as ProtocolError).reason).toBe('limit');
+    } else {
+      expect((outcome.reply as unknown[]).length).toBe(elements);
+    }
+    expect(grown).toBeLessThan(16 * limit);
+  });
+});
+
 describe('huge replies in many chunks', () => {
   it('decode in time linear in their size: a server cannot stall the event loop within the limits', () => {
     /** Decodes an array of `n` 10-byte bulk strings fed in 64 KiB chunks; returns the ms it took. */
