@@ -25,8 +25,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DialectError, PoolEmptyError, ZCached, ZCachedError } from '../dist/index.js';
-import { startServer } from '../dist/testing/index.js';
-import { startProxy } from '../dist/testing/proxy.js';
+import { startProxy, startServer } from '../dist/testing/index.js';
 
 // ---------------------------------------------------------------- settings
 

@@ -3,6 +3,8 @@
  *
  * - {@link startServer}: an in-process zcached-compatible server over real
  *   TCP (or TLS), in any dialect, with fault hooks.
+ * - {@link startProxy}: a fault-injection TCP proxy (latency, bandwidth,
+ *   cuts, half-open, refusals, corrupt or truncated replies).
  * - {@link FakeConnection}: a connection whose every outcome a test controls,
  *   for model-based tests of code built on the pool.
  *
@@ -20,3 +22,17 @@ export {
   type ZCachedServer,
 } from './server.js';
 export { FakeConnection, type ConnectOutcome, type FakeConnectionOptions } from './fake-connection.js';
+export {
+  startProxy,
+  type FaultProxy,
+  type StartProxyOptions,
+  type ProxyStats,
+  type ProxyDirection,
+  type ProxyDirections,
+  type CutMode,
+  type CutOptions,
+  type HalfOpenOptions,
+  type RefuseOptions,
+  type TruncateOptions,
+  type TruncateThen,
+} from './proxy.js';
