@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
 import type { ConnectionStateChange } from '../../src/connection/state.js';
 import {
@@ -14,11 +14,9 @@ import {
 } from '../../src/errors.js';
 import type { DialectName } from '../../src/protocol/dialect.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { deferredCleanup } from '../support.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = deferredCleanup();
 
 async function serve(dialect: DialectName = 'etx'): Promise<ZCachedServer> {
   const server = await startServer({ dialect });

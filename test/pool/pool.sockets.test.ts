@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Connection } from '../../src/connection/connection.js';
 import { ConnectionClosedError, PoolEmptyError } from '../../src/errors.js';
 import { ConnectionPool } from '../../src/pool/pool.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { deferredCleanup, until } from '../support.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = deferredCleanup();
 
 function poolFor(port: number, size = 4): ConnectionPool<Connection> {
   const pool = new ConnectionPool(size, () =>
@@ -17,13 +15,6 @@ function poolFor(port: number, size = 4): ConnectionPool<Connection> {
   return pool;
 }
 
-async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('ConnectionPool over real sockets', () => {
   it('sets up 4 connections and spreads requests over them', async () => {

@@ -5,28 +5,19 @@
  * the next request with the right reply, and the server never saw the bad one.
  */
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import type { Connection } from '../../src/connection/connection.js';
 import { AbortError, DialectError, InvalidArgumentError, ServerError, ZCachedError } from '../../src/errors.js';
 import type { DialectName } from '../../src/protocol/dialect.js';
 import type { Value } from '../../src/protocol/values.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { deferredCleanup, watchUnhandledRejections } from '../support.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = deferredCleanup();
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
+const unhandled = watchUnhandledRejections();
 afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
   expect(unhandled).toEqual([]);
 });
 

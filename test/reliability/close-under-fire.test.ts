@@ -8,37 +8,20 @@
  */
 import * as net from 'node:net';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ZCached, type ZCachedOptions } from '../../src/client/client.js';
 import { ConnectError, ConnectionClosedError, ZCachedError } from '../../src/errors.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { deferredCleanup, sleep, until, watchUnhandledRejections } from '../support.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = deferredCleanup();
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
+const unhandled = watchUnhandledRejections();
 afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
   expect(unhandled).toEqual([]);
 });
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
-}
 
 /** Scheduling slack on a busy 2-core machine. */
 const SLACK_MS = 300;

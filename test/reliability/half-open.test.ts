@@ -9,27 +9,19 @@
  * - With `pingInterval`, an idle half-open connection is detected without any
  *   user request; without it, it is not (nothing to time out).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import type { Connection } from '../../src/connection/connection.js';
 import { ConnectionError, TimeoutError } from '../../src/errors.js';
 import { startProxy, type FaultProxy, type ProxyDirections } from '../../src/testing/proxy.js';
 import { startServer } from '../../src/testing/server.js';
+import { deferredCleanup, sleep, until as poll } from '../support.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = deferredCleanup();
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await sleep(2);
-  }
-}
+/** Polls every 2 ms: these tests time state changes closely. */
+const until = (condition: () => boolean, timeoutMs = 3_000): Promise<void> => poll(condition, timeoutMs, 2);
 
 /** Scheduling slack on a busy 2-core machine. */
 const SLACK_MS = 250;

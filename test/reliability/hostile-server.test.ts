@@ -11,30 +11,20 @@ import * as net from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
 import { ConnectionError, PoolEmptyError, ProtocolError, TimeoutError, ZCachedError } from '../../src/errors.js';
 import { ReplyDecoder } from '../../src/protocol/decoder.js';
+import { deferredCleanup, sleep, watchUnhandledRejections } from '../support.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = deferredCleanup();
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
+const unhandled = watchUnhandledRejections();
 afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
   expect(unhandled).toEqual([]);
 });
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -13,26 +13,18 @@
  * and drops them at once must meet the same growing back-off, not a
  * reconnect every `backoff.initial` ms.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Connection } from '../../src/connection/connection.js';
 import { ConnectionPool } from '../../src/pool/pool.js';
 import { startProxy } from '../../src/testing/proxy.js';
 import { startServer } from '../../src/testing/server.js';
+import { deferredCleanup, sleep, until as poll } from '../support.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = deferredCleanup();
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await sleep(2);
-  }
-}
+/** Polls every 2 ms: these tests time state changes closely. */
+const until = (condition: () => boolean, timeoutMs = 5_000): Promise<void> => poll(condition, timeoutMs, 2);
 
 const CONNECTIONS = 32;
 const ATTEMPTS = 4;

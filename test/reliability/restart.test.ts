@@ -11,20 +11,15 @@
  *   attempts (the connections rest, then try again on their own).
  * - No unhandled rejection anywhere.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import { ConnectionError, PoolEmptyError, ZCachedError } from '../../src/errors.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { sleep, until as poll, watchUnhandledRejections } from '../support.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await sleep(2);
-  }
-}
+/** Polls every 2 ms: these tests time state changes closely. */
+const until = (condition: () => boolean, timeoutMs = 5_000): Promise<void> => poll(condition, timeoutMs, 2);
 
 /** What became of one request. */
 type Outcome = { readonly ok: true; readonly reply: unknown } | { readonly ok: false; readonly error: unknown };
@@ -59,16 +54,7 @@ const DOWNTIME_MS = 150;
 /** Scheduling slack on a busy 2-core machine, on top of the back-off bound. */
 const SLACK_MS = 400;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = watchUnhandledRejections();
 
 describe('server restart under load', () => {
   it('settles every request, types every failure and heals the pool, three restarts in a row', async () => {

@@ -5,26 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
 import { ConnectionError, ProtocolError, TimeoutError } from '../../src/errors.js';
 import { startProxy, type FaultProxy } from '../../src/testing/proxy.js';
 import { startServer } from '../../src/testing/server.js';
+import { deferredCleanup, sleep, until } from '../support.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = deferredCleanup();
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
-}
 
 /** A raw TCP server that echoes every byte back; `received` counts what it read. */
 async function startEchoServer(): Promise<{ port: number; received: () => number; sockets: Set<net.Socket> }> {

@@ -12,13 +12,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeWire } from '../../src/protocol/decoder.js';
 import type { DialectName } from '../../src/protocol/dialect.js';
 import { startServer, ZCachedStore, type ZCachedServer } from '../../src/testing/server.js';
+import { sleep } from '../support.js';
 
 // ---------------------------------------------------------------- raw client
 
 const bulk = (text: string): string => `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
 const arr = (...elements: string[]): string => `*${elements.length}\r\n${elements.join('')}`;
 const cmd = (...args: string[]): string => arr(...args.map(bulk));
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A raw socket that knows just enough framing to cut replies apart. */
 class RawClient {
