@@ -204,8 +204,6 @@ export const connectionMachine = setup({
     hasAttemptsLeft: ({ context }) => context.attempt < context.connectionAttempts,
     /** A connection that broke or ran out of attempts tries again on its own. */
     shouldReconnect: ({ context }) => context.reconnect,
-    /** Reconnecting on its own, with attempts left in the current run. */
-    shouldRetry: ({ context }) => context.reconnect && context.attempt < context.connectionAttempts,
   },
   delays: {
     /** Time limit of one connect attempt. */
@@ -241,29 +239,13 @@ export const connectionMachine = setup({
         src: 'openSocket',
         input: ({ context }) => ({ attempt: context.attempt }),
         onDone: { target: 'connected' },
-        onError: [
-          {
-            guard: 'hasAttemptsLeft',
-            target: '#connection.broken.waiting',
-            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-          },
-          {
-            guard: 'shouldReconnect',
-            target: '#connection.broken.resting',
-            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-          },
-          {
-            target: '#connection.broken.failed',
-            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-          },
-        ],
+        onError: {
+          target: '#connection.broken.deciding',
+          actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
+        },
       },
       after: {
-        connectTimeout: [
-          { guard: 'hasAttemptsLeft', target: '#connection.broken.waiting', actions: 'recordTimeout' },
-          { guard: 'shouldReconnect', target: '#connection.broken.resting', actions: 'recordTimeout' },
-          { target: '#connection.broken.failed', actions: 'recordTimeout' },
-        ],
+        connectTimeout: { target: '#connection.broken.deciding', actions: 'recordTimeout' },
       },
     },
     connected: {
@@ -274,13 +256,8 @@ export const connectionMachine = setup({
         RECONNECT: { target: 'connecting', actions: 'startRun' },
         DROP: [
           {
-            guard: 'shouldRetry',
-            target: '#connection.broken.waiting',
-            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-          },
-          {
             guard: 'shouldReconnect',
-            target: '#connection.broken.resting',
+            target: '#connection.broken.deciding',
             actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
           },
           {
@@ -297,6 +274,14 @@ export const connectionMachine = setup({
         RECONNECT: { target: 'connecting', actions: 'startRun' },
       },
       states: {
+        /** Transient: where a failed attempt or a drop leads. Never observed in a snapshot. */
+        deciding: {
+          always: [
+            { guard: 'hasAttemptsLeft', target: 'waiting' },
+            { guard: 'shouldReconnect', target: 'resting' },
+            { target: 'failed' },
+          ],
+        },
         waiting: {
           after: { backoff: { target: '#connection.connecting' } },
         },
