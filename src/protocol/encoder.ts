@@ -170,14 +170,19 @@ export class RequestWriter {
   #header(prefix: number, n: number): void {
     this.#reserve(24);
     const buf = this.#buf;
-    buf[this.#len++] = prefix;
+    let len = this.#len;
+    buf[len++] = prefix;
     if (n < 10) {
-      buf[this.#len++] = 0x30 + n;
+      buf[len++] = 0x30 + n;
+    } else if (n < 100) {
+      buf[len++] = 0x30 + ((n / 10) | 0);
+      buf[len++] = 0x30 + (n % 10);
     } else {
-      this.#len += buf.write(String(n), this.#len, 'latin1');
+      len += buf.write(String(n), len, 'latin1');
     }
-    buf.writeUInt16BE(CRLF, this.#len);
-    this.#len += 2;
+    buf[len++] = 0x0d;
+    buf[len++] = 0x0a;
+    this.#len = len;
   }
 
   #line(prefix: number, text: string): void {
@@ -194,28 +199,55 @@ export class RequestWriter {
   }
 
   #string(value: string): void {
+    const n = value.length;
+    // Hot path: a short string is written byte by byte while it stays ASCII, checking the
+    // dialect's forbidden bytes on the way; anything else takes the general path below.
+    if (n < 64) {
+      this.#reserve(n + 24);
+      const start = this.#len;
+      this.#header(0x24 /* $ */, n);
+      const buf = this.#buf;
+      const body = this.#len;
+      const forbidEtx = this.#dialect?.forbidEtx === true;
+      const forbidLineBreaks = this.#dialect?.forbidLineBreaks === true;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80 || (c === 0x03 && forbidEtx) || ((c === 0x0a || c === 0x0d) && forbidLineBreaks)) break;
+        buf[body + i] = c;
+      }
+      if (i === n) {
+        buf[body + n] = 0x0d;
+        buf[body + n + 1] = 0x0a;
+        this.#len = body + n + 2;
+        return;
+      }
+      this.#len = start;
+    }
     const dialect = this.#dialect;
     if (dialect !== undefined) {
       if (dialect.forbidEtx && value.includes('\x03')) this.#refuse('the byte 0x03');
       if (dialect.forbidLineBreaks && (value.includes('\n') || value.includes('\r'))) this.#refuse('CR or LF');
     }
     // One byte per UTF-16 unit for ASCII; at most three otherwise.
-    this.#reserve(value.length * 3 + 24);
-    const byteLength = value.length < 64 ? Buffer.byteLength(value) : -1;
+    this.#reserve(n * 3 + 24);
+    const byteLength = n < 64 ? Buffer.byteLength(value) : -1;
     if (byteLength >= 0) {
-      this.#header(0x24 /* $ */, byteLength);
+      this.#header(0x24, byteLength);
       this.#len += this.#buf.write(value, this.#len);
     } else {
-      // Long string: write it after a header of maximal size, then close the gap.
+      // Long string: write it after a header sized for its UTF-16 length (right when it is
+      // ASCII), then move the body if the byte length needs a longer header.
       const headerAt = this.#len;
-      const bodyAt = headerAt + 16;
+      const bodyAt = headerAt + 3 + String(n).length;
       const written = this.#buf.write(value, bodyAt);
+      const headerEnd = headerAt + 3 + String(written).length;
+      if (headerEnd !== bodyAt) this.#buf.copy(this.#buf, headerEnd, bodyAt, bodyAt + written);
       this.#header(0x24, written);
-      this.#buf.copy(this.#buf, this.#len, bodyAt, bodyAt + written);
       this.#len += written;
     }
-    this.#buf.writeUInt16BE(CRLF, this.#len);
-    this.#len += 2;
+    this.#buf[this.#len++] = 0x0d;
+    this.#buf[this.#len++] = 0x0a;
   }
 
   #bytes(value: Uint8Array): void {

@@ -125,3 +125,19 @@ describe('resolveDialect', () => {
     expect(resolveDialect({ requestTerminator: false, pipelining: true }).forbidEtx).toBe(false);
   });
 });
+
+describe('string encoding edge cases', () => {
+  it('writes long strings whose byte length needs more digits than their length', () => {
+    for (const text of ['a'.repeat(99_999) + 'ż', 'ż'.repeat(5_000) + 'a'.repeat(90_000), 'x'.repeat(64), 'é'.repeat(63)]) {
+      const bytes = Buffer.from(text);
+      expect(encodeValue(text)).toEqual(Buffer.concat([Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n')]));
+    }
+  });
+
+  it('short strings with a non-ASCII character or a forbidden byte take the checked path', () => {
+    expect(encodeValue('aż')).toEqual(Buffer.from('$3\r\naż\r\n'));
+    expect(() => encodeRequest(DIALECTS.etx, ['SET', 'k', 'ab\x03'])).toThrow(DialectError);
+    expect(() => encodeRequest(DIALECTS.legacy, ['SET', 'k', 'a\rb'])).toThrow(DialectError);
+    expect(text(encodeRequest(DIALECTS.legacy, ['SET', 'k', 'a\x03b']))).toBe('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\x03b\r\n');
+  });
+});
