@@ -21,7 +21,7 @@ import { Listeners, type Unsubscribe } from '../events.js';
 import type { DecoderLimits } from '../protocol/decoder.js';
 import { ReplyDecoder } from '../protocol/decoder.js';
 import { resolveDialect, type Dialect, type DialectInput } from '../protocol/dialect.js';
-import { RequestWriter, type Command } from '../protocol/encoder.js';
+import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
 import type { PoolConnection } from '../pool/pool-connection.js';
 import { ExponentialBackoff, type ExponentialBackoffOptions } from './backoff.js';
@@ -177,7 +177,6 @@ export class Connection implements PoolConnection, AsyncDisposable {
   readonly #closeTimeout: number;
   readonly #actor: Actor<typeof connectionMachine>;
   readonly #requests: RequestQueue;
-  readonly #writer: RequestWriter;
   readonly #decoder: ReplyDecoder;
   readonly #listeners = new Listeners<ConnectionStateChange>();
 
@@ -185,7 +184,9 @@ export class Connection implements PoolConnection, AsyncDisposable {
   #totalRequests = 0;
   #outOfAttempts = false;
   #transport: Transport | undefined;
-  #flush: NodeJS.Immediate | undefined;
+  /** A flush is scheduled for this turn (as an immediate, or as a microtask on an idle connection). */
+  #flushScheduled = false;
+  #flushImmediate: NodeJS.Immediate | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #lastActivity = 0;
   #connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -213,9 +214,8 @@ export class Connection implements PoolConnection, AsyncDisposable {
       ...(options.decoderLimits === undefined ? {} : { limits: options.decoderLimits }),
       bulkAsBuffer: options.bulkAsBuffer === true,
     });
-    this.#writer = new RequestWriter(this.dialect);
     this.#requests = new RequestQueue({
-      pipelining: this.dialect.pipelining,
+      dialect: this.dialect,
       maxPending: settings.maxPending,
       timeoutLimit: this.#timeoutLimit,
       onStreamTimeout: (error) => this.#break(error),
@@ -338,10 +338,9 @@ export class Connection implements PoolConnection, AsyncDisposable {
       );
     }
     if (options?.timeout !== undefined) timerDuration('timeout', options.timeout, false);
-    this.#writer.append(command);
-    const promise = this.#requests.enqueue(this.#writer.take(), options);
+    const promise = this.#requests.enqueue(command, options);
     this.#totalRequests++;
-    if (state === 'connected' && this.#flush === undefined) this.#flush = setImmediate(this.#flushNow);
+    if (state === 'connected' && !this.#flushScheduled) this.#scheduleFlush();
     return promise;
   }
 
@@ -445,8 +444,22 @@ export class Connection implements PoolConnection, AsyncDisposable {
     this.#actor.send({ type: 'DROP', error });
   }
 
+  /**
+   * One socket write per turn. An idle connection flushes at the end of the
+   * current task (a microtask), so a lone request leaves at once; a busy one
+   * waits for the end of the event-loop turn (an immediate), so that every
+   * request issued in reaction to a batch of replies shares one write.
+   */
+  #scheduleFlush(): void {
+    this.#flushScheduled = true;
+    if (this.#requests.onTheWire === 0) queueMicrotask(this.#flushNow);
+    else this.#flushImmediate = setImmediate(this.#flushNow);
+  }
+
   readonly #flushNow = (): void => {
-    this.#flush = undefined;
+    if (!this.#flushScheduled) return;
+    this.#flushScheduled = false;
+    this.#flushImmediate = undefined;
     const transport = this.#transport;
     if (transport === undefined || this.#state !== 'connected') return;
     this.#lastActivity = performance.now();
@@ -490,7 +503,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
     if (next === 'connected') {
       this.#settleConnectWaiters(undefined);
       this.#startPing();
-      if (this.#requests.hasWaiting && this.#flush === undefined) this.#flush = setImmediate(this.#flushNow);
+      if (this.#requests.hasWaiting && !this.#flushScheduled) this.#scheduleFlush();
     } else if (next === 'broken' && outOfAttempts) {
       this.#settleConnectWaiters(
         new ConnectError(`cannot connect to ${this.host}:${this.port}: ${lastError?.message ?? 'unknown error'}`, cause),
@@ -500,8 +513,9 @@ export class Connection implements PoolConnection, AsyncDisposable {
       this.#settleConnectWaiters(new ConnectionClosedError(`connection ${this.id} was closed`));
       this.#requests.failAll(new ConnectionClosedError(`connection ${this.id} was closed before the request settled`));
       this.#requests.dispose();
-      if (this.#flush !== undefined) clearImmediate(this.#flush);
-      this.#flush = undefined;
+      if (this.#flushImmediate !== undefined) clearImmediate(this.#flushImmediate);
+      this.#flushImmediate = undefined;
+      this.#flushScheduled = false;
       this.#drained?.();
       this.#actor.stop();
     }

@@ -10,6 +10,8 @@
  */
 
 import { AbortError, QueueFullError, ServerError, TimeoutError } from '../errors.js';
+import type { Dialect } from '../protocol/dialect.js';
+import { RequestWriter, type Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
 
 /** Where written bytes go: the socket, behind a small interface. */
@@ -22,16 +24,21 @@ export interface RequestSink {
 
 /** One request, from `enqueue` until its reply (or failure) settles it. */
 class PendingRequest {
-  /** The encoded request until it is written. */
+  /** Without pipelining: the encoded request, until it is written. */
   bytes: Buffer | undefined;
   /** True once the caller's promise has settled; the record may still wait for its reply. */
   settled = false;
+  /** True once its bytes went to the socket. */
+  written = false;
   /** Set when the caller gave an AbortSignal. */
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
 
   constructor(
-    bytes: Buffer,
+    bytes: Buffer | undefined,
+    /** With pipelining: where its bytes start and end in the writer's unsent bytes. */
+    readonly start: number,
+    readonly end: number,
     /** When the request has waited too long (`performance.now()` time, ms). */
     readonly deadline: number,
     /** Its time limit in ms, for the error message. */
@@ -93,8 +100,8 @@ class RequestFifo {
 
 /** Options of a {@link RequestQueue}. */
 export interface RequestQueueOptions {
-  /** Write many requests before their replies (else one at a time). */
-  readonly pipelining: boolean;
+  /** The framing: how requests are encoded, and whether many may be on the wire at once. */
+  readonly dialect: Dialect;
   /** Most unsettled requests; past it `enqueue` fails fast. */
   readonly maxPending: number;
   /** Default time limit of a request, in ms. */
@@ -125,6 +132,11 @@ export class RequestQueue {
   readonly #waiting = new RequestFifo();
   /** Requests written, awaiting their reply in order (some may be settled: their reply is still consumed). */
   readonly #written = new RequestFifo();
+  /** Pipelining: the unsent requests, encoded back to back; one `take()` per flush. */
+  readonly #writer: RequestWriter;
+  readonly #pipelining: boolean;
+  /** Waiting requests settled (aborted, timed out) before they were written: their bytes are skipped. */
+  #settledWaiting = 0;
   #pending = 0;
   #timer: NodeJS.Timeout | undefined;
   /** The deadline `#timer` fires for. */
@@ -132,6 +144,8 @@ export class RequestQueue {
 
   constructor(options: RequestQueueOptions) {
     this.#options = options;
+    this.#writer = new RequestWriter(options.dialect);
+    this.#pipelining = options.dialect.pipelining;
   }
 
   /** Requests whose callers are still waiting (queued or on the wire). */
@@ -150,21 +164,33 @@ export class RequestQueue {
   }
 
   /**
-   * Queues an encoded request; it is written by the next {@link flush}.
+   * Encodes a request and queues it; it is written by the next {@link flush}.
    * Resolves with the reply; rejects with a ServerError, a TimeoutError, an
    * AbortError, a QueueFullError, or whatever the connection fails it with.
+   *
+   * @throws TypeError / RangeError / DialectError synchronously for a command
+   *   that cannot be sent; nothing is queued
    */
-  enqueue(bytes: Buffer, options?: RequestOptions): Promise<Reply> {
+  enqueue(command: Command, options?: RequestOptions): Promise<Reply> {
+    const writer = this.#writer;
+    const start = writer.length;
+    writer.append(command);
     const signal = options?.signal;
-    if (signal?.aborted === true) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-    if (this.#pending >= this.#options.maxPending) {
-      return Promise.reject(new QueueFullError(`the connection already has ${this.#pending} pending requests (maxPending)`));
+    if (signal?.aborted === true || this.#pending >= this.#options.maxPending) {
+      writer.truncate(start);
+      return Promise.reject(
+        signal?.aborted === true
+          ? new AbortError(undefined, { cause: signal.reason })
+          : new QueueFullError(`the connection already has ${this.#pending} pending requests (maxPending)`),
+      );
     }
+    const bytes = this.#pipelining ? undefined : writer.take();
+    const end = writer.length;
     const timeout = options?.timeout ?? this.#options.timeoutLimit;
     const deadline = performance.now() + timeout;
     let request!: PendingRequest;
     const promise = new Promise<Reply>((resolve, reject) => {
-      request = new PendingRequest(bytes, deadline, timeout, resolve, reject);
+      request = new PendingRequest(bytes, start, end, deadline, timeout, resolve, reject);
     });
     if (signal !== undefined) {
       request.signal = signal;
@@ -178,37 +204,50 @@ export class RequestQueue {
   }
 
   /**
-   * Writes what the dialect allows: every waiting request when pipelining
-   * (contiguous bytes merged into one write), otherwise the next one when
-   * nothing is on the wire.
+   * Writes what the dialect allows: every waiting request when pipelining (in
+   * one write, leaving out requests settled before they went out), otherwise
+   * the next one when nothing is on the wire.
    */
   flush(sink: RequestSink): void {
-    if (!this.#options.pipelining) {
+    if (!this.#pipelining) {
       if (this.#written.length > 0) return;
       let request = this.#waiting.shift();
       while (request?.settled === true) request = this.#waiting.shift();
       if (request === undefined) return;
+      request.written = true;
       sink.write(request.bytes as Buffer);
       request.bytes = undefined;
       this.#written.push(request);
       return;
     }
     if (this.#waiting.length === 0) return;
+    const unsent = this.#writer.take();
+    if (this.#settledWaiting === 0) {
+      for (let request = this.#waiting.shift(); request !== undefined; request = this.#waiting.shift()) {
+        request.written = true;
+        this.#written.push(request);
+      }
+      sink.write(unsent);
+      return;
+    }
+    // Some requests were settled before they went out: write the others' bytes, in runs.
+    this.#settledWaiting = 0;
     sink.cork();
-    let run: Buffer | undefined;
+    let runStart = -1;
+    let runEnd = -1;
     for (let request = this.#waiting.shift(); request !== undefined; request = this.#waiting.shift()) {
       if (request.settled) continue;
-      const bytes = request.bytes as Buffer;
-      request.bytes = undefined;
+      request.written = true;
       this.#written.push(request);
-      if (run !== undefined && run.buffer === bytes.buffer && run.byteOffset + run.length === bytes.byteOffset) {
-        run = Buffer.from(run.buffer, run.byteOffset, run.length + bytes.length);
+      if (request.start === runEnd) {
+        runEnd = request.end;
       } else {
-        if (run !== undefined) sink.write(run);
-        run = bytes;
+        if (runStart >= 0) sink.write(unsent.subarray(runStart, runEnd));
+        runStart = request.start;
+        runEnd = request.end;
       }
     }
-    if (run !== undefined) sink.write(run);
+    if (runStart >= 0) sink.write(unsent.subarray(runStart, runEnd));
     sink.uncork();
   }
 
@@ -231,10 +270,12 @@ export class RequestQueue {
     for (const request of this.#written.drain()) this.#settle(request, error);
   }
 
-  /** Rejects every request, written or waiting, with `error`. */
+  /** Rejects every request, written or waiting, with `error`, and drops the unsent bytes. */
   failAll(error: Error): void {
     this.failWritten(error);
     for (const request of this.#waiting.drain()) this.#settle(request, error);
+    this.#writer.take();
+    this.#settledWaiting = 0;
   }
 
   /** Stops the deadline timer (the connection is closed). Requests must be failed first. */
@@ -246,6 +287,7 @@ export class RequestQueue {
   #settle(request: PendingRequest, error: Error | undefined, reply?: Reply): void {
     if (request.settled) return;
     request.settled = true;
+    if (!request.written && this.#pipelining) this.#settledWaiting++;
     request.bytes = undefined;
     if (request.onAbort !== undefined) {
       request.signal?.removeEventListener('abort', request.onAbort);

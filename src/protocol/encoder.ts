@@ -114,6 +114,11 @@ export class RequestWriter {
     return this.#len - this.#start;
   }
 
+  /** Drops what was written after the first `length` bytes (e.g. a request refused after encoding). */
+  truncate(length: number): void {
+    if (length >= 0 && length < this.#len) this.#len = length;
+  }
+
   /** Encodes one {@link WireValue} exactly as tagged (no terminator). */
   appendWire(value: WireValue): number {
     const start = this.#len;
