@@ -273,9 +273,12 @@ export class RequestQueue {
   /** Rejects every request, written or waiting, with `error`, and drops the unsent bytes. */
   failAll(error: Error): void {
     this.failWritten(error);
-    for (const request of this.#waiting.drain()) this.#settle(request, error);
+    // Drop the unsent bytes before settling anything: a callback may enqueue a new request.
+    const waiting = this.#waiting.drain();
     this.#writer.take();
+    for (const request of waiting) request.written = true; // their bytes are gone: not "skipped" either
     this.#settledWaiting = 0;
+    for (const request of waiting) this.#settle(request, error);
   }
 
   /** Stops the deadline timer (the connection is closed). Requests must be failed first. */

@@ -551,12 +551,7 @@ describe('RequestQueue: replies and settlement', () => {
     queue.failAll(new Error('end'));
   });
 
-  // BUG in requests.ts (kept as it.fails so the suite stays green; make it a plain `it` once fixed):
-  // failAll settles the waiting requests and only then drops the writer's unsent bytes. A request
-  // enqueued synchronously from onDrained (fired by the last of those settlements) survives in the
-  // queue, but its bytes are dropped with the rest; the next flush marks it written without sending
-  // it, so the reply to the next request is delivered to it. (With per-request Buffers this worked.)
-  it.fails('a request enqueued from onDrained while failAll runs is still written, and gets its own reply', async () => {
+  it('a request enqueued from onDrained while failAll runs is still written, and gets its own reply', async () => {
     let fromDrained: Outcome | undefined;
     const sink = new RecordingSink();
     const queue: RequestQueue = new RequestQueue({
