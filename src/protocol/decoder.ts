@@ -216,7 +216,13 @@ class Parser<T> {
       }
       // Charge what the element will hold in memory, not only its bytes: a million empty maps
       // are 4 MB on the wire but far more once decoded.
-      this.#spent += this.pos - start + ELEMENT_COST;
+      const cost = this.pos - start + ELEMENT_COST;
+      if (this.stack.length === 0 && element !== OPENED) {
+        // A lone scalar reply (the common case): nothing to attach it to.
+        if (cost > this.limits.maxBufferedBytes) fail('limit', `one value takes more than ${this.limits.maxBufferedBytes} bytes`);
+        return element;
+      }
+      this.#spent += cost;
       if (this.#spent > this.limits.maxBufferedBytes) {
         fail('limit', `one value would take more than ${this.limits.maxBufferedBytes} bytes of memory once decoded`);
       }
