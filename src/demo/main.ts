@@ -1,8 +1,8 @@
 /**
  * `npm start`: the main job. Starts the embedded server (or uses
  * `ZCACHED_URL=host:port`), builds a pool of 4, runs a mixed workload with a
- * live progress line, replaces one connection's socket half-way to show the
- * pool healing, and prints a report.
+ * live progress line, cuts one connection's socket half-way (through a
+ * fault-injection proxy) to show the pool healing, and prints a report.
  *
  * Options: `--dialect legacy|etx-request|etx`, `--duration <seconds>`,
  * `--pool <size>`, `--workers <in flight>`.
@@ -12,7 +12,9 @@
 
 import { parseArgs } from 'node:util';
 import { ZCached } from '../client/client.js';
-import type { Connection } from '../connection/connection.js';
+import { Connection, type ConnectionOptions } from '../connection/connection.js';
+import { ConnectionPool } from '../pool/pool.js';
+import { startProxy } from '../testing/proxy.js';
 import type { ConnectionStateChange } from '../connection/state.js';
 import { ConnectError } from '../errors.js';
 import type { DialectName } from '../protocol/dialect.js';
@@ -82,15 +84,23 @@ async function main(): Promise<number> {
     console.log(`using the zcached server at ${target.host}:${target.port} (${settings.dialect} dialect)`);
   }
 
-  const client = new ZCached({
+  // The first connection of the pool goes through a fault-injection proxy, so that half-way
+  // through its socket can be cut for real (an RST) while the others are left alone.
+  const proxy = await startProxy({ target });
+  const options: ConnectionOptions = {
     ...target,
-    poolSize: settings.poolSize,
     dialect: settings.dialect,
     timeoutLimit: 2_000,
     connectTimeout: 2_000,
     connectionAttempts: 3,
     backoff: { initial: 50, max: 1_000 },
-  });
+  };
+  let created = 0;
+  const client = ZCached.fromConnectionPool(
+    new ConnectionPool(settings.poolSize, () =>
+      new Connection(created++ === 0 ? { ...options, host: proxy.host, port: proxy.port } : options),
+    ),
+  );
   const pool = client.connectionPool;
   const lifecycle: string[] = [];
   const started = performance.now();
@@ -105,6 +115,7 @@ async function main(): Promise<number> {
     await client.run();
   } catch (error) {
     await client.close();
+    await proxy.close();
     await server?.close();
     if (error instanceof ConnectError) {
       let root: unknown = error;
@@ -117,15 +128,17 @@ async function main(): Promise<number> {
   }
   console.log(`pool of ${pool.poolSize}: ${pool.connectedConnections.length} connected; ${settings.workers} requests in flight for ${settings.durationMs / 1000} s`);
 
-  // Half-way, replace one connection's socket on purpose and watch the pool heal.
+  // Half-way, cut the first connection's socket and watch it reconnect by itself.
   const victim = pool.connections[0] as Connection;
   let healed: number | undefined;
+  let dropAt = 0;
+  victim.subscribe((change) => {
+    if (dropAt > 0 && healed === undefined && change.to === 'connected') healed = performance.now() - dropAt;
+  });
   const dropTimer = setTimeout(() => {
-    const dropAt = performance.now();
-    lifecycle.push(`  +${fmt(dropAt - started)} ms  dropping ${victim.id} on purpose`);
-    void victim.tryReconnect().then((ok) => {
-      if (ok) healed = performance.now() - dropAt;
-    });
+    dropAt = performance.now();
+    lifecycle.push(`  +${fmt(dropAt - started)} ms  cutting ${victim.id} (TCP reset through the proxy)`);
+    proxy.cutConnections({ mode: 'rst' });
   }, settings.durationMs / 2);
 
   let lastPrint = 0;
@@ -152,6 +165,7 @@ async function main(): Promise<number> {
   const total = shares.reduce((sum, [, n]) => sum + n, 0);
   const connectedAtEnd = pool.connectedConnections.length;
   await client.close();
+  await proxy.close();
   await server?.close();
 
   console.log('\nlifecycle events:');
@@ -165,7 +179,10 @@ async function main(): Promise<number> {
   console.log(`  errors by type  ${result.errors.size === 0 ? 'none' : [...result.errors].map(([name, n]) => `${name} ${n}`).join(', ')}`);
   console.log(`  reconnect       ${healed === undefined ? 'did not complete' : `${fmt(healed, 1)} ms`}; ${connectedAtEnd}/${shares.length} connected at the end`);
   console.log('  share per connection:');
-  for (const [id, n] of shares) console.log(`    ${id.padEnd(24)} ${fmt(n).padStart(10)}  ${fmt((100 * n) / Math.max(1, total), 1)} %`);
+  for (const [id, n] of shares) {
+    const note = id === victim.id ? '  (through the proxy: an extra hop, so it is chosen less)' : '';
+    console.log(`    ${id.padEnd(24)} ${fmt(n).padStart(10)}  ${fmt((100 * n) / Math.max(1, total), 1).padStart(5)} %${note}`);
+  }
 
   if (result.wrongReplies > 0) {
     console.error(`error: ${result.wrongReplies} replies did not match what was written`);
