@@ -114,11 +114,12 @@ async function main(): Promise<number> {
   try {
     await client.run();
   } catch (error) {
+    // Name the root cause seen by a connection that does not go through the proxy, if any.
+    let root: unknown = pool.connections.at(-1)?.lastError ?? error;
     await client.close();
     await proxy.close();
     await server?.close();
     if (error instanceof ConnectError) {
-      let root: unknown = error;
       while (root instanceof Error && root.cause instanceof Error) root = root.cause;
       const cause = root instanceof Error && root !== error ? ` (${root.message})` : '';
       console.error(`error: cannot reach the zcached server at ${target.host}:${target.port}${cause}`);
