@@ -18,6 +18,7 @@ export {
   isOutOfAttempts,
   validateConnectionMachineInput,
   MAX_TIMER_DELAY,
+  DEFAULT_STABLE_AFTER,
   type ConnectionMachineContext,
   type ConnectionMachineEvent,
   type ConnectionMachineInput,
