@@ -89,12 +89,14 @@ class RequestFifo {
     return out;
   }
 
-  find(predicate: (request: PendingRequest) => boolean): PendingRequest | undefined {
+  /**
+   * Visits requests oldest first while `visit` returns true. Safe when a
+   * visit drains the FIFO (the walk then ends).
+   */
+  walk(visit: (request: PendingRequest) => boolean): void {
     for (let i = this.#head; i < this.#items.length; i++) {
-      const item = this.#items[i] as PendingRequest;
-      if (predicate(item)) return item;
+      if (!visit(this.#items[i] as PendingRequest)) return;
     }
-    return undefined;
   }
 }
 
@@ -141,6 +143,9 @@ export class RequestQueue {
   #timer: NodeJS.Timeout | undefined;
   /** The deadline `#timer` fires for. */
   #timerAt = 0;
+  /** True while the live requests' deadlines rise in request order (as with one time limit for all). */
+  #ordered = true;
+  #lastDeadline = -Infinity;
 
   constructor(options: RequestQueueOptions) {
     this.#options = options;
@@ -160,7 +165,12 @@ export class RequestQueue {
 
   /** True when a request waits to be written. */
   get hasWaiting(): boolean {
-    return this.#waiting.length > 0;
+    let live = false;
+    this.#waiting.walk((request) => {
+      live = !request.settled;
+      return !live;
+    });
+    return live;
   }
 
   /**
@@ -199,6 +209,8 @@ export class RequestQueue {
     }
     this.#waiting.push(request);
     this.#pending++;
+    if (deadline < this.#lastDeadline) this.#ordered = false;
+    this.#lastDeadline = deadline;
     if (this.#timer === undefined || deadline < this.#timerAt) this.#arm(deadline);
     return promise;
   }
@@ -299,7 +311,11 @@ export class RequestQueue {
     }
     if (error === undefined) request.resolve(reply as Reply);
     else request.reject(error);
-    if (--this.#pending === 0) this.#options.onDrained();
+    if (--this.#pending === 0) {
+      this.#ordered = true;
+      this.#lastDeadline = -Infinity;
+      this.#options.onDrained();
+    }
   }
 
   /**
@@ -317,28 +333,37 @@ export class RequestQueue {
   readonly #onTimer = (): void => {
     this.#timer = undefined;
     const now = performance.now();
-    const expired = (request: PendingRequest): boolean => !request.settled && request.deadline <= now;
-    // Requests not written yet just fail; nothing on the wire is affected.
-    if (this.#waiting.find(expired) !== undefined) {
-      for (const request of this.#waiting.drain()) {
-        if (expired(request)) this.#settle(request, timeoutError(request.timeout, false));
-        else if (!request.settled) this.#waiting.push(request);
-      }
-    }
+    // With deadlines in request order (one time limit for all), the walks stop at the first
+    // live request that is not due: a timer costs what it expires, not what is pending.
+    const ordered = this.#ordered;
+    // Requests not written yet just fail; nothing on the wire is affected (flush skips them).
+    this.#waiting.walk((request) => {
+      if (request.settled) return true;
+      if (request.deadline > now) return !ordered;
+      this.#settle(request, timeoutError(request.timeout, false));
+      return true;
+    });
     // A written request that timed out leaves the reply stream untrustworthy.
-    const first = this.#written.find(expired);
-    if (first !== undefined) {
-      const error = timeoutError(first.timeout, true);
-      this.#settle(first, error);
+    let due: PendingRequest | undefined;
+    this.#written.walk((request) => {
+      if (request.settled) return true;
+      if (request.deadline > now) return !ordered;
+      due = request;
+      return false;
+    });
+    if (due !== undefined) {
+      const error = timeoutError(due.timeout, true);
+      this.#settle(due, error);
       this.#options.onStreamTimeout(error);
     }
     let next = Infinity;
     const earliest = (request: PendingRequest): boolean => {
-      if (!request.settled && request.deadline < next) next = request.deadline;
-      return false;
+      if (request.settled) return true;
+      if (request.deadline < next) next = request.deadline;
+      return !ordered;
     };
-    this.#waiting.find(earliest);
-    this.#written.find(earliest);
+    this.#written.walk(earliest);
+    if (next === Infinity || !ordered) this.#waiting.walk(earliest);
     if (next !== Infinity && (this.#timer === undefined || next < this.#timerAt)) this.#arm(next);
   };
 }
