@@ -351,8 +351,10 @@ export class Connection implements PoolConnection, AsyncDisposable {
    * {@link ConnectionClosedError}. Resolves when the socket and every timer
    * are gone; never rejects; calling it again returns the same promise
    * (a forced call still hurries a graceful one).
+   * @throws RangeError for a `timeout` that is negative or past 2^31 - 1 ms
    */
   close(options: CloseOptions = {}): Promise<void> {
+    const timeout = timerDuration('timeout', options.timeout ?? this.#closeTimeout, true);
     if (this.#state === 'closed') return Promise.resolve();
     const force = options.force === true || this.#requests.pending === 0 || this.#state !== 'connected';
     if (this.#closing !== undefined) {
@@ -364,7 +366,6 @@ export class Connection implements PoolConnection, AsyncDisposable {
       this.#finishClose();
       return this.#closing;
     }
-    const timeout = timerDuration('timeout', options.timeout ?? this.#closeTimeout, true);
     this.#closing = new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.#drained?.(), timeout);
       this.#drained = () => {

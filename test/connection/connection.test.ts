@@ -247,3 +247,13 @@ describe('Connection', () => {
     await b.close();
   });
 });
+
+describe('Connection.close options', () => {
+  it('refuses an invalid close timeout even with nothing pending', async () => {
+    const connection = new Connection({ host: '127.0.0.1', port: 1 });
+    expect(() => connection.close({ timeout: -1 })).toThrow(RangeError);
+    expect(() => connection.close({ timeout: 2 ** 31 })).toThrow(RangeError);
+    await connection.close();
+    expect(connection.state).toBe('closed');
+  });
+});
