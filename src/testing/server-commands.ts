@@ -181,6 +181,23 @@ function withKey(arg: WireValue | undefined, then: (key: Buffer) => WireValue): 
   return key === undefined ? err(SERVER_ERRORS.keyNotString) : then(key);
 }
 
+/**
+ * RENAME and COPY: both keys must be strings and the source must exist; then
+ * `then` gets the keys and the source's value.
+ */
+function withSourceAndTarget(
+  args: readonly WireValue[],
+  ctx: CommandContext,
+  then: (from: Buffer, to: Buffer, value: WireValue) => WireValue,
+): WireValue {
+  const from = keyOf(args[0]);
+  const to = keyOf(args[1]);
+  if (from === undefined || to === undefined) return err(SERVER_ERRORS.keyNotString);
+  const value = ctx.store.getRaw(from);
+  if (value === undefined) return err(notFoundError(from.toString('utf8')));
+  return then(from, to, value);
+}
+
 const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpec>([
   ['PING', { minArgs: 0, newerOnly: false, run: () => simple('PONG') }],
   [
@@ -307,16 +324,12 @@ const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpec>(
     {
       minArgs: 2,
       newerOnly: true,
-      run: (args, ctx) => {
-        const from = keyOf(args[0]);
-        const to = keyOf(args[1]);
-        if (from === undefined || to === undefined) return err(SERVER_ERRORS.keyNotString);
-        const value = ctx.store.getRaw(from);
-        if (value === undefined) return err(notFoundError(from.toString('utf8')));
-        ctx.store.deleteRaw(from);
-        ctx.store.setRaw(to, value); // an existing destination is overwritten
-        return OK;
-      },
+      run: (args, ctx) =>
+        withSourceAndTarget(args, ctx, (from, to, value) => {
+          ctx.store.deleteRaw(from);
+          ctx.store.setRaw(to, value); // an existing destination is overwritten
+          return OK;
+        }),
     },
   ],
   [
@@ -325,22 +338,18 @@ const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, CommandSpec>(
       minArgs: 2,
       newerOnly: true,
       run: (args, ctx) => {
-        const from = keyOf(args[0]);
-        const to = keyOf(args[1]);
-        if (from === undefined || to === undefined) return err(SERVER_ERRORS.keyNotString);
-        let replace = false;
         const option = args[2];
         if (option !== undefined) {
           if (option.type !== 'bulk') return err(SERVER_ERRORS.keyNotString);
           if (option.value.toString('latin1').toUpperCase() !== 'REPLACE') return err(SERVER_ERRORS.unexpected);
-          replace = true;
         }
-        const value = ctx.store.getRaw(from);
-        if (value === undefined) return err(notFoundError(from.toString('utf8')));
-        if (ctx.store.hasRaw(to) && !replace) return err(SERVER_ERRORS.busyKey);
-        ctx.store.setRaw(to, value); // stored values are immutable: sharing is a copy
-        // The real server answers COPY with a bulk "OK", unlike every other command.
-        return { type: 'bulk', value: Buffer.from('OK') };
+        const replace = option !== undefined;
+        return withSourceAndTarget(args, ctx, (_from, to, value) => {
+          if (ctx.store.hasRaw(to) && !replace) return err(SERVER_ERRORS.busyKey);
+          ctx.store.setRaw(to, value); // stored values are immutable: sharing is a copy
+          // The real server answers COPY with a bulk "OK", unlike every other command.
+          return { type: 'bulk', value: Buffer.from('OK') };
+        });
       },
     },
   ],

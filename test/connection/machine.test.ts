@@ -137,27 +137,25 @@ async function connected(overrides: Partial<ConnectionMachineInput> = {}): Promi
   return h;
 }
 
-/** Drives a fresh harness into `broken.failed`: a single attempt fails and `reconnect` is off. */
-async function failed(overrides: Partial<ConnectionMachineInput> = {}): Promise<Harness> {
-  const h = harness({ connectionAttempts: 1, reconnect: false, ...overrides });
+/**
+ * Drives a fresh harness out of attempts: a single attempt fails, and the
+ * machine rests (`reconnect` on) or fails for good (`reconnect` off).
+ */
+async function outOfAttempts(reconnect: boolean, overrides: Partial<ConnectionMachineInput> = {}): Promise<Harness> {
+  const h = harness({ connectionAttempts: 1, reconnect, ...overrides });
   h.send({ type: 'CONNECT' });
   h.current().reject(new Error('refused'));
   await flush();
-  expect(h.snapshot().value).toEqual({ broken: 'failed' });
+  expect(h.snapshot().value).toEqual({ broken: reconnect ? 'resting' : 'failed' });
   expect(isOutOfAttempts(h.snapshot())).toBe(true);
   return h;
 }
 
-/** Drives a fresh harness into `broken.resting`: a single attempt fails and `reconnect` is on. */
-async function resting(overrides: Partial<ConnectionMachineInput> = {}): Promise<Harness> {
-  const h = harness({ connectionAttempts: 1, reconnect: true, ...overrides });
-  h.send({ type: 'CONNECT' });
-  h.current().reject(new Error('refused'));
-  await flush();
-  expect(h.snapshot().value).toEqual({ broken: 'resting' });
-  expect(isOutOfAttempts(h.snapshot())).toBe(true);
-  return h;
-}
+/** Drives a fresh harness into `broken.failed`. */
+const failed = (overrides: Partial<ConnectionMachineInput> = {}): Promise<Harness> => outOfAttempts(false, overrides);
+
+/** Drives a fresh harness into `broken.resting`. */
+const resting = (overrides: Partial<ConnectionMachineInput> = {}): Promise<Harness> => outOfAttempts(true, overrides);
 
 /** The rest before a fresh run: `backoff.max * (1 - backoff.jitter * random)`. */
 const restDelay = (backoff: ExponentialBackoff, random: number): number => backoff.max * (1 - backoff.jitter * random);
