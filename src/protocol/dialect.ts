@@ -1,6 +1,16 @@
 /**
  * Framing dialects: the three generations of zcached servers frame requests
- * and replies differently (see the protocol reference, "Framing").
+ * and replies differently, and each has its own faults a client must keep
+ * away from (see the protocol reference, "Framing", and README "Server
+ * compatibility").
+ *
+ * A dialect holds two kinds of rules:
+ * - value rules: which strings the server would mangle or refuse, checked
+ *   by the encoder before a byte is sent ({@link Dialect.forbidLineFeed},
+ *   {@link Dialect.forbidEmpty}, ...);
+ * - the send policy: how requests may share the wire
+ *   ({@link Dialect.pipelining}, {@link Dialect.maxWriteBytes},
+ *   {@link Dialect.maxUnansweredBytes}), applied by the connection.
  *
  * @module
  */
@@ -8,18 +18,38 @@
 /** The 0x03 (ETX) byte that ends requests, and replies, in the newer dialects. */
 export const ETX = 0x03;
 
-/** A custom framing, for servers that are not one of the named generations. */
-export interface DialectOptions {
-  /** Append 0x03 after every request. */
-  readonly requestTerminator: boolean;
-  /** Allow many requests on the wire at once (replies matched in order). */
-  readonly pipelining: boolean;
-  /** Refuse requests whose encoded size passes this many bytes. Default: 10 MB. */
-  readonly maxRequestBytes?: number;
-}
-
 /** The names of the built-in dialects. */
 export type DialectName = 'legacy' | 'etx-request' | 'etx';
+
+/**
+ * A custom framing, for servers that are not one of the named generations
+ * (a Redis server, a proxy, a fixed zcached), or a named one with other
+ * send-policy limits (`{ base: 'etx', maxWriteBytes: 8948 }` on a network
+ * with jumbo frames).
+ *
+ * Without `base`, every rule not given is off: the dialect is binary-safe and
+ * pipelines without limits.
+ */
+export interface DialectOptions {
+  /** A built-in dialect whose rules this one starts from. Default: none. */
+  readonly base?: DialectName;
+  /** Append 0x03 after every request. Required without `base`. */
+  readonly requestTerminator?: boolean;
+  /** Allow many requests on the wire at once (replies matched in order). Required without `base`. */
+  readonly pipelining?: boolean;
+  /** Refuse requests whose encoded size passes this many bytes. Default: 10 MB. */
+  readonly maxRequestBytes?: number;
+  /** Refuse strings holding a line feed (LF, 0x0a): the server reads strings as lines. Default false. */
+  readonly forbidLineFeed?: boolean;
+  /** Refuse strings holding a carriage return (CR, 0x0d). Default false. */
+  readonly forbidCarriageReturn?: boolean;
+  /** Refuse empty strings (keys and values) and empty maps. Default false. */
+  readonly forbidEmpty?: boolean;
+  /** Most bytes in one socket write when pipelining, in bytes. Default: no limit. */
+  readonly maxWriteBytes?: number;
+  /** Most bytes of written requests still waiting for their replies, in bytes. Default: no limit. */
+  readonly maxUnansweredBytes?: number;
+}
 
 /** A dialect as a name or a custom object. `'etx'` is the default. */
 export type DialectInput = DialectName | DialectOptions;
@@ -34,50 +64,118 @@ export interface Dialect {
   readonly pipelining: boolean;
   /** The largest encoded request, terminator included, in bytes. */
   readonly maxRequestBytes: number;
-  /** Refuse CR and LF inside values (the plain 2024 servers split on them). */
-  readonly forbidLineBreaks: boolean;
+  /**
+   * Refuse LF inside strings. Every real generation needs it: the 2024 and
+   * 2025 servers answer `-ERR bad request`, the current one stores the string
+   * cut at its first LF and answers `+OK` (protocol reference, "Framing").
+   */
+  readonly forbidLineFeed: boolean;
+  /** Refuse CR inside strings (the plain 2024 servers split requests on line breaks). */
+  readonly forbidCarriageReturn: boolean;
+  /**
+   * Refuse empty strings and empty maps: the current server answers
+   * `-ERR unprocessable` to `$0`, `+` and `%0`, for keys and values alike.
+   */
+  readonly forbidEmpty: boolean;
   /** Refuse the byte 0x03 inside a request (it ends a request in this framing). */
   readonly forbidEtx: boolean;
+  /**
+   * Send policy: the largest socket write of pipelined requests, in bytes
+   * (`Infinity`: no limit). A write is made of whole requests; a request
+   * larger than this is written alone, with nothing else unanswered before
+   * it and nothing written after it until its reply has arrived.
+   */
+  readonly maxWriteBytes: number;
+  /**
+   * Send policy: the most bytes of written requests whose replies have not
+   * arrived, in bytes (`Infinity`: no limit). A request larger than
+   * {@link Dialect.maxWriteBytes} is the exception: it goes alone.
+   */
+  readonly maxUnansweredBytes: number;
 }
 
 /** Requests up to 10 MB on current servers. */
 export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
+/**
+ * The current server reads at most this many bytes per `read()` (protocol
+ * reference, "Crash on a split request"): the default unanswered-bytes bound
+ * of the `'etx'` send policy.
+ */
+export const SERVER_READ_BYTES = 4096;
+
+/**
+ * One TCP segment's worth of payload on an Ethernet path (MSS about 1,448,
+ * rounded down): the default largest write of the `'etx'` send policy, in bytes.
+ */
+export const SEGMENT_BYTES = 1400;
+
 /** The built-in dialects, by name. */
 export const DIALECTS: Readonly<Record<DialectName, Dialect>> = Object.freeze({
-  /** 2024 servers: no terminator, one request per read, at most 4096 bytes, no CR/LF inside values. */
+  /** 2024 servers: no terminator, one request per read, at most 4096 bytes, no CR/LF inside strings. */
   legacy: Object.freeze({
     name: 'legacy',
     requestTerminator: false,
     pipelining: false,
     maxRequestBytes: 4096,
-    forbidLineBreaks: true,
+    forbidLineFeed: true,
+    forbidCarriageReturn: true,
+    forbidEmpty: false,
     forbidEtx: false,
+    maxWriteBytes: Infinity,
+    maxUnansweredBytes: Infinity,
   }),
-  /** 2025 servers: 0x03 after each request, plain replies, no pipelining. */
+  /** 2025 servers: 0x03 after each request, plain replies, no pipelining, no LF inside strings. */
   'etx-request': Object.freeze({
     name: 'etx-request',
     requestTerminator: true,
     pipelining: false,
     maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
-    forbidLineBreaks: false,
+    forbidLineFeed: true,
+    forbidCarriageReturn: false,
+    forbidEmpty: false,
     forbidEtx: true,
+    maxWriteBytes: Infinity,
+    maxUnansweredBytes: Infinity,
   }),
-  /** Current servers: 0x03 after requests and replies; pipelining works. */
+  /**
+   * Current servers: 0x03 after requests and replies; pipelining works within
+   * the send policy that keeps the server alive; no LF inside strings, no empty
+   * strings or maps.
+   */
   etx: Object.freeze({
     name: 'etx',
     requestTerminator: true,
     pipelining: true,
     maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
-    forbidLineBreaks: false,
+    forbidLineFeed: true,
+    forbidCarriageReturn: false,
+    forbidEmpty: true,
     forbidEtx: true,
+    maxWriteBytes: SEGMENT_BYTES,
+    maxUnansweredBytes: SERVER_READ_BYTES,
   }),
 });
+
+function optionalBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`dialect: ${name} must be a boolean, got ${typeof value}`);
+  return value;
+}
+
+function positiveLimit(name: string, value: unknown, fallback: number, allowInfinity: boolean): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw new TypeError(`dialect: ${name} must be a number, got ${typeof value}`);
+  if (!(Number.isSafeInteger(value) && value > 0) && !(allowInfinity && value === Infinity)) {
+    throw new RangeError(`dialect: ${name} must be a positive integer${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`);
+  }
+  return value;
+}
 
 /**
  * Turns a dialect name or custom object into a full {@link Dialect}.
  * @throws TypeError for an unknown name or a malformed object
- * @throws RangeError for a `maxRequestBytes` that is not a positive integer
+ * @throws RangeError for a size limit that is not a positive integer
  */
 export function resolveDialect(input: DialectInput = 'etx'): Dialect {
   if (typeof input === 'string') {
@@ -88,21 +186,31 @@ export function resolveDialect(input: DialectInput = 'etx'): Dialect {
     return preset;
   }
   if (typeof input !== 'object' || input === null) {
-    throw new TypeError('dialect: expected a dialect name or { requestTerminator, pipelining, maxRequestBytes? }');
+    throw new TypeError('dialect: expected a dialect name or { requestTerminator, pipelining, ... }');
   }
-  const { requestTerminator, pipelining, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES } = input;
-  if (typeof requestTerminator !== 'boolean' || typeof pipelining !== 'boolean') {
+  let base: Dialect | undefined;
+  if (input.base !== undefined) {
+    base = Object.hasOwn(DIALECTS, input.base) ? DIALECTS[input.base] : undefined;
+    if (base === undefined) throw new TypeError(`dialect: unknown base ${JSON.stringify(input.base)}; expected 'legacy', 'etx-request' or 'etx'`);
+  } else if (typeof input.requestTerminator !== 'boolean' || typeof input.pipelining !== 'boolean') {
     throw new TypeError('dialect: requestTerminator and pipelining must be booleans');
   }
-  if (!Number.isSafeInteger(maxRequestBytes) || maxRequestBytes <= 0) {
-    throw new RangeError(`dialect: maxRequestBytes must be a positive integer, got ${String(maxRequestBytes)}`);
+  const requestTerminator = optionalBoolean('requestTerminator', input.requestTerminator, base?.requestTerminator ?? false);
+  const maxWriteBytes = positiveLimit('maxWriteBytes', input.maxWriteBytes, base?.maxWriteBytes ?? Infinity, true);
+  const maxUnansweredBytes = positiveLimit('maxUnansweredBytes', input.maxUnansweredBytes, base?.maxUnansweredBytes ?? Infinity, true);
+  if (maxUnansweredBytes < maxWriteBytes) {
+    throw new RangeError(`dialect: maxUnansweredBytes (${maxUnansweredBytes}) must be at least maxWriteBytes (${maxWriteBytes})`);
   }
   return Object.freeze({
     name: 'custom',
     requestTerminator,
-    pipelining,
-    maxRequestBytes,
-    forbidLineBreaks: false,
+    pipelining: optionalBoolean('pipelining', input.pipelining, base?.pipelining ?? false),
+    maxRequestBytes: positiveLimit('maxRequestBytes', input.maxRequestBytes, base?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, false),
+    forbidLineFeed: optionalBoolean('forbidLineFeed', input.forbidLineFeed, base?.forbidLineFeed ?? false),
+    forbidCarriageReturn: optionalBoolean('forbidCarriageReturn', input.forbidCarriageReturn, base?.forbidCarriageReturn ?? false),
+    forbidEmpty: optionalBoolean('forbidEmpty', input.forbidEmpty, base?.forbidEmpty ?? false),
     forbidEtx: requestTerminator,
+    maxWriteBytes,
+    maxUnansweredBytes,
   });
 }

@@ -214,7 +214,7 @@ export class RequestWriter {
       const buf = this.#buf;
       const body = this.#len;
       const forbidEtx = this.#dialect?.forbidEtx === true;
-      const forbidLineBreaks = this.#dialect?.forbidLineBreaks === true;
+      const forbidLineBreaks = this.#dialect?.forbidLineFeed === true || this.#dialect?.forbidCarriageReturn === true;
       let i = 0;
       for (; i < n; i++) {
         const c = value.charCodeAt(i);
@@ -232,7 +232,8 @@ export class RequestWriter {
     const dialect = this.#dialect;
     if (dialect !== undefined) {
       if (dialect.forbidEtx && value.includes('\x03')) this.#refuse('the byte 0x03');
-      if (dialect.forbidLineBreaks && (value.includes('\n') || value.includes('\r'))) this.#refuse('CR or LF');
+      if (dialect.forbidLineFeed && value.includes('\n')) this.#refuse('a line feed');
+      if (dialect.forbidCarriageReturn && value.includes('\r')) this.#refuse('a carriage return');
     }
     // One byte per UTF-16 unit for ASCII; at most three otherwise.
     this.#reserve(n * 3 + 24);
@@ -259,7 +260,8 @@ export class RequestWriter {
     const dialect = this.#dialect;
     if (dialect !== undefined) {
       if (dialect.forbidEtx && value.includes(ETX)) this.#refuse('the byte 0x03');
-      if (dialect.forbidLineBreaks && (value.includes(0x0a) || value.includes(0x0d))) this.#refuse('CR or LF');
+      if (dialect.forbidLineFeed && value.includes(0x0a)) this.#refuse('a line feed');
+      if (dialect.forbidCarriageReturn && value.includes(0x0d)) this.#refuse('a carriage return');
     }
     this.#header(0x24, value.length);
     this.appendBytes(value);
