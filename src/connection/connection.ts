@@ -474,7 +474,10 @@ export class Connection implements PoolConnection, AsyncDisposable {
     } catch (error) {
       const cause = error instanceof ZCachedError ? error : new ProtocolError('cannot decode the reply stream', { cause: error });
       this.#break(cause);
+      return;
     }
+    // The send policy held requests back until replies freed room: write them now.
+    if (this.#requests.held && this.#transport !== undefined && this.#state === 'connected') this.#requests.flush(this.#transport);
   }
 
   readonly #onReply = (reply: DecodedReply): void => {

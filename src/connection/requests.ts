@@ -11,8 +11,10 @@
 
 import { AbortError, QueueFullError, ServerError, TimeoutError } from '../errors.js';
 import type { Dialect } from '../protocol/dialect.js';
-import { RequestWriter, type Command } from '../protocol/encoder.js';
+import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
+import { PendingRequest, RequestFifo } from './request-fifo.js';
+import { UnsentBytes } from './unsent-bytes.js';
 
 /** Where written bytes go: the socket, behind a small interface. */
 export interface RequestSink {
@@ -20,84 +22,6 @@ export interface RequestSink {
   write(bytes: Buffer): void;
   cork(): void;
   uncork(): void;
-}
-
-/** One request, from `enqueue` until its reply (or failure) settles it. */
-class PendingRequest {
-  /** Without pipelining: the encoded request, until it is written. */
-  bytes: Buffer | undefined;
-  /** True once the caller's promise has settled; the record may still wait for its reply. */
-  settled = false;
-  /** True once its bytes went to the socket. */
-  written = false;
-  /** Set when the caller gave an AbortSignal. */
-  signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
-
-  constructor(
-    bytes: Buffer | undefined,
-    /** With pipelining: where its bytes start and end in the writer's unsent bytes. */
-    readonly start: number,
-    readonly end: number,
-    /** When the request has waited too long (`performance.now()` time, ms). */
-    readonly deadline: number,
-    /** Its time limit in ms, for the error message. */
-    readonly timeout: number,
-    readonly resolve: (reply: Reply) => void,
-    readonly reject: (error: Error) => void,
-  ) {
-    this.bytes = bytes;
-  }
-}
-
-/** A FIFO of requests with O(1) push and shift. */
-class RequestFifo {
-  #items: (PendingRequest | undefined)[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(request: PendingRequest): void {
-    this.#items.push(request);
-  }
-
-  peek(): PendingRequest | undefined {
-    return this.#items[this.#head];
-  }
-
-  shift(): PendingRequest | undefined {
-    const item = this.#items[this.#head];
-    if (item === undefined) return undefined;
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) {
-      this.#items.length = 0;
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  /** Removes and returns every request, oldest first. */
-  drain(): PendingRequest[] {
-    const out = this.#items.slice(this.#head) as PendingRequest[];
-    this.#items = [];
-    this.#head = 0;
-    return out;
-  }
-
-  /**
-   * Visits requests oldest first while `visit` returns true. Safe when a
-   * visit drains the FIFO (the walk then ends).
-   */
-  walk(visit: (request: PendingRequest) => boolean): void {
-    for (let i = this.#head; i < this.#items.length; i++) {
-      if (!visit(this.#items[i] as PendingRequest)) return;
-    }
-  }
 }
 
 /** Options of a {@link RequestQueue}. */
@@ -127,6 +51,11 @@ export interface RequestOptions {
  * once. Deadlines share one timer per connection, armed for the earliest
  * deadline and re-armed only when it fires (or when a request with a
  * shorter time limit arrives): never a `setTimeout` per request.
+ *
+ * With pipelining, writes follow the dialect's send policy
+ * ({@link Dialect.maxWriteBytes}, {@link Dialect.maxUnansweredBytes}): each
+ * write is made of whole requests; requests past the limits wait for
+ * replies ({@link RequestQueue.held}).
  */
 export class RequestQueue {
   readonly #options: RequestQueueOptions;
@@ -134,9 +63,17 @@ export class RequestQueue {
   readonly #waiting = new RequestFifo();
   /** Requests written, awaiting their reply in order (some may be settled: their reply is still consumed). */
   readonly #written = new RequestFifo();
-  /** Pipelining: the unsent requests, encoded back to back; one `take()` per flush. */
-  readonly #writer: RequestWriter;
+  /** The encoded requests not written yet, back to back; without pipelining, one request at a time. */
+  readonly #unsent: UnsentBytes;
   readonly #pipelining: boolean;
+  readonly #maxWriteBytes: number;
+  readonly #maxUnansweredBytes: number;
+  /** Bytes of written requests whose replies have not arrived. */
+  #unanswered = 0;
+  /** A request larger than `maxWriteBytes` is on the wire: nothing else is written until its reply. */
+  #alone = false;
+  /** The last flush left live requests waiting because of the send policy. */
+  #held = false;
   /** Waiting requests settled (aborted, timed out) before they were written: their bytes are skipped. */
   #settledWaiting = 0;
   #pending = 0;
@@ -149,8 +86,10 @@ export class RequestQueue {
 
   constructor(options: RequestQueueOptions) {
     this.#options = options;
-    this.#writer = new RequestWriter(options.dialect);
+    this.#unsent = new UnsentBytes(options.dialect);
     this.#pipelining = options.dialect.pipelining;
+    this.#maxWriteBytes = options.dialect.maxWriteBytes;
+    this.#maxUnansweredBytes = options.dialect.maxUnansweredBytes;
   }
 
   /** Requests whose callers are still waiting (queued or on the wire). */
@@ -161,6 +100,19 @@ export class RequestQueue {
   /** Written requests whose replies have not arrived (settled or not). */
   get onTheWire(): number {
     return this.#written.length;
+  }
+
+  /** Bytes of written requests whose replies have not arrived (the send policy's unanswered bytes). */
+  get unansweredBytes(): number {
+    return this.#unanswered;
+  }
+
+  /**
+   * True when the send policy held back requests at the last flush: flush
+   * again once replies have arrived.
+   */
+  get held(): boolean {
+    return this.#held;
   }
 
   /** True when a request waits to be written. */
@@ -182,20 +134,19 @@ export class RequestQueue {
    *   that cannot be sent; nothing is queued
    */
   enqueue(command: Command, options?: RequestOptions): Promise<Reply> {
-    const writer = this.#writer;
-    const start = writer.length;
-    writer.append(command);
+    const unsent = this.#unsent;
+    const start = unsent.end;
+    const end = unsent.append(command);
     const signal = options?.signal;
     if (signal?.aborted === true || this.#pending >= this.#options.maxPending) {
-      writer.truncate(start);
+      unsent.truncate(start);
       return Promise.reject(
         signal?.aborted === true
           ? new AbortError(undefined, { cause: signal.reason })
           : new QueueFullError(`the connection already has ${this.#pending} pending requests (maxPending)`),
       );
     }
-    const bytes = this.#pipelining ? undefined : writer.take();
-    const end = writer.length;
+    const bytes = this.#pipelining ? undefined : unsent.takeLast();
     const timeout = options?.timeout ?? this.#options.timeoutLimit;
     const deadline = performance.now() + timeout;
     let request!: PendingRequest;
@@ -216,9 +167,13 @@ export class RequestQueue {
   }
 
   /**
-   * Writes what the dialect allows: every waiting request when pipelining (in
-   * one write, leaving out requests settled before they went out), otherwise
-   * the next one when nothing is on the wire.
+   * Writes what the dialect allows. Without pipelining: the next request,
+   * when nothing is on the wire. With pipelining: the waiting requests in
+   * order, leaving out those settled before they went out, as few writes as
+   * the send policy allows (one when it sets no limit), each made of whole
+   * requests and at most `maxWriteBytes`, while the unanswered bytes stay
+   * within `maxUnansweredBytes`; a request larger than `maxWriteBytes` goes
+   * alone, once nothing else is unanswered.
    */
   flush(sink: RequestSink): void {
     if (!this.#pipelining) {
@@ -232,35 +187,75 @@ export class RequestQueue {
       this.#written.push(request);
       return;
     }
-    if (this.#waiting.length === 0) return;
-    const unsent = this.#writer.take();
-    if (this.#settledWaiting === 0) {
-      for (let request = this.#waiting.shift(); request !== undefined; request = this.#waiting.shift()) {
-        request.written = true;
-        this.#written.push(request);
-      }
-      sink.write(unsent);
+    this.#held = false;
+    if (this.#waiting.length === 0 || this.#alone) {
+      this.#held = this.#alone && this.#waiting.length > this.#settledWaiting;
       return;
     }
-    // Some requests were settled before they went out: write the others' bytes, in runs.
-    this.#settledWaiting = 0;
-    sink.cork();
+    const unsent = this.#unsent;
+    unsent.collect();
+    const maxWrite = this.#maxWriteBytes;
+    const limited = maxWrite !== Infinity;
+    // Several runs of one write go out corked (no limit) or copied into one buffer (limited).
+    const corked = !limited && this.#settledWaiting > 0;
+    if (corked) sink.cork();
+    let runs: Buffer[] = [];
+    let writeBytes = 0;
     let runStart = -1;
     let runEnd = -1;
-    for (let request = this.#waiting.shift(); request !== undefined; request = this.#waiting.shift()) {
-      if (request.settled) continue;
+    let consumed = -1;
+    const endRun = (): void => {
+      if (runStart < 0) return;
+      const bytes = unsent.slice(runStart, runEnd);
+      if (limited) runs.push(bytes);
+      else sink.write(bytes);
+      runStart = -1;
+      runEnd = -1;
+    };
+    const endWrite = (): void => {
+      endRun();
+      if (runs.length > 0) sink.write(runs.length === 1 ? (runs[0] as Buffer) : Buffer.concat(runs, writeBytes));
+      runs = [];
+      writeBytes = 0;
+    };
+    for (let request = this.#waiting.peek(); request !== undefined; request = this.#waiting.peek()) {
+      if (request.settled) {
+        this.#waiting.shift();
+        this.#settledWaiting--;
+        consumed = request.end;
+        continue;
+      }
+      const size = request.end - request.start;
+      if (size > maxWrite) {
+        // Too large for one segment: alone on the wire, or not yet.
+        if (writeBytes > 0 || runStart >= 0 || this.#written.length > 0) {
+          this.#held = true;
+          break;
+        }
+        this.#alone = true;
+      } else if (this.#unanswered + size > this.#maxUnansweredBytes) {
+        this.#held = true;
+        break;
+      } else if (writeBytes + size > maxWrite) {
+        endWrite();
+      }
+      this.#waiting.shift();
       request.written = true;
       this.#written.push(request);
-      if (request.start === runEnd) {
-        runEnd = request.end;
-      } else {
-        if (runStart >= 0) sink.write(unsent.subarray(runStart, runEnd));
+      this.#unanswered += size;
+      writeBytes += size;
+      consumed = request.end;
+      if (request.start !== runEnd) {
+        endRun();
         runStart = request.start;
-        runEnd = request.end;
       }
+      runEnd = request.end;
+      if (this.#alone) break;
     }
-    if (runStart >= 0) sink.write(unsent.subarray(runStart, runEnd));
-    sink.uncork();
+    endWrite();
+    if (corked) sink.uncork();
+    if (consumed >= 0) unsent.release(consumed);
+    if (this.#alone && this.#waiting.length > this.#settledWaiting) this.#held = true;
   }
 
   /**
@@ -270,6 +265,10 @@ export class RequestQueue {
   deliver(reply: DecodedReply): boolean {
     const request = this.#written.shift();
     if (request === undefined) return false;
+    if (this.#pipelining) {
+      this.#unanswered -= request.end - request.start;
+      if (this.#written.length === 0) this.#alone = false;
+    }
     if (!request.settled) {
       if (reply instanceof ServerError) this.#settle(request, reply);
       else this.#settle(request, undefined, reply);
@@ -279,6 +278,8 @@ export class RequestQueue {
 
   /** Rejects every written request (their replies will never come) with `error`. */
   failWritten(error: Error): void {
+    this.#unanswered = 0;
+    this.#alone = false;
     for (const request of this.#written.drain()) this.#settle(request, error);
   }
 
@@ -287,7 +288,8 @@ export class RequestQueue {
     this.failWritten(error);
     // Drop the unsent bytes before settling anything: a callback may enqueue a new request.
     const waiting = this.#waiting.drain();
-    this.#writer.take();
+    this.#unsent.clear();
+    this.#held = false;
     for (const request of waiting) request.written = true; // their bytes are gone: not "skipped" either
     this.#settledWaiting = 0;
     for (const request of waiting) this.#settle(request, error);

@@ -67,18 +67,38 @@ describe.each(['legacy', 'etx-request', 'etx'] as const)('Connection in the %s d
 });
 
 describe('Connection', () => {
-  it('pipelines a burst of requests into one socket write', async () => {
+  it('without a send policy, pipelines a burst of requests into one socket write', async () => {
+    const server = await serve();
+    // The 'etx' framing with its send policy lifted; 100 short requests stay under the server's 4096-byte read.
+    const connection = open(server, { dialect: { base: 'etx', maxWriteBytes: Infinity, maxUnansweredBytes: Infinity } });
+    await connection.connect();
+    const write = vi.spyOn(net.Socket.prototype, 'write');
+    const before = server.stats.requests;
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => connection.send(['ECHO', `m${i}`])));
+    const clientWrites = write.mock.contexts.filter((socket) => (socket as net.Socket).remotePort === server.port).length;
+    write.mockRestore();
+    expect(replies).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`));
+    expect(server.stats.requests - before).toBe(100);
+    expect(clientWrites).toBe(1);
+  });
+
+  it("under the 'etx' send policy, a burst leaves in writes of whole requests, each at most 1400 bytes", async () => {
     const server = await serve();
     const connection = open(server);
     await connection.connect();
     const write = vi.spyOn(net.Socket.prototype, 'write');
-    const before = server.stats.requests;
     const replies = await Promise.all(Array.from({ length: 256 }, (_, i) => connection.send(['ECHO', `m${i}`])));
-    const clientWrites = write.mock.contexts.filter((socket) => (socket as net.Socket).remotePort === server.port).length;
+    const sizes = write.mock.calls
+      .filter((_, i) => (write.mock.contexts[i] as net.Socket).remotePort === server.port)
+      .map(([bytes]) => (bytes as Buffer).length);
+    const ends = write.mock.calls
+      .filter((_, i) => (write.mock.contexts[i] as net.Socket).remotePort === server.port)
+      .map(([bytes]) => (bytes as Buffer).at(-1));
     write.mockRestore();
     expect(replies).toEqual(Array.from({ length: 256 }, (_, i) => `m${i}`));
-    expect(server.stats.requests - before).toBe(256);
-    expect(clientWrites).toBe(1);
+    expect(sizes.length).toBeGreaterThan(3);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1400);
+    expect(new Set(ends)).toEqual(new Set([0x03]));
   });
 
   it('refuses a request its dialect cannot carry, synchronously, and stays usable', async () => {

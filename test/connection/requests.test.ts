@@ -8,7 +8,8 @@ import { encodeRequest, type Command } from '../../src/protocol/encoder.js';
 import type { Reply } from '../../src/protocol/values.js';
 import { wireText } from './fake-transport.js';
 
-const ETX = DIALECTS.etx;
+/** The 'etx' framing without its send policy: pipelining unlimited (the policy has its own tests in send-policy.test.ts). */
+const ETX = resolveDialect({ base: 'etx', maxWriteBytes: Infinity, maxUnansweredBytes: Infinity });
 const NO_PIPELINING = DIALECTS['etx-request'];
 
 /** A sink that records every call, and what would leave as one socket write. */

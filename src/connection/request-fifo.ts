@@ -1,0 +1,86 @@
+/**
+ * The records of the request queue: one {@link PendingRequest} per request,
+ * and the O(1) FIFO that holds them.
+ *
+ * @module
+ */
+
+import type { Reply } from '../protocol/values.js';
+
+/** One request, from `enqueue` until its reply (or failure) settles it. */
+export class PendingRequest {
+  /** Without pipelining: the encoded request, until it is written. */
+  bytes: Buffer | undefined;
+  /** True once the caller's promise has settled; the record may still wait for its reply. */
+  settled = false;
+  /** True once its bytes went to the socket. */
+  written = false;
+  /** Set when the caller gave an AbortSignal. */
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    bytes: Buffer | undefined,
+    /** With pipelining: where its bytes start and end in the stream of encoded requests (absolute offsets). */
+    readonly start: number,
+    readonly end: number,
+    /** When the request has waited too long (`performance.now()` time, ms). */
+    readonly deadline: number,
+    /** Its time limit in ms, for the error message. */
+    readonly timeout: number,
+    readonly resolve: (reply: Reply) => void,
+    readonly reject: (error: Error) => void,
+  ) {
+    this.bytes = bytes;
+  }
+}
+
+/** A FIFO of requests with O(1) push and shift. */
+export class RequestFifo {
+  #items: (PendingRequest | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(request: PendingRequest): void {
+    this.#items.push(request);
+  }
+
+  peek(): PendingRequest | undefined {
+    return this.#items[this.#head];
+  }
+
+  shift(): PendingRequest | undefined {
+    const item = this.#items[this.#head];
+    if (item === undefined) return undefined;
+    this.#items[this.#head++] = undefined;
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  /** Removes and returns every request, oldest first. */
+  drain(): PendingRequest[] {
+    const out = this.#items.slice(this.#head) as PendingRequest[];
+    this.#items = [];
+    this.#head = 0;
+    return out;
+  }
+
+  /**
+   * Visits requests oldest first while `visit` returns true. Safe when a
+   * visit drains the FIFO (the walk then ends).
+   */
+  walk(visit: (request: PendingRequest) => boolean): void {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      if (!visit(this.#items[i] as PendingRequest)) return;
+    }
+  }
+}
