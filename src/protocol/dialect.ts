@@ -99,14 +99,21 @@ export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 /**
  * The current server reads at most this many bytes per `read()` (protocol
- * reference, "Crash on a split request"): the default unanswered-bytes bound
- * of the `'etx'` send policy.
+ * reference, "Crash on a split request").
  */
 export const SERVER_READ_BYTES = 4096;
 
 /**
- * One TCP segment's worth of payload on an Ethernet path (MSS about 1,448,
- * rounded down): the default largest write of the `'etx'` send policy, in bytes.
+ * One TCP segment's worth of payload on an Ethernet path (MSS 1,448 to 1,460,
+ * rounded down): the default largest write, and the default bound on
+ * unanswered bytes, of the `'etx'` send policy, in bytes.
+ *
+ * Why the unanswered bound is one segment and not the server's 4,096-byte
+ * read: a sender coalesces writes that are still queued (Linux autocorking,
+ * Nagle, retransmission) and cuts the result at MSS boundaries, which can
+ * fall inside a request. With at most one segment's worth unanswered, any
+ * coalesced run of writes still fits one segment, so every segment the
+ * server receives starts and ends on a request boundary.
  */
 export const SEGMENT_BYTES = 1400;
 
@@ -153,7 +160,7 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = Object.freeze({
     forbidEmpty: true,
     forbidEtx: true,
     maxWriteBytes: SEGMENT_BYTES,
-    maxUnansweredBytes: SERVER_READ_BYTES,
+    maxUnansweredBytes: SEGMENT_BYTES,
   }),
 });
 
