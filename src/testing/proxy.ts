@@ -24,6 +24,7 @@
  */
 
 import * as net from 'node:net';
+import { Link, resetSocket, type DirectionSettings } from './proxy-link.js';
 
 /** One direction of traffic: `upstream` (client → server) or `downstream` (server → client). */
 export type ProxyDirection = 'upstream' | 'downstream';
@@ -127,6 +128,18 @@ export interface FaultProxy extends AsyncDisposable {
    * @throws RangeError unless `bytesPerSecond` is a positive finite number or undefined
    */
   setBandwidth(bytesPerSecond: number | undefined, direction?: ProxyDirections): void;
+  /**
+   * Cuts what passes in the given direction as a network may: a chunk of at
+   * most `maxBytes` (one socket read on loopback: normally one write of the
+   * peer, or writes it coalesced) passes whole, as one segment would; a
+   * longer one leaves in pieces of random length from 1 to `maxBytes`, one
+   * piece per event-loop turn, so the receiver's reads can end between any
+   * two of them. `undefined` stops it. Models a path whose MSS is
+   * `maxBytes` (1,448 on Ethernet with TCP timestamps).
+   * @param random - random numbers in [0, 1) for the cut points; default `Math.random`
+   * @throws RangeError unless `maxBytes` is a positive integer or undefined
+   */
+  resegment(maxBytes: number | undefined, direction?: ProxyDirections, random?: () => number): void;
   /** Ends every open connection now, both sockets, with a reset (default) or an orderly end. */
   cutConnections(options?: CutOptions): void;
   /**
@@ -161,184 +174,8 @@ export interface FaultProxy extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** A link holding this many bytes pauses the socket it reads from. */
-const HIGH_WATER_BYTES = 1024 * 1024;
-/** ... and resumes it below this many. */
-const LOW_WATER_BYTES = 256 * 1024;
-/** With a bandwidth limit, bytes leave in slices of at most this many milliseconds' worth. */
-const SLICE_MS = 10;
-/**
- * A reset that reaches the peer before it has read the bytes just written
- * is reported there (on Linux) as end-of-stream, not `ECONNRESET`: a link
- * sends its reset this long after its last write.
- */
-const RESET_AFTER_WRITE_MS = 5;
 /** After an orderly end, a socket whose peer never ends its side is destroyed after this long. */
 const FIN_GRACE_MS = 2_000;
-
-/** The fault settings of one direction, shared by every link of that direction. */
-interface DirectionSettings {
-  latencyMs: number;
-  bytesPerSecond: number | undefined;
-  held: boolean;
-}
-
-/** Something a link delivers in order: bytes, or the end of the stream. */
-type LinkItem =
-  | { readonly kind: 'data'; bytes: Buffer; readonly readyAt: number }
-  | { readonly kind: 'end'; readonly mode: CutMode; readonly readyAt: number };
-
-/**
- * One direction of one proxied connection: bytes read from `source` are
- * queued, delayed, throttled or held as the direction's settings say, and
- * written to `sink` in order.
- */
-class Link {
-  readonly #source: net.Socket;
-  readonly #sink: net.Socket;
-  readonly #settings: DirectionSettings;
-  readonly #onForwarded: (bytes: number) => void;
-  readonly #queue: LinkItem[] = [];
-  #queuedBytes = 0;
-  #timer: NodeJS.Timeout | undefined;
-  /** `performance.now()` time the (throttled) link is free again. */
-  #freeAt = 0;
-  /** Nothing more is accepted or delivered. */
-  #dead = false;
-  /** `performance.now()` time of the last write to the sink. */
-  #lastWriteAt = -Infinity;
-
-  constructor(source: net.Socket, sink: net.Socket, settings: DirectionSettings, onForwarded: (bytes: number) => void) {
-    this.#source = source;
-    this.#sink = sink;
-    this.#settings = settings;
-    this.#onForwarded = onForwarded;
-    sink.on('drain', () => this.pump());
-  }
-
-  /** Queues bytes read from the source. */
-  push(bytes: Buffer): void {
-    if (this.#dead || bytes.length === 0) return;
-    this.#queue.push({ kind: 'data', bytes, readyAt: this.#readyAt() });
-    this.#queuedBytes += bytes.length;
-    this.pump();
-  }
-
-  /** Queues the end of the stream: the sink is ended (or reset) once every queued byte is out. */
-  end(mode: CutMode): void {
-    if (this.#dead) return;
-    this.#queue.push({ kind: 'end', mode, readyAt: this.#readyAt() });
-    this.pump();
-  }
-
-  /** Drops whatever is queued and delivers nothing more. */
-  kill(): void {
-    this.#dead = true;
-    this.#queue.length = 0;
-    this.#queuedBytes = 0;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    // Keep reading (and discarding), so the source still sees its peer's end.
-    if (this.#source.isPaused()) this.#source.resume();
-  }
-
-  /** When bytes read now may leave: after the latency, and never before what was read earlier. */
-  #readyAt(): number {
-    const at = performance.now() + this.#settings.latencyMs;
-    const last = this.#queue.at(-1);
-    return last === undefined ? at : Math.max(at, last.readyAt);
-  }
-
-  /** Delivers what the settings allow now, and schedules the rest. Call again whenever a setting changes. */
-  pump(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    if (this.#dead) return;
-    if (this.#settings.held) {
-      this.#applyBackpressure();
-      return;
-    }
-    for (;;) {
-      const item = this.#queue[0];
-      if (item === undefined) break;
-      if (this.#sink.destroyed) {
-        this.kill();
-        return;
-      }
-      const now = performance.now();
-      const wait = this.#earliest(item) - now;
-      if (wait > 0) {
-        this.#schedule(wait);
-        break;
-      }
-      if (item.kind === 'end') {
-        this.#queue.shift();
-        this.#dead = true;
-        if (item.mode === 'rst') resetSocket(this.#sink);
-        else this.#sink.end();
-        return;
-      }
-      if (this.#sink.writableNeedDrain) break; // 'drain' pumps again
-      this.#write(item, now);
-    }
-    this.#applyBackpressure();
-  }
-
-  /** When `item` may leave: after its latency, once a throttled link is free, and a reset not right behind data. */
-  #earliest(item: LinkItem): number {
-    let at = item.readyAt;
-    if (this.#settings.bytesPerSecond !== undefined) at = Math.max(at, this.#freeAt);
-    if (item.kind === 'end' && item.mode === 'rst') at = Math.max(at, this.#lastWriteAt + RESET_AFTER_WRITE_MS);
-    return at;
-  }
-
-  /** Pauses the source while the link holds too much, as a full TCP window would; resumes it once drained. */
-  #applyBackpressure(): void {
-    if (this.#queuedBytes >= HIGH_WATER_BYTES) this.#source.pause();
-    else if (this.#queuedBytes < LOW_WATER_BYTES && this.#source.isPaused()) this.#source.resume();
-  }
-
-  /** Writes the head item, or a slice of it when the link is throttled. */
-  #write(item: LinkItem & { kind: 'data' }, now: number): void {
-    const rate = this.#settings.bytesPerSecond;
-    let bytes = item.bytes;
-    if (rate === undefined) {
-      this.#queue.shift();
-    } else {
-      const slice = Math.max(1, Math.floor((rate * SLICE_MS) / 1000));
-      if (bytes.length > slice) {
-        item.bytes = bytes.subarray(slice);
-        bytes = bytes.subarray(0, slice);
-      } else {
-        this.#queue.shift();
-      }
-      this.#freeAt = Math.max(now, this.#freeAt) + (bytes.length * 1000) / rate;
-    }
-    this.#queuedBytes -= bytes.length;
-    this.#onForwarded(bytes.length);
-    this.#lastWriteAt = now;
-    this.#sink.write(bytes);
-  }
-
-  #schedule(ms: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.pump();
-    }, Math.ceil(ms));
-  }
-}
-
-/** Resets a socket, or destroys it when it cannot be reset (already closed, or not a TCP socket). */
-function resetSocket(socket: net.Socket): void {
-  if (socket.destroyed) return;
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy();
-  }
-}
 
 /** What a proxied connection needs from the proxy. */
 interface ProxyShared {
@@ -506,8 +343,8 @@ export async function startProxy(options: StartProxyOptions): Promise<FaultProxy
   validateOptions(options);
   const target = Object.freeze({ host: options.target.host, port: options.target.port });
   const host = options.host ?? '127.0.0.1';
-  const upstream: DirectionSettings = { latencyMs: 0, bytesPerSecond: undefined, held: false };
-  const downstream: DirectionSettings = { latencyMs: 0, bytesPerSecond: undefined, held: false };
+  const upstream: DirectionSettings = { latencyMs: 0, bytesPerSecond: undefined, held: false, segmentBytes: undefined, random: Math.random };
+  const downstream: DirectionSettings = { latencyMs: 0, bytesPerSecond: undefined, held: false, segmentBytes: undefined, random: Math.random };
   const counters = { bytesUpstream: 0, bytesDownstream: 0, connectionsCut: 0 };
   let replyFault: ReplyFault | undefined;
   const shared: ProxyShared = {
@@ -585,6 +422,16 @@ export async function startProxy(options: StartProxyOptions): Promise<FaultProxy
       }
       for (const settings of settingsOf(checkDirection(direction, 'setBandwidth'))) settings.bytesPerSecond = bytesPerSecond;
       pumpAll();
+    },
+    resegment(maxBytes: number | undefined, direction: ProxyDirections = 'both', random: () => number = Math.random): void {
+      if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
+        throw new RangeError(`resegment: maxBytes must be a positive integer or undefined, got ${String(maxBytes)}`);
+      }
+      if (typeof random !== 'function') throw new TypeError('resegment: random must be a function');
+      for (const settings of settingsOf(checkDirection(direction, 'resegment'))) {
+        settings.segmentBytes = maxBytes;
+        settings.random = random;
+      }
     },
     cutConnections(cutOptions: CutOptions = {}): void {
       const mode = cutOptions.mode ?? 'rst';

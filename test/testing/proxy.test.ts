@@ -160,8 +160,9 @@ describe('latency and bandwidth', () => {
 
     proxy.setLatency(0, 'upstream');
     started = performance.now();
-    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => connection.send(['ECHO', `m${i}`])));
-    expect(replies).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`));
+    // 40 short requests fit one segment of the 'etx' send policy: one round trip.
+    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => connection.send(['ECHO', `m${i}`])));
+    expect(replies).toEqual(Array.from({ length: 40 }, (_, i) => `m${i}`));
     expect(performance.now() - started).toBeGreaterThanOrEqual(55);
     expect(performance.now() - started).toBeLessThan(115);
   });
@@ -351,5 +352,34 @@ describe('corrupt and truncated replies', () => {
     proxy.truncateNextReply(10, { then: 'stall' });
     await expect(connection.send(['GET', 'k'])).rejects.toBeInstanceOf(TimeoutError);
     expect(connection.state).toBe('broken');
+  });
+});
+
+describe('resegment', () => {
+  it('passes a chunk of at most maxBytes whole, and cuts a longer one into pieces of at most maxBytes, in order', async () => {
+    const chunks: Buffer[] = [];
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      cleanup.push(async () => void socket.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => server.close(resolve)));
+    const proxy = await proxyTo((server.address() as net.AddressInfo).port);
+    let seed = 1;
+    proxy.resegment(100, 'upstream', () => ((seed = (seed * 16807) % 2147483647) / 2147483647));
+    const client = await rawConnect(proxy.port);
+    client.socket.write(Buffer.alloc(80, 1));
+    await until(() => chunks.length > 0);
+    expect(chunks.map((chunk) => chunk.length)).toEqual([80]);
+    const long = randomBytes(5000);
+    client.socket.write(long);
+    await until(() => chunks.reduce((n, chunk) => n + chunk.length, 0) === 5080);
+    const pieces = chunks.slice(1);
+    // Pieces leave one per event-loop turn (the receiver may still read several at once).
+    expect(pieces.length).toBeGreaterThan(5000 / 200);
+    expect(Buffer.concat(pieces).equals(long)).toBe(true);
+    expect(() => proxy.resegment(0)).toThrow(RangeError);
+    expect(() => proxy.resegment(1.5)).toThrow(RangeError);
   });
 });
