@@ -76,12 +76,111 @@ export class ProtocolError extends ZCachedError {
 }
 
 /**
- * A request that its dialect cannot carry: too large, or holding a byte the
- * framing forbids (0x03, CR or LF). Raised before anything is written. Code `EDIALECT`.
+ * What a {@link DialectError} refuses:
+ * - `'line-feed'`: a string holds LF (0x0a). Every real server generation
+ *   reads strings as lines: the 2024 and 2025 servers answer
+ *   `-ERR bad request`, the current one stores the string cut at its first LF.
+ * - `'carriage-return'`: a string holds CR (0x0d) (the 2024 servers).
+ * - `'etx'`: a string holds the byte 0x03, which ends a request in the ETX
+ *   framings (2025 and current servers).
+ * - `'empty-string'`: an empty string or empty bytes, as a key, a value or a
+ *   map key (the current server answers `-ERR unprocessable`).
+ * - `'empty-map'`: an empty `Map` or plain object `{}` (the current server
+ *   answers `-ERR unprocessable`).
+ * - `'too-large'`: the whole request is over the dialect's `maxRequestBytes`.
+ */
+export type DialectErrorReason = 'line-feed' | 'carriage-return' | 'etx' | 'empty-string' | 'empty-map' | 'too-large';
+
+/**
+ * One step from an argument down to the part of it at fault (see
+ * {@link DialectError.location}):
+ * - `index`: element `index` of an array;
+ * - `set-element`: the `index`-th element of a `Set`, in iteration order;
+ * - `entry`: the value stored under `key` in a `Map` (`container: 'map'`) or
+ *   a plain object (`container: 'object'`);
+ * - `map-key`: the key `key` itself of a `Map` or plain object (always the last step).
+ */
+export type ValuePathStep =
+  | { readonly kind: 'index'; readonly index: number }
+  | { readonly kind: 'set-element'; readonly index: number }
+  | { readonly kind: 'entry'; readonly key: string; readonly container: 'map' | 'object' }
+  | { readonly kind: 'map-key'; readonly key: string; readonly container: 'map' | 'object' };
+
+/** The structured fields of a {@link DialectError}. */
+export interface DialectErrorDetails {
+  /** What is refused. */
+  readonly reason: DialectErrorReason;
+  /** The dialect's name: `'legacy'`, `'etx-request'`, `'etx'` or `'custom'`. */
+  readonly dialect: string;
+  /** The command's name as given (`'SET'`); undefined for a bare value. */
+  readonly command?: string | undefined;
+  /**
+   * The position of the argument at fault in the command array (0 is the
+   * command name, 1 the first argument); undefined for `'too-large'` and bare values.
+   */
+  readonly argument?: number | undefined;
+  /** Where the fault is, for people: `'value[1]'`, `'map key "a\nb" in value'`, `'request'`. */
+  readonly path: string;
+  /** The steps from the argument down to the part at fault; empty when the argument itself is. */
+  readonly location?: readonly ValuePathStep[] | undefined;
+  /** `'too-large'` only: the request's encoded size, in bytes. */
+  readonly size?: number | undefined;
+  /** `'too-large'` only: the dialect's `maxRequestBytes`. */
+  readonly limit?: number | undefined;
+}
+
+/**
+ * A request that its dialect cannot carry: a string the server would mangle
+ * or refuse (holding LF, CR or 0x03, or empty), an empty map, or a request
+ * too large. Raised synchronously by the encoder (hence by every command)
+ * before a single byte is written. Code `EDIALECT`.
+ *
+ * The message names the command, the part at fault and the root cause, e.g.
+ * `SET: value[1] holds a line feed (0x0a), which the 'etx' dialect cannot
+ * carry: current zcached servers store the string cut at its first line
+ * feed; nothing was sent. ...`. The same facts are in the fields below.
+ *
+ * Paths start at the argument's name when the client knows it (`key`,
+ * `value`, `newKey`, `mset entry 3 value`, `mget key #2`), else at its
+ * position (`argument 2`), then follow JavaScript: `[1]` for an array
+ * element, `.get("k")` for a `Map` entry, `["k"]` for an object property,
+ * `[...value][2]` for the third element of a `Set`, and
+ * `map key "k" in value` for a key itself.
  */
 export class DialectError extends ZCachedError {
-  constructor(message: string, options?: ZCachedErrorOptions) {
+  /** What is refused. */
+  readonly reason: DialectErrorReason;
+  /** The dialect's name: `'legacy'`, `'etx-request'`, `'etx'` or `'custom'`. */
+  readonly dialect: string;
+  /** The command's name as given (`'SET'`); undefined for a bare value. */
+  readonly command: string | undefined;
+  /** The argument at fault's position in the command array (0: the command name); undefined for `'too-large'`. */
+  readonly argument: number | undefined;
+  /** Where the fault is, for people: `'value[1]'`, `'map key "k" in value'`, `'request'`. */
+  readonly path: string;
+  /** The steps from the argument down to the part at fault ({@link ValuePathStep}). */
+  readonly location: readonly ValuePathStep[];
+  /** `'too-large'` only: the request's encoded size, in bytes. */
+  readonly size: number | undefined;
+  /** `'too-large'` only: the largest request the dialect carries, in bytes. */
+  readonly limit: number | undefined;
+
+  /**
+   * @param message - the whole message
+   * @param options - `cause` and the structured fields; a field not given
+   *   defaults as for a request too large (`reason: 'too-large'`,
+   *   `path: 'request'`, `dialect: 'custom'`)
+   */
+  constructor(message: string, options?: ZCachedErrorOptions & Partial<DialectErrorDetails>) {
     super('EDIALECT', message, options);
+    this.reason = options?.reason ?? 'too-large';
+    this.dialect = options?.dialect ?? 'custom';
+    this.command = options?.command;
+    this.argument = options?.argument;
+    this.path = options?.path ?? 'request';
+    this.location = Object.freeze([...(options?.location ?? [])]);
+    this.size = options?.size;
+    this.limit = options?.limit;
   }
 }
 

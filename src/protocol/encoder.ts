@@ -3,15 +3,20 @@
  *
  * The hot path is {@link RequestWriter.append}: it writes a whole request
  * straight into one growing buffer (no intermediate string per value), checks
- * it against the dialect, and rolls back if anything is wrong, so a refused
- * request leaves no bytes behind.
+ * it against the dialect's value rules as it goes (no path tracked, nothing
+ * allocated per value), and rolls back if anything is wrong, so a refused
+ * request leaves no bytes behind. Only then is the request walked again
+ * (`value-rules.ts`) to name the part at fault in a {@link DialectError}.
  *
  * @module
  */
 
-import { DialectError } from '../errors.js';
 import { ETX, type Dialect } from './dialect.js';
+import { MAX_DEPTH, commandFaultError, forbiddenUnits, holdsForbidden, isPlainObject, tooLargeError, valueFaultError } from './value-rules.js';
 import { Float, type Value, type WireValue } from './values.js';
+import { formatFloat, writeWire, type WireSink } from './wire-encoder.js';
+
+export { formatFloat };
 
 /** A command: its name followed by its arguments, e.g. `['SET', 'key', 42]`. */
 export type Command = readonly [name: string, ...args: Value[]];
@@ -19,16 +24,8 @@ export type Command = readonly [name: string, ...args: Value[]];
 const CRLF = 0x0d0a;
 const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
-const MAX_DEPTH = 512;
-
-/** Formats a float the way the wire expects it: `inf`, `-inf`, `nan` or a JS number literal. */
-export function formatFloat(value: number): string {
-  if (Number.isNaN(value)) return 'nan';
-  if (value === Infinity) return 'inf';
-  if (value === -Infinity) return '-inf';
-  if (Object.is(value, -0)) return '-0';
-  return String(value);
-}
+/** Thrown inside the writer when a value breaks a dialect rule; `append` turns it into a DialectError. */
+const FAULT: unique symbol = Symbol('dialect fault');
 
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
@@ -38,24 +35,34 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function isPlainObject(value: object): value is Record<string, Value> {
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
 /**
  * Writes requests (or values) into one growing buffer.
  *
  * Each {@link append} validates as it writes and rolls the buffer back when
  * the value is invalid or the dialect cannot carry the request, so the bytes
  * taken with {@link take} are always whole, valid requests.
+ *
+ * The dialect's value rules ({@link Dialect.forbidLineFeed},
+ * {@link Dialect.forbidCarriageReturn}, {@link Dialect.forbidEtx},
+ * {@link Dialect.forbidEmpty}) apply to every string of a request: the
+ * command name, keys, values, map keys, and elements of arrays, sets and maps
+ * at any depth; JavaScript strings and `Uint8Array`/`Buffer` alike.
  */
 export class RequestWriter {
   #buf: Buffer;
   #len = 0;
   #start = 0;
   readonly #dialect: Dialect | undefined;
+  /** Code units refused inside strings, as a bit mask ({@link forbiddenUnits}). */
+  readonly #forbidden: number;
+  readonly #forbidEmpty: boolean;
   readonly #ancestors = new Set<object>();
+  /** The primitives {@link writeWire} writes through. */
+  readonly #wireSink: WireSink = {
+    header: (prefix, n) => this.#header(prefix, n),
+    line: (prefix, text) => this.#line(prefix, text, 'utf8'),
+    bytes: (bytes) => this.appendBytes(bytes),
+  };
 
   /**
    * @param dialect - the framing rules to enforce; without one, no terminator
@@ -64,6 +71,8 @@ export class RequestWriter {
    */
   constructor(dialect?: Dialect, initialSize = 16 * 1024) {
     this.#dialect = dialect;
+    this.#forbidden = forbiddenUnits(dialect);
+    this.#forbidEmpty = dialect?.forbidEmpty === true;
     this.#buf = Buffer.allocUnsafe(initialSize);
   }
 
@@ -73,12 +82,18 @@ export class RequestWriter {
   }
 
   /**
-   * Encodes one request (`command[0]` is the name) at the end of the buffer.
-   * @returns the number of bytes the request took
+   * Encodes one request (`command[0]` is the name) at the end of the buffer,
+   * followed by 0x03 when the dialect wants it. On any error nothing stays
+   * written.
+   * @returns the number of bytes the request took, terminator included
    * @throws TypeError for a value with no wire form (undefined, function,
    *   symbol, cycle, non-string map key) or a non-string command name
-   * @throws RangeError for a bigint outside signed 64-bit
-   * @throws DialectError when the dialect cannot carry the request
+   * @throws RangeError for a bigint outside signed 64-bit, or nesting deeper than 512
+   * @throws DialectError when the dialect cannot carry the request: a string
+   *   holding a byte it refuses (LF, CR, 0x03), an empty string or map where
+   *   it refuses them, or a request over `maxRequestBytes`. The error names
+   *   the argument by position (`argument 2[1]`), the reason and the server
+   *   behaviour behind the rule (see {@link DialectError}).
    */
   append(command: Command): number {
     const name = command[0];
@@ -89,18 +104,22 @@ export class RequestWriter {
     try {
       this.#header(0x2a /* * */, command.length);
       for (let i = 0; i < command.length; i++) this.#value(command[i] as Value, 1);
-      this.#finishRequest();
+      this.#finishRequest(name);
     } catch (error) {
       this.#len = this.#start;
       this.#ancestors.clear();
-      throw error;
+      throw error === FAULT ? commandFaultError(this.#dialect as Dialect, command) : error;
     }
     return this.#len - this.#start;
   }
 
   /**
-   * Encodes one bare value (no terminator, no dialect rule).
+   * Encodes one bare value: no terminator and no size limit, but the
+   * writer's dialect value rules apply (none without a dialect). On any
+   * error nothing stays written.
+   * @returns the number of bytes the value took
    * @throws TypeError / RangeError as {@link append}
+   * @throws DialectError as {@link append}, with paths starting at `value`
    */
   appendValue(value: Value): number {
     this.#start = this.#len;
@@ -109,7 +128,7 @@ export class RequestWriter {
     } catch (error) {
       this.#len = this.#start;
       this.#ancestors.clear();
-      throw error;
+      throw error === FAULT ? valueFaultError(this.#dialect as Dialect, value) : error;
     }
     return this.#len - this.#start;
   }
@@ -122,7 +141,7 @@ export class RequestWriter {
   /** Encodes one {@link WireValue} exactly as tagged (no terminator). */
   appendWire(value: WireValue): number {
     const start = this.#len;
-    this.#wire(value);
+    writeWire(this.#wireSink, value);
     return this.#len - start;
   }
 
@@ -146,7 +165,7 @@ export class RequestWriter {
     return out;
   }
 
-  #finishRequest(): void {
+  #finishRequest(name: string): void {
     const dialect = this.#dialect;
     if (dialect === undefined) return;
     if (dialect.requestTerminator) {
@@ -154,11 +173,7 @@ export class RequestWriter {
       this.#buf[this.#len++] = ETX;
     }
     const size = this.#len - this.#start;
-    if (size > dialect.maxRequestBytes) {
-      throw new DialectError(
-        `the request is ${size} bytes; the '${dialect.name}' dialect carries at most ${dialect.maxRequestBytes}`,
-      );
-    }
+    if (size > dialect.maxRequestBytes) throw tooLargeError(dialect, name, size);
   }
 
   #reserve(extra: number): void {
@@ -190,35 +205,32 @@ export class RequestWriter {
     this.#len = len;
   }
 
-  #line(prefix: number, text: string): void {
-    this.#reserve(text.length + 3);
+  /** Writes `<prefix><text>\r\n`. */
+  #line(prefix: number, text: string, encoding: 'latin1' | 'utf8' = 'latin1'): void {
+    this.#reserve(text.length * 3 + 3);
     this.#buf[this.#len++] = prefix;
-    this.#len += this.#buf.write(text, this.#len, 'latin1');
+    this.#len += this.#buf.write(text, this.#len, encoding);
     this.#buf.writeUInt16BE(CRLF, this.#len);
     this.#len += 2;
-  }
-
-  #refuse(what: string): never {
-    const name = this.#dialect?.name ?? 'custom';
-    throw new DialectError(`a value holds ${what}, which the '${name}' dialect cannot carry; nothing was sent`);
   }
 
   #string(value: string): void {
     const n = value.length;
     // Hot path: a short string is written byte by byte while it stays ASCII, checking the
-    // dialect's forbidden bytes on the way; anything else takes the general path below.
+    // dialect's forbidden units on the way (one compare for printable text); a refused unit
+    // throws, anything else takes the general path below.
     if (n < 64) {
+      if (n === 0 && this.#forbidEmpty) throw FAULT;
       this.#reserve(n + 24);
       const start = this.#len;
       this.#header(0x24 /* $ */, n);
       const buf = this.#buf;
       const body = this.#len;
-      const forbidEtx = this.#dialect?.forbidEtx === true;
-      const forbidLineBreaks = this.#dialect?.forbidLineFeed === true || this.#dialect?.forbidCarriageReturn === true;
+      const forbidden = this.#forbidden;
       let i = 0;
       for (; i < n; i++) {
         const c = value.charCodeAt(i);
-        if (c >= 0x80 || (c === 0x03 && forbidEtx) || ((c === 0x0a || c === 0x0d) && forbidLineBreaks)) break;
+        if (c >= 0x80 || (c < 0x0e && ((forbidden >> c) & 1) !== 0)) break;
         buf[body + i] = c;
       }
       if (i === n) {
@@ -227,14 +239,10 @@ export class RequestWriter {
         this.#len = body + n + 2;
         return;
       }
+      if (value.charCodeAt(i) < 0x80) throw FAULT;
       this.#len = start;
     }
-    const dialect = this.#dialect;
-    if (dialect !== undefined) {
-      if (dialect.forbidEtx && value.includes('\x03')) this.#refuse('the byte 0x03');
-      if (dialect.forbidLineFeed && value.includes('\n')) this.#refuse('a line feed');
-      if (dialect.forbidCarriageReturn && value.includes('\r')) this.#refuse('a carriage return');
-    }
+    if (this.#forbidden !== 0 && holdsForbidden(value, this.#forbidden)) throw FAULT;
     // One byte per UTF-16 unit for ASCII; at most three otherwise.
     this.#reserve(n * 3 + 24);
     const byteLength = n < 64 ? Buffer.byteLength(value) : -1;
@@ -257,12 +265,7 @@ export class RequestWriter {
   }
 
   #bytes(value: Uint8Array): void {
-    const dialect = this.#dialect;
-    if (dialect !== undefined) {
-      if (dialect.forbidEtx && value.includes(ETX)) this.#refuse('the byte 0x03');
-      if (dialect.forbidLineFeed && value.includes(0x0a)) this.#refuse('a line feed');
-      if (dialect.forbidCarriageReturn && value.includes(0x0d)) this.#refuse('a carriage return');
-    }
+    if (value.length === 0 ? this.#forbidEmpty : this.#forbidden !== 0 && holdsForbidden(value, this.#forbidden)) throw FAULT;
     this.#header(0x24, value.length);
     this.appendBytes(value);
     this.#reserve(2);
@@ -329,6 +332,7 @@ export class RequestWriter {
       this.#header(0x2a, value.length);
       for (let i = 0; i < value.length; i++) this.#value(value[i] as Value, depth + 1);
     } else if (value instanceof Map) {
+      if (value.size === 0 && this.#forbidEmpty) throw FAULT;
       this.#header(0x25 /* % */, value.size);
       for (const [key, item] of value as ReadonlyMap<unknown, Value>) {
         if (typeof key !== 'string') throw new TypeError(`cannot send a map key of type ${describe(key)}: keys must be strings`);
@@ -340,65 +344,16 @@ export class RequestWriter {
       for (const item of value as ReadonlySet<Value>) this.#value(item, depth + 1);
     } else if (isPlainObject(value)) {
       const keys = Object.keys(value);
+      if (keys.length === 0 && this.#forbidEmpty) throw FAULT;
       this.#header(0x25, keys.length);
       for (const key of keys) {
         this.#string(key);
-        this.#value(value[key] as Value, depth + 1);
+        this.#value((value as Record<string, Value>)[key] as Value, depth + 1);
       }
     } else {
       throw new TypeError(`cannot send ${describe(value)}: it has no zcached wire form`);
     }
     this.#ancestors.delete(value);
-  }
-
-  #wire(value: WireValue): void {
-    switch (value.type) {
-      case 'simple':
-        this.#reserve(Buffer.byteLength(value.value) + 3);
-        this.#buf[this.#len++] = 0x2b;
-        this.#len += this.#buf.write(value.value, this.#len);
-        this.#buf.writeUInt16BE(CRLF, this.#len);
-        this.#len += 2;
-        return;
-      case 'error':
-        this.#reserve(Buffer.byteLength(value.value) + 3);
-        this.#buf[this.#len++] = 0x2d;
-        this.#len += this.#buf.write(value.value, this.#len);
-        this.#buf.writeUInt16BE(CRLF, this.#len);
-        this.#len += 2;
-        return;
-      case 'bulk':
-        this.#header(0x24, value.value.length);
-        this.appendBytes(value.value);
-        this.#reserve(2);
-        this.#buf.writeUInt16BE(CRLF, this.#len);
-        this.#len += 2;
-        return;
-      case 'integer':
-        this.#line(0x3a, value.value.toString());
-        return;
-      case 'float':
-        this.#line(0x2c, formatFloat(value.value));
-        return;
-      case 'boolean':
-        this.#line(0x23, value.value ? 't' : 'f');
-        return;
-      case 'null':
-        this.#line(0x5f, '');
-        return;
-      case 'array':
-      case 'set':
-        this.#header(value.type === 'array' ? 0x2a : 0x7e, value.value.length);
-        for (const item of value.value) this.#wire(item);
-        return;
-      case 'map':
-        this.#header(0x25, value.value.length);
-        for (const [key, item] of value.value) {
-          this.#wire(key);
-          this.#wire(item);
-        }
-        return;
-    }
   }
 }
 
