@@ -119,12 +119,20 @@ export const SEGMENT_BYTES = 1400;
 
 /** The built-in dialects, by name. */
 export const DIALECTS: Readonly<Record<DialectName, Dialect>> = Object.freeze({
-  /** 2024 servers: no terminator, one request per read, at most 4096 bytes, no CR/LF inside strings. */
+  /**
+   * 2024 servers: no terminator, one request per read, no CR/LF inside
+   * strings. The server takes each read holding a line feed as one whole
+   * request (4096 bytes at most); a request cut into two segments on the way
+   * is answered twice (`-ERR bad request` for each part) and the replies go
+   * out of step. So a request is at most one segment ({@link SEGMENT_BYTES});
+   * `{ base: 'legacy', maxRequestBytes: 4096 }` allows the server's own limit
+   * where writes arrive whole (loopback).
+   */
   legacy: Object.freeze({
     name: 'legacy',
     requestTerminator: false,
     pipelining: false,
-    maxRequestBytes: 4096,
+    maxRequestBytes: SEGMENT_BYTES,
     forbidLineFeed: true,
     forbidCarriageReturn: true,
     forbidEmpty: false,
