@@ -12,7 +12,7 @@ import { ConnectionPool } from '../pool/pool.js';
 import { DIALECTS } from '../protocol/dialect.js';
 import { encodeRequest, type Command } from '../protocol/encoder.js';
 import type { Reply, Value } from '../protocol/values.js';
-import { assertKey, copyCommand, isNotFound, msetCommand, replies, type CopyOptions, type MsetEntries } from './commands.js';
+import { assertKey, copyCommand, isNotFound, msetCommand, nameArguments, replies, type CopyOptions, type MsetEntries } from './commands.js';
 import { fpView, type ZCachedFp } from './fp.js';
 
 /** Options of {@link ZCached}: the connection options, with defaults for a local server, plus the pool size. */
@@ -33,8 +33,18 @@ export type CommandOptions = RequestOptions;
  *
  * Commands validate their arguments synchronously (a wrong type throws a
  * `TypeError`, an out-of-range number a `RangeError`, a value the dialect
- * cannot carry a `DialectError`; nothing is sent), then resolve with the
+ * cannot carry a {@link DialectError}; nothing is sent), then resolve with the
  * reply as JavaScript values or reject with a typed {@link ZCachedError}.
+ *
+ * What the dialect cannot carry, on the default `'etx'` (current servers,
+ * protocol reference and the server's main branch, August 2026): a string
+ * (key, value, map key, at any depth; string or bytes) holding a line feed,
+ * which the server would store cut at the line feed, or the byte 0x03; an
+ * empty string or bytes, an empty `Map` or `{}` (the server answers
+ * `-ERR unprocessable`). Empty arrays and sets, and a lone CR, are fine. The
+ * error's `path` names the argument as the method does (`value[1]`,
+ * `map key "a\nb" in value`, `newKey`, `mset entry 3 value`). Store such
+ * values through a codec that escapes them (JSON, base64).
  *
  * @example
  * ```ts
@@ -121,9 +131,23 @@ export class ZCached implements AsyncDisposable {
    * with the raw reply. When none is connected but one is reconnecting, the
    * request waits for it (at most its timeout); when none is either, it
    * rejects at once with a {@link PoolEmptyError}.
-   * @throws TypeError / RangeError / DialectError for arguments that cannot be sent
+   * @throws TypeError / RangeError for arguments that cannot be sent
+   * @throws DialectError for a request the dialect cannot carry (nothing is
+   *   sent). For the server's commands (case-insensitive) its `path` names
+   *   the argument (`key`, `value[1]`, `mget key #2`, `mset entry 3 value`)
+   *   and its `cause` is the encoder's error, which names it by position
+   *   (`argument 2[1]`); for other commands the position stays.
    */
   sendCommand(command: Command, options?: CommandOptions): Promise<Reply> {
+    try {
+      return this.#send(command, options);
+    } catch (error) {
+      // The encoder knows argument positions only; name them (`value[1]`, not `argument 2[1]`).
+      throw nameArguments(error, command);
+    }
+  }
+
+  #send(command: Command, options: CommandOptions | undefined): Promise<Reply> {
     let connection: Connection | undefined;
     try {
       connection = this.#pool.getLeastLoadedConnection();
@@ -152,7 +176,12 @@ export class ZCached implements AsyncDisposable {
     return this.sendCommand(['GET', key], options).catch(undefinedWhenNotFound);
   }
 
-  /** SET: stores a value (any {@link Value}); resolves with `'OK'`. */
+  /**
+   * SET: stores a value (any {@link Value}); resolves with `'OK'`.
+   * @throws DialectError when the dialect cannot carry the key or the value
+   *   (on `'etx'`: a line feed or 0x03 in any string, an empty string, an
+   *   empty map), with `path` `'key'`, `'value'` or a part of it (`'value[1]'`)
+   */
   set(key: string, value: Value, options?: CommandOptions): Promise<'OK'> {
     assertKey(key);
     return this.sendCommand(['SET', key, value], options) as Promise<'OK'>;
@@ -213,7 +242,11 @@ export class ZCached implements AsyncDisposable {
     return this.sendCommand(['MGET', ...(names as string[])], options).then(replies.mget);
   }
 
-  /** MSET: stores many values at once; accepts a `Map`, an object or `[key, value]` pairs. */
+  /**
+   * MSET: stores many values at once; accepts a `Map`, an object or `[key, value]` pairs.
+   * @throws DialectError as {@link set}, with `path` naming the entry
+   *   (1-based, in iteration order): `'mset entry 3 key'`, `'mset entry 3 value'`
+   */
   mset(entries: MsetEntries, options?: CommandOptions): Promise<'OK'> {
     return this.sendCommand(msetCommand(entries), options) as Promise<'OK'>;
   }

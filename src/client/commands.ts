@@ -5,8 +5,9 @@
  * @module
  */
 
-import { ProtocolError, ServerError } from '../errors.js';
+import { DialectError, ProtocolError, ServerError } from '../errors.js';
 import type { Command } from '../protocol/encoder.js';
+import { withArgumentName } from '../protocol/value-rules.js';
 import type { Reply, Value } from '../protocol/values.js';
 
 /** Entries for MSET: a `Map`, a plain object, or `[key, value]` pairs. */
@@ -55,6 +56,41 @@ export function copyCommand(source: string, destination: string, options: CopyOp
   assertKey(source, 'source');
   assertKey(destination, 'destination');
   return options.replace === true ? ['COPY', source, destination, 'REPLACE'] : ['COPY', source, destination];
+}
+
+/** The names of the arguments of the server's commands, after the command name (MGET and MSET are numbered). */
+const ARGUMENT_NAMES: Readonly<Record<string, readonly string[]>> = {
+  GET: ['key'],
+  SET: ['key', 'value'],
+  DELETE: ['key'],
+  ECHO: ['message'],
+  SIZEOF: ['key'],
+  RENAME: ['key', 'newKey'],
+  COPY: ['source', 'destination', 'option'],
+};
+
+/**
+ * The name of a command's argument as the client's methods call it: `key`,
+ * `value`, `newKey`, `mget key #2`, `mset entry 3 value`; undefined for an
+ * unknown command or position. Command names are case-insensitive.
+ */
+export function argumentName(command: readonly unknown[], index: number): string | undefined {
+  const name = typeof command[0] === 'string' ? command[0].toUpperCase() : '';
+  if (index < 1) return undefined;
+  if (name === 'MGET') return `mget key #${index}`;
+  if (name === 'MSET') return `mset entry ${(index + 1) >> 1} ${index % 2 === 1 ? 'key' : 'value'}`;
+  return Object.hasOwn(ARGUMENT_NAMES, name) ? ARGUMENT_NAMES[name]?.[index - 1] : undefined;
+}
+
+/**
+ * A {@link DialectError} from the encoder, which knows argument positions
+ * only (`argument 2[1]`), renamed after the argument (`value[1]`), with the
+ * original as its `cause`; anything else is returned as is.
+ */
+export function nameArguments(error: unknown, command: readonly unknown[]): unknown {
+  if (!(error instanceof DialectError) || error.argument === undefined) return error;
+  const name = argumentName(command, error.argument);
+  return name === undefined ? error : withArgumentName(error, name);
 }
 
 /** Checks that a reply is what the command promises, or throws a ProtocolError naming the command. */

@@ -187,7 +187,7 @@ function rootCause(dialect: string, reason: DialectErrorReason): string {
       if (dialect === 'etx') return 'current zcached servers answer -ERR unprocessable to an empty map';
       return 'its forbidEmpty rule is on';
     case 'too-large':
-      if (dialect === 'legacy') return '2024 zcached servers answer a longer request with two -ERR bad request and store nothing';
+      if (dialect === 'legacy') return '2024 zcached servers take each read as one whole request, and answer a request that arrives in two pieces with two -ERR bad request';
       if (dialect === 'custom') return 'its maxRequestBytes limit';
       return 'newer zcached servers refuse requests over their max_request_size (10 MB by default)';
   }

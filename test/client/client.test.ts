@@ -45,7 +45,8 @@ describe.each(DIALECTS)('ZCached against the embedded server (%s)', (dialect) =>
   it('round-trips every value type through SET/GET', async () => {
     const values = [
       'text',
-      '',
+      // The current server answers -ERR unprocessable to an empty string: 'etx' refuses it (test/client/dialect-errors.test.ts).
+      ...(dialect === 'etx' ? [] : ['']),
       'żółw 🐢',
       42,
       -7,
@@ -117,7 +118,8 @@ describe.each(DIALECTS)('ZCached against the embedded server (%s)', (dialect) =>
     const arity = await client.sendCommand(['GET']).catch((e: unknown) => e);
     expect(arity).toMatchObject({ code: 'ERR', message: 'unexpected' });
     const keyType = await client.sendCommand(['SET', 1, 2]).catch((e: unknown) => e);
-    expect(keyType).toMatchObject({ code: 'TYPERR', message: 'key not string' });
+    // Protocol reference, "What real servers answer to odd requests": the current server says `-ERR unexpected`.
+    expect(keyType).toMatchObject(dialect === 'etx' ? { code: 'ERR', message: 'unexpected' } : { code: 'TYPERR', message: 'key not string' });
     expect(await client.ping()).toBe('PONG');
   });
 

@@ -118,7 +118,7 @@ describe('RequestWriter', () => {
 describe('resolveDialect', () => {
   it('knows the presets and validates custom objects', () => {
     expect(resolveDialect()).toBe(DIALECTS.etx);
-    expect(resolveDialect('legacy').maxRequestBytes).toBe(4096);
+    expect(resolveDialect('legacy')).toBe(DIALECTS.legacy);
     expect(() => resolveDialect('nope' as never)).toThrow(TypeError);
     expect(() => resolveDialect({ requestTerminator: 1, pipelining: true } as never)).toThrow(TypeError);
     expect(() => resolveDialect({ requestTerminator: true, pipelining: true, maxRequestBytes: 0 })).toThrow(RangeError);
