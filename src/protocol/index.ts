@@ -15,6 +15,7 @@ export {
   type DialectOptions,
 } from './dialect.js';
 export { RequestWriter, encodeRequest, encodeValue, encodeWire, formatFloat, type Command } from './encoder.js';
+export { formatPath, withArgumentName } from './value-rules.js';
 export {
   ReplyDecoder,
   WireDecoder,
