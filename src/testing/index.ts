@@ -16,6 +16,8 @@ export {
   SERVER_ERRORS,
   LEGACY_MAX_REQUEST_BYTES,
   MAX_REQUEST_BYTES,
+  type CrashReason,
+  type CrashRecord,
   type StartServerOptions,
   type ServerStats,
   type WaitForConnectionsOptions,

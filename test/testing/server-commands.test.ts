@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/errors.js';
 import type { WireValue } from '../../src/protocol/values.js';
-import {
-  encodeReply,
-  executeRequest,
-  formatPlainFloat,
-  normalizeValue,
-  protocolErrorReply,
-  validateRequest,
-} from '../../src/testing/server-commands.js';
+import { protocolErrorReply, validateRequest } from '../../src/testing/generations/binary-safe.js';
+import { encodeReply, executeRequest, formatPlainFloat, normalizeValue } from '../../src/testing/server-commands.js';
 import { ZCachedStore } from '../../src/testing/server-store.js';
 import type { DialectName } from '../../src/protocol/dialect.js';
 
@@ -77,35 +71,47 @@ describe('normalizeValue', () => {
     expect(encodeReply(normalizeValue(value)).toString()).toBe(
       '*3\r\n$1\r\na\r\n%1\r\n$1\r\nk\r\n:2\r\n~2\r\n:1\r\n$1\r\nx\r\n',
     );
+    expect(encodeReply(normalizeValue(value, 'etx-request')).toString()).toBe(encodeReply(normalizeValue(value)).toString());
+    // The current generation keeps simple strings simple (map keys still become bulk strings).
+    expect(encodeReply(normalizeValue(value, 'etx')).toString()).toBe(
+      '*3\r\n+a\r\n%1\r\n$1\r\nk\r\n:2\r\n~3\r\n:1\r\n+x\r\n$1\r\nx\r\n',
+    );
   });
 });
 
 describe('executeRequest', () => {
   it('runs the basic commands', () => {
-    const cmd = run('etx');
+    const ctxStore = new ZCachedStore();
+    const cmd = run('etx', ctxStore);
     expect(cmd('PING')).toBe('+PONG\r\n');
     expect(cmd('ping', 'ignored')).toBe('+PONG\r\n');
     expect(cmd('GET', 'k')).toBe("-ERR 'k' not found\r\n");
     expect(cmd('SET', 'k', { type: 'simple', value: 'v' })).toBe('+OK\r\n');
-    expect(cmd('GET', 'k')).toBe('$1\r\nv\r\n');
+    expect(cmd('GET', 'k')).toBe('+v\r\n'); // the current generation keeps a stored simple string simple
     expect(cmd('DBSIZE')).toBe(':1\r\n');
     expect(cmd('KEYS')).toBe('*1\r\n$1\r\nk\r\n');
-    expect(cmd('MGET', 'k', 'x', 'k')).toBe('%2\r\n$1\r\nk\r\n$1\r\nv\r\n$1\r\nx\r\n_\r\n');
+    expect(cmd('MGET', 'k', 'x', 'k')).toBe('%2\r\n$1\r\nk\r\n+v\r\n$1\r\nx\r\n_\r\n');
+    expect(run('etx-request', ctxStore)('SET', 'k', { type: 'simple', value: 'v' })).toBe('+OK\r\n');
+    expect(run('etx-request', ctxStore)('GET', 'k')).toBe('$1\r\nv\r\n'); // older generations: as a bulk string
     expect(cmd('DELETE', 'k')).toBe('+OK\r\n');
     expect(cmd('DELETE', 'k')).toBe("-ERR 'k' not found\r\n");
     expect(cmd('FLUSH')).toBe('+OK\r\n');
   });
 
-  it('checks arity and key types', () => {
-    const cmd = run('etx');
+  it.each(['legacy', 'etx-request', 'etx'] as const)('checks arity and key types (%s)', (dialect) => {
+    const cmd = run(dialect);
+    const keyError = dialect === 'etx' ? '-ERR unexpected\r\n' : '-TYPERR key not string\r\n';
     expect(cmd('GET')).toBe('-ERR unexpected\r\n');
     expect(cmd('SET', 'k')).toBe('-ERR unexpected\r\n');
-    expect(cmd('SET', int(1), 'v')).toBe('-TYPERR key not string\r\n');
-    expect(cmd('SET', { type: 'simple', value: 'k' }, 'v')).toBe('-TYPERR key not string\r\n');
+    expect(cmd('SET', int(1), 'v')).toBe(keyError);
     expect(cmd('MSET')).toBe('-ERR unexpected\r\n');
     expect(cmd('MSET', 'a')).toBe('-ERR unexpected\r\n');
-    expect(cmd('MGET', int(1))).toBe('-TYPERR key not string\r\n');
+    expect(cmd('MGET', int(1))).toBe(keyError);
+    expect(cmd('MSET', 'a', int(1), int(2), int(3))).toBe(keyError);
     expect(cmd('SET', 'k', { type: 'error', value: 'ERR x' })).toBe('-ERR unexpected\r\n');
+    // A simple string is a plain string to the older parsers, a non-string key to the current one.
+    expect(cmd('SET', { type: 'simple', value: 'k' }, 'v')).toBe(dialect === 'etx' ? '-ERR unexpected\r\n' : '+OK\r\n');
+    expect(cmd({ type: 'simple', value: 'PING' })).toBe(dialect === 'etx' ? '-ERR unknown command\r\n' : '+PONG\r\n');
   });
 
   it('refuses what is not a command', () => {
@@ -122,7 +128,8 @@ describe('executeRequest', () => {
   it('answers SAVE per generation and updates LASTSAVE', () => {
     const store = new ZCachedStore(1000);
     expect(run('legacy', store)('SAVE')).toBe('-ERR there is no data to save\r\n');
-    expect(run('etx-request', store)('SAVE')).toBe('-NOSAVE error while saving data\r\n');
+    expect(run('etx-request', store)('SAVE')).toBe('-ERR there is no data to save\r\n');
+    expect(run('etx', store)('SAVE')).toBe('-NOSAVE error while saving data\r\n');
     expect(run('etx', store)('LASTSAVE')).toBe(':1000\r\n');
     expect(run('etx', store)('SET', 'k', int(1))).toBe('+OK\r\n');
     expect(run('etx', store)('SAVE')).toBe('+OK\r\n');
@@ -145,34 +152,38 @@ describe('executeRequest', () => {
     expect(cmd('KEYS')).toBe('*2\r\n$1\r\nn\r\n$1\r\no\r\n');
   });
 
-  it('validates like the real parser, per generation', () => {
+  it('validateRequest: what each generation refuses whatever its parser (binary-safe path)', () => {
     const set: WireValue = { type: 'set', value: [] };
     const badMap: WireValue = { type: 'map', value: [[int(1), int(2)]] };
     const lf = bulk('a\nb');
-    expect(validateRequest(request('SET', 'k', set), 'legacy')).toEqual({ type: 'error', value: 'ERR bad request' });
+    expect(validateRequest(request('SET', 'k', set), 'legacy')).toBe('ERR bad request');
+    expect(validateRequest(request('SET', 'k', set), 'etx-request')).toBeUndefined();
     expect(validateRequest(request('SET', 'k', set), 'etx')).toBeUndefined();
-    expect(validateRequest(request('SET', 'k', badMap), 'legacy')).toEqual({ type: 'error', value: 'ERR unexpected' });
-    expect(validateRequest(request('SET', 'k', badMap), 'etx')).toEqual({ type: 'error', value: 'ERR key must be a string' });
-    expect(validateRequest(request('SET', 'k', lf), 'legacy')).toEqual({ type: 'error', value: 'ERR bad request' });
+    expect(validateRequest(request('SET', 'k', badMap), 'legacy')).toBe('ERR unexpected');
+    expect(validateRequest(request('SET', 'k', badMap), 'etx-request')).toBe('ERR unexpected');
+    expect(validateRequest(request('SET', 'k', badMap), 'etx')).toBe('ERR key must be a string');
+    expect(validateRequest(request('SET', 'k', lf), 'legacy')).toBe('ERR bad request');
+    expect(validateRequest(request('SET', 'k', lf), 'etx-request')).toBe('ERR bad request');
     expect(validateRequest(request('SET', 'k', lf), 'etx')).toBeUndefined();
-    expect(validateRequest(request('SET', 'k', int(2n ** 63n)), 'etx')).toEqual({ type: 'error', value: 'TYPERR not integer' });
+    expect(validateRequest(request('SET', 'k', int(2n ** 63n)), 'legacy')).toBe('TYPERR not integer');
+    expect(validateRequest(request('SET', 'k', int(2n ** 63n)), 'etx')).toBe('TYPERR invalid type');
     expect(validateRequest(request('SET', 'k', int(-(2n ** 63n))), 'etx')).toBeUndefined();
   });
 });
 
 describe('protocolErrorReply', () => {
   it.each([
-    ['integer', 'TYPERR not integer', 'TYPERR not integer'],
-    ['boolean', 'TYPERR not boolean', 'TYPERR not boolean'],
-    ['float', 'ERR unexpected', 'ERR unexpected'],
-    ['length', 'ERR unexpected', 'INVAL invalid length'],
-    ['limit', 'ERR bad request', 'ERR maximum payload size exceeded'],
-    ['type', 'ERR bad request', 'ERR unprocessable'],
-    ['framing', 'ERR bad request', 'ERR unprocessable'],
-  ] as const)('%s → %s (legacy) / %s (newer)', (reason, legacy, newer) => {
+    ['integer', 'TYPERR not integer', 'TYPERR not integer', 'TYPERR invalid type'],
+    ['boolean', 'TYPERR not boolean', 'TYPERR not boolean', 'TYPERR invalid type'],
+    ['float', 'ERR unexpected', 'ERR unexpected', 'TYPERR invalid type'],
+    ['length', 'ERR unexpected', 'ERR invalid length', 'INVAL invalid length'],
+    ['limit', 'ERR bad request', 'ERR maximum payload size exceeded', 'ERR maximum payload size exceeded'],
+    ['type', 'ERR bad request', 'ERR bad request', 'ERR unprocessable'],
+    ['framing', 'ERR bad request', 'ERR bad request', 'ERR unprocessable'],
+  ] as const)('%s → %s (legacy) / %s (etx-request) / %s (etx)', (reason, legacy, etxRequest, etx) => {
     const error = new ProtocolError('x', { reason });
-    expect(protocolErrorReply(error, 'legacy')).toEqual({ type: 'error', value: legacy });
-    expect(protocolErrorReply(error, 'etx')).toEqual({ type: 'error', value: newer });
-    expect(protocolErrorReply(error, 'etx-request')).toEqual({ type: 'error', value: newer });
+    expect(protocolErrorReply(error, 'legacy')).toBe(legacy);
+    expect(protocolErrorReply(error, 'etx-request')).toBe(etxRequest);
+    expect(protocolErrorReply(error, 'etx')).toBe(etx);
   });
 });
