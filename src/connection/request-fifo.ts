@@ -15,15 +15,16 @@ export class PendingRequest {
   settled = false;
   /** True once its bytes went to the socket. */
   written = false;
-  /** Set when the caller gave an AbortSignal. */
+  /** Set when the caller gave an AbortSignal (one listener per signal fans out to its requests). */
   signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
+  /** When its bytes went to the socket (`performance.now()` time, ms). */
+  writtenAt = 0;
 
   constructor(
     bytes: Buffer | undefined,
     /** With pipelining: where its bytes start and end in the stream of encoded requests (absolute offsets). */
-    readonly start: number,
-    readonly end: number,
+    public start: number,
+    public end: number,
     /** When the request has waited too long (`performance.now()` time, ms). */
     readonly deadline: number,
     /** Its time limit in ms, for the error message. */
@@ -64,6 +65,17 @@ export class RequestFifo {
       this.#head = 0;
     }
     return item;
+  }
+
+  /** Keeps only the requests for which `keep` is true, in order. */
+  retain(keep: (request: PendingRequest) => boolean): void {
+    const kept: (PendingRequest | undefined)[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const request = this.#items[i] as PendingRequest;
+      if (keep(request)) kept.push(request);
+    }
+    this.#items = kept;
+    this.#head = 0;
   }
 
   /** Removes and returns every request, oldest first. */

@@ -83,6 +83,10 @@ export class RequestQueue {
   /** True while the live requests' deadlines rise in request order (as with one time limit for all). */
   #ordered = true;
   #lastDeadline = -Infinity;
+  /** The oldest written request when the stream was last reported stalled (reported once each). */
+  #stalledOn: PendingRequest | undefined;
+  /** One 'abort' listener per signal, fanning out to the requests that share it. */
+  readonly #signals = new Map<AbortSignal, SignalGroup>();
 
   constructor(options: RequestQueueOptions) {
     this.#options = options;
@@ -153,11 +157,7 @@ export class RequestQueue {
     const promise = new Promise<Reply>((resolve, reject) => {
       request = new PendingRequest(bytes, start, end, deadline, timeout, resolve, reject);
     });
-    if (signal !== undefined) {
-      request.signal = signal;
-      request.onAbort = () => this.#settle(request, new AbortError(undefined, { cause: signal.reason }));
-      signal.addEventListener('abort', request.onAbort, { once: true });
-    }
+    if (signal !== undefined) this.#watchSignal(request, signal);
     this.#waiting.push(request);
     this.#pending++;
     if (deadline < this.#lastDeadline) this.#ordered = false;
@@ -182,6 +182,7 @@ export class RequestQueue {
       while (request?.settled === true) request = this.#waiting.shift();
       if (request === undefined) return;
       request.written = true;
+      request.writtenAt = performance.now();
       sink.write(request.bytes as Buffer);
       request.bytes = undefined;
       this.#written.push(request);
@@ -194,6 +195,7 @@ export class RequestQueue {
     }
     const unsent = this.#unsent;
     unsent.collect();
+    const now = performance.now();
     const maxWrite = this.#maxWriteBytes;
     const limited = maxWrite !== Infinity;
     // Several runs of one write go out corked (no limit) or copied into one buffer (limited).
@@ -241,6 +243,7 @@ export class RequestQueue {
       }
       this.#waiting.shift();
       request.written = true;
+      request.writtenAt = now;
       this.#written.push(request);
       this.#unanswered += size;
       writeBytes += size;
@@ -304,13 +307,9 @@ export class RequestQueue {
   #settle(request: PendingRequest, error: Error | undefined, reply?: Reply): void {
     if (request.settled) return;
     request.settled = true;
-    if (!request.written && this.#pipelining) this.#settledWaiting++;
+    if (!request.written) this.#settledWaiting++;
     request.bytes = undefined;
-    if (request.onAbort !== undefined) {
-      request.signal?.removeEventListener('abort', request.onAbort);
-      request.onAbort = undefined;
-      request.signal = undefined;
-    }
+    if (request.signal !== undefined) this.#unwatchSignal(request, request.signal);
     if (error === undefined) request.resolve(reply as Reply);
     else request.reject(error);
     if (--this.#pending === 0) {
@@ -342,22 +341,36 @@ export class RequestQueue {
     this.#waiting.walk((request) => {
       if (request.settled) return true;
       if (request.deadline > now) return !ordered;
-      this.#settle(request, timeoutError(request.timeout, false));
+      this.#settle(request, timeoutError(request.timeout, 'waiting'));
       return true;
     });
-    // A written request that timed out leaves the reply stream untrustworthy.
-    let due: PendingRequest | undefined;
+    this.#forgetSettledWaiting();
+    // A written request past its deadline: with pipelining it alone fails (its reply, when it
+    // comes, is read and dropped); without, its reply would block the next one: reset.
+    let reset: TimeoutError | undefined;
+    const pipelining = this.#pipelining;
     this.#written.walk((request) => {
       if (request.settled) return true;
       if (request.deadline > now) return !ordered;
-      due = request;
+      if (pipelining) {
+        this.#settle(request, timeoutError(request.timeout, 'dropped'));
+        return true;
+      }
+      reset = timeoutError(request.timeout, 'reset');
+      this.#settle(request, reset);
+      this.#stalledOn = request;
       return false;
     });
-    if (due !== undefined) {
-      const error = timeoutError(due.timeout, true);
-      this.#settle(due, error);
-      this.#options.onStreamTimeout(error);
+    // The oldest request on the wire unanswered past its limit: the reply stream has stalled.
+    const oldest = this.#written.peek();
+    if (reset === undefined && oldest !== undefined && oldest !== this.#stalledOn && this.#stallDeadline(oldest) <= now) {
+      this.#stalledOn = oldest;
+      reset = new TimeoutError(
+        `no reply for ${Math.round(now - oldest.writtenAt)} ms to the oldest request on the wire; ` +
+          'the connection is reset because its reply stream has stalled',
+      );
     }
+    if (reset !== undefined) this.#options.onStreamTimeout(reset);
     let next = Infinity;
     const earliest = (request: PendingRequest): boolean => {
       if (request.settled) return true;
@@ -366,14 +379,94 @@ export class RequestQueue {
     };
     this.#written.walk(earliest);
     if (next === Infinity || !ordered) this.#waiting.walk(earliest);
+    const head = this.#written.peek();
+    if (head !== undefined && head !== this.#stalledOn) next = Math.min(next, this.#stallDeadline(head));
     if (next !== Infinity && (this.#timer === undefined || next < this.#timerAt)) this.#arm(next);
   };
+
+  /** When a written request's silence means the stream has stalled: its time limit, at least the connection's. */
+  #stallDeadline(request: PendingRequest): number {
+    return request.writtenAt + Math.max(request.timeout, this.#options.timeoutLimit);
+  }
+
+  /**
+   * Forgets the settled requests at the head of the waiting queue, and their
+   * bytes; when settled ones are still most of the queue past that, keeps
+   * only the live ones (records and bytes). So a request that settles while
+   * waiting (a timeout or an abort during an outage) holds no memory beyond
+   * a bounded amount of work.
+   */
+  #forgetSettledWaiting(): void {
+    const waiting = this.#waiting;
+    let consumed = -1;
+    for (let request = waiting.peek(); request?.settled === true; request = waiting.peek()) {
+      waiting.shift();
+      this.#settledWaiting--;
+      consumed = request.end;
+    }
+    if (this.#pipelining && consumed >= 0) this.#unsent.release(consumed, true);
+    if (this.#settledWaiting > COMPACT_AFTER && this.#settledWaiting * 2 > waiting.length) {
+      waiting.retain((request) => !request.settled);
+      this.#settledWaiting = 0;
+      if (this.#pipelining) {
+        const live: PendingRequest[] = [];
+        waiting.walk((request) => live.push(request) > 0);
+        this.#unsent.compact(live);
+      }
+    }
+  }
+
+  #watchSignal(request: PendingRequest, signal: AbortSignal): void {
+    request.signal = signal;
+    let group = this.#signals.get(signal);
+    if (group === undefined) {
+      const requests = new Set<PendingRequest>();
+      const onAbort = (): void => {
+        this.#signals.delete(signal);
+        const error = new AbortError(undefined, { cause: signal.reason });
+        for (const member of requests) {
+          member.signal = undefined;
+          this.#settle(member, error);
+        }
+        this.#forgetSettledWaiting();
+      };
+      group = { requests, onAbort };
+      this.#signals.set(signal, group);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    group.requests.add(request);
+  }
+
+  #unwatchSignal(request: PendingRequest, signal: AbortSignal): void {
+    request.signal = undefined;
+    const group = this.#signals.get(signal);
+    if (group === undefined) return;
+    group.requests.delete(request);
+    if (group.requests.size === 0) {
+      this.#signals.delete(signal);
+      signal.removeEventListener('abort', group.onAbort);
+    }
+  }
 }
 
-function timeoutError(timeout: number, written: boolean): TimeoutError {
-  return new TimeoutError(
-    written
-      ? `no reply within ${timeout} ms; the connection is reset because its reply stream can no longer be trusted`
-      : `the request waited ${timeout} ms for a connection and was never sent`,
-  );
+/** Settled requests left in the waiting queue before it is compacted (records and bytes). */
+const COMPACT_AFTER = 1024;
+
+/** The requests that share one AbortSignal, and the one listener on it. */
+interface SignalGroup {
+  readonly requests: Set<PendingRequest>;
+  readonly onAbort: () => void;
+}
+
+function timeoutError(timeout: number, fate: 'waiting' | 'dropped' | 'reset'): TimeoutError {
+  switch (fate) {
+    case 'waiting':
+      return new TimeoutError(`the request waited ${timeout} ms for a connection and was never sent`);
+    case 'dropped':
+      return new TimeoutError(`no reply within ${timeout} ms; the request was abandoned (its late reply will be discarded) and the connection kept`);
+    case 'reset':
+      return new TimeoutError(
+        `no reply within ${timeout} ms; the connection is reset because this dialect has one request on the wire at a time and the late reply would answer the next`,
+      );
+  }
 }

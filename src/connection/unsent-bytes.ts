@@ -80,13 +80,49 @@ export class UnsentBytes {
     return Buffer.concat(parts, end - start);
   }
 
-  /** Forgets the chunks that end at or before absolute offset `offset` (written or skipped). */
-  release(offset: number): void {
+  /**
+   * Forgets the bytes before absolute offset `offset` (written or skipped):
+   * the chunks that end there, and with `trim`, the dead front of the chunk
+   * it falls in, copying the rest out once the dead part is the larger
+   * (so that the old buffer can go).
+   */
+  release(offset: number, trim = false): void {
     const chunks = this.#chunks;
     let drop = 0;
     while (drop < chunks.length && (chunks[drop] as Chunk).base + (chunks[drop] as Chunk).bytes.length <= offset) drop++;
     if (drop === chunks.length) this.#chunks = [];
     else if (drop > 0) this.#chunks = chunks.slice(drop);
+    const first = this.#chunks[0];
+    if (!trim || first === undefined || first.base >= offset) return;
+    const dead = offset - first.base;
+    const live = first.bytes.length - dead;
+    if (dead < live) return;
+    this.#chunks[0] = { bytes: Buffer.from(first.bytes.subarray(dead)), base: offset };
+  }
+
+  /**
+   * Copies the bytes of `kept` (requests in stream order, each with its
+   * `start` and `end`) into one fresh chunk and drops every other unsent
+   * byte; each kept request gets its new offsets. Costs the kept bytes.
+   */
+  compact(kept: readonly { start: number; end: number }[]): void {
+    this.collect();
+    let length = 0;
+    for (const range of kept) length += range.end - range.start;
+    const bytes = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (const range of kept) {
+      at += this.slice(range.start, range.end).copy(bytes, at);
+    }
+    this.#chunks = length === 0 ? [] : [{ bytes, base: this.#taken }];
+    at = this.#taken;
+    for (const range of kept) {
+      const size = range.end - range.start;
+      range.start = at;
+      range.end = at + size;
+      at += size;
+    }
+    this.#taken = at;
   }
 
   /** Drops every byte, collected or not (the requests failed). */

@@ -127,19 +127,38 @@ describe('Connection', () => {
     await expect(connection.send(['PING'])).rejects.toBeInstanceOf(ConnectionError);
   });
 
-  it('times out a request, breaks the connection, fails the others in flight, and reconnects', async () => {
+  it('resets a stalled stream: the oldest request on the wire silent for timeoutLimit breaks the connection, which reconnects', async () => {
     const server = await serve();
     const connection = open(server, { timeoutLimit: 100, backoff: { initial: 5 } });
     await connection.connect();
     server.stopAnswering();
     const first = connection.send(['PING']);
-    const second = connection.send(['PING']);
+    const second = connection.send(['PING'], { timeout: 5000 });
     await expect(first).rejects.toBeInstanceOf(TimeoutError);
     await expect(second).rejects.toBeInstanceOf(ConnectionError);
     await expect(second).rejects.toMatchObject({ cause: expect.any(TimeoutError) });
     server.resumeAnswering();
     await connection.connect();
     expect(await connection.send(['PING'])).toBe('PONG');
+  });
+
+  it('a short per-call timeout fails only its own request: its neighbours get their replies and the connection stays', async () => {
+    const server = await serve();
+    const connection = open(server, { timeoutLimit: 5000 });
+    await connection.connect();
+    const changes: ConnectionStateChange[] = [];
+    connection.subscribe((change) => changes.push(change));
+    server.delayReplies(150);
+    const set = connection.send(['SET', 'a', '1']);
+    const impatient = connection.send(['GET', 'a'], { timeout: 30 });
+    const get = connection.send(['GET', 'a']);
+    await expect(impatient).rejects.toBeInstanceOf(TimeoutError);
+    expect(await set).toBe('OK');
+    expect(await get).toBe('1');
+    server.delayReplies(0);
+    expect(await connection.send(['PING'])).toBe('PONG');
+    expect(changes).toEqual([]);
+    expect(connection.state).toBe('connected');
   });
 
   it('rejects requests on the wire when the socket drops, keeps unsent ones for the reconnect', async () => {

@@ -583,9 +583,10 @@ describe('RequestQueue: replies and settlement', () => {
     const controller = new AbortController();
     const a = watch(queue.enqueue(echo('a'), { signal: controller.signal }));
     const b = watch(queue.enqueue(echo('b'), { signal: controller.signal }));
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(2);
+    expect(getEventListeners(controller.signal, 'abort'), 'one listener per signal').toHaveLength(1);
     queue.flush(sink);
     queue.deliver('A');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
     queue.failAll(new Error('end'));
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     controller.abort(); // no effect now
@@ -593,6 +594,30 @@ describe('RequestQueue: replies and settlement', () => {
     expect(a).toEqual({ settled: 1, value: 'A' });
     expect(b.settled).toBe(1);
     expect(b.error).not.toBeInstanceOf(AbortError);
+  });
+
+  it('one signal shared by 500 requests: one listener, no MaxListenersExceededWarning, and an abort rejects them all', async () => {
+    const { queue, sink } = harness();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const outcomes = Array.from({ length: 500 }, (_, i) => watch(queue.enqueue(echo(`r${i}`), { signal: controller.signal })));
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+      queue.flush(sink);
+      for (let i = 0; i < 100; i++) queue.deliver(`R${i}`);
+      controller.abort();
+      await microtasks();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(outcomes.slice(0, 100).every((o, i) => o.value === `R${i}`)).toBe(true);
+      expect(outcomes.slice(100).every((o) => o.settled === 1 && o.error instanceof AbortError)).toBe(true);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      expect(queue.pending).toBe(0);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('an abort after settlement changes nothing and does not drain twice', async () => {
@@ -661,37 +686,77 @@ describe('RequestQueue: deadlines', () => {
     expect(h.streamTimeouts).toEqual([]);
   });
 
-  it('a written request that times out calls onStreamTimeout once, with the error it rejected with', async () => {
+  it('without pipelining, a written request that times out calls onStreamTimeout once, with the error it rejected with', async () => {
     vi.useFakeTimers();
-    const h = harness({ timeoutLimit: 50 });
+    const h = harness({ dialect: NO_PIPELINING, timeoutLimit: 50 });
     const first = watch(h.queue.enqueue(echo('a')));
     const second = watch(h.queue.enqueue(echo('b'), { timeout: 500 }));
     h.queue.flush(h.sink);
     await vi.advanceTimersByTimeAsync(60);
     expect(first.error).toBeInstanceOf(TimeoutError);
-    expect((first.error as Error).message).toMatch(/no reply within 50 ms/);
+    expect((first.error as Error).message).toMatch(/no reply within 50 ms; the connection is reset/);
     expect(h.streamTimeouts).toEqual([first.error]);
     expect(second.settled).toBe(0);
     expect(h.queue.pending).toBe(1);
     h.queue.failWritten(new Error('reset')); // what the connection does on onStreamTimeout
     await vi.advanceTimersByTimeAsync(1);
-    expect(second.settled).toBe(1);
+    expect(second.settled, 'a request not yet written is never failed by the reset').toBe(0);
+    h.queue.flush(h.sink);
+    h.queue.deliver('B');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(second).toEqual({ settled: 1, value: 'B' });
     expect(h.streamTimeouts).toHaveLength(1);
   });
 
-  it('reports every expired written request when the stream is not reset in between', async () => {
+  it('with pipelining, a per-call timeout fails only its own request; its late reply is read and dropped', async () => {
     vi.useFakeTimers();
-    const h = harness({ timeoutLimit: 20 });
-    const a = watch(h.queue.enqueue(echo('a')));
-    const b = watch(h.queue.enqueue(echo('b')));
+    const h = harness({ timeoutLimit: 1000 });
+    const before = watch(h.queue.enqueue(echo('before')));
+    const slow = watch(h.queue.enqueue(echo('slow'), { timeout: 20 }));
+    const after = watch(h.queue.enqueue(['SET', 'k', 'v']));
     h.queue.flush(h.sink);
     await vi.advanceTimersByTimeAsync(30);
-    expect([a.error, b.error].every((e) => e instanceof TimeoutError)).toBe(true);
-    expect(h.streamTimeouts).toEqual([a.error, b.error]);
-    // Their replies are still consumed in order.
-    expect(h.queue.deliver('late a')).toBe(true);
-    expect(h.queue.deliver('late b')).toBe(true);
-    expect(h.queue.deliver('extra')).toBe(false);
+    expect(slow.error).toBeInstanceOf(TimeoutError);
+    expect((slow.error as Error).message).toMatch(/no reply within 20 ms; the request was abandoned/);
+    expect(h.streamTimeouts).toEqual([]);
+    expect([before.settled, after.settled]).toEqual([0, 0]);
+    expect(h.queue.deliver('B')).toBe(true);
+    expect(h.queue.deliver('late reply of slow')).toBe(true);
+    expect(h.queue.deliver('OK')).toBe(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect([before.value, after.value]).toEqual(['B', 'OK']);
+    expect(slow.settled).toBe(1);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(h.streamTimeouts).toEqual([]);
+  });
+
+  it('with pipelining, the stream is reset once the oldest unanswered request is overdue by timeoutLimit (or its own longer limit)', async () => {
+    vi.useFakeTimers();
+    const h = harness({ timeoutLimit: 100 });
+    const aborted = new AbortController();
+    const gone = watch(h.queue.enqueue(echo('gone'), { signal: aborted.signal }));
+    const patient = watch(h.queue.enqueue(echo('patient'), { timeout: 300 }));
+    h.queue.flush(h.sink);
+    aborted.abort();
+    await vi.advanceTimersByTimeAsync(90);
+    expect(gone.error).toBeInstanceOf(AbortError);
+    expect(h.streamTimeouts).toEqual([]);
+    await vi.advanceTimersByTimeAsync(20); // 110 ms: the aborted request, oldest on the wire, 100 ms silent
+    expect(h.streamTimeouts).toHaveLength(1);
+    expect(h.streamTimeouts[0]?.message).toMatch(/oldest request on the wire; the connection is reset because its reply stream has stalled/);
+    h.queue.failWritten(new Error('reset', { cause: h.streamTimeouts[0] }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(patient.settled).toBe(1);
+
+    // Its own longer limit holds the stream open longer: 300 ms, not 100.
+    const long = watch(h.queue.enqueue(echo('save'), { timeout: 300 }));
+    h.queue.flush(h.sink);
+    await vi.advanceTimersByTimeAsync(250);
+    expect(h.streamTimeouts).toHaveLength(1);
+    expect(long.settled).toBe(0);
+    await vi.advanceTimersByTimeAsync(60);
+    expect(long.error).toBeInstanceOf(TimeoutError);
+    expect(h.streamTimeouts).toHaveLength(2);
   });
 
   it('a per-request timeout overrides timeoutLimit (shorter and longer), to within a couple of ms', async () => {
@@ -800,14 +865,15 @@ describe('RequestQueue: deadlines', () => {
       const queue = new RequestQueue({
         dialect,
         maxPending: 100,
-        timeoutLimit: 10_000,
+        // A written request 20 ms overdue resets the stream in every dialect (pipelining: as the oldest unanswered).
+        timeoutLimit: 20,
         onStreamTimeout: (error) => {
           queue.failWritten(error);
-          fromCallback = watch(queue.enqueue(echo('sent by a listener'))); // 10 s limit
+          fromCallback = watch(queue.enqueue(echo('sent by a listener'), { timeout: 10_000 }));
         },
         onDrained: () => {},
       });
-      const written = watch(queue.enqueue(echo('a'), { timeout: 20 }));
+      const written = watch(queue.enqueue(echo('a')));
       queue.flush(sink);
       const waiting = watch(queue.enqueue(echo('b'), { timeout: 50 }));
       if (!dialect.pipelining) queue.flush(sink); // 'b' waits behind 'a'
