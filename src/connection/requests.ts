@@ -404,7 +404,10 @@ export class RequestQueue {
       this.#settledWaiting--;
       consumed = request.end;
     }
-    if (this.#pipelining && consumed >= 0) this.#unsent.release(consumed, true);
+    if (this.#pipelining && consumed >= 0) {
+      this.#unsent.collect();
+      this.#unsent.release(consumed, true);
+    }
     if (this.#settledWaiting > COMPACT_AFTER && this.#settledWaiting * 2 > waiting.length) {
       waiting.retain((request) => !request.settled);
       this.#settledWaiting = 0;

@@ -18,6 +18,9 @@ import { formatFloat, writeWire, type WireSink } from './wire-encoder.js';
 
 export { formatFloat };
 
+/** A writer's buffer larger than this, in bytes, is replaced by a small one once taken (1 MiB). */
+const MAX_KEPT_BUFFER_BYTES = 1024 * 1024;
+
 /** A command: its name followed by its arguments, e.g. `['SET', 'key', 42]`. */
 export type Command = readonly [name: string, ...args: Value[]];
 
@@ -159,8 +162,11 @@ export class RequestWriter {
   take(): Buffer {
     const out = this.#buf.subarray(0, this.#len);
     const rest = this.#buf.length - this.#len;
+    const grown = this.#buf.buffer.byteLength > MAX_KEPT_BUFFER_BYTES;
     // Keep writing into the unused tail when it is big enough; the taken part is never touched again.
-    this.#buf = rest >= 4096 ? this.#buf.subarray(this.#len) : Buffer.allocUnsafe(Math.max(16 * 1024, this.#buf.length));
+    // A buffer that grew past MAX_KEPT_BUFFER_BYTES in a burst is let go once taken: memory shrinks back.
+    if (rest >= 4096 && !grown) this.#buf = this.#buf.subarray(this.#len);
+    else this.#buf = Buffer.allocUnsafe(grown ? 16 * 1024 : Math.max(16 * 1024, this.#buf.length));
     this.#len = 0;
     return out;
   }
