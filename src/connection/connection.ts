@@ -249,6 +249,15 @@ export class Connection implements PoolConnection, AsyncDisposable {
     return this.#requests.pending;
   }
 
+  /**
+   * Requests written to the socket whose replies have not arrived, abandoned
+   * ones included (their late replies are read and dropped). Under the
+   * `'etx'` send policy this stays within one segment's worth of bytes.
+   */
+  get requestsOnTheWire(): number {
+    return this.#requests.onTheWire;
+  }
+
   /** Requests accepted by {@link send} since the connection was created (for load metrics). */
   get totalRequests(): number {
     return this.#totalRequests;
@@ -551,9 +560,11 @@ export class Connection implements PoolConnection, AsyncDisposable {
     this.#pingTimer = setInterval(() => {
       if (this.#state !== 'connected' || this.#requests.onTheWire > 0) return;
       if (performance.now() - this.#lastActivity < this.#pingInterval) return;
-      this.send(['PING'], { timeout: Math.min(this.#timeoutLimit, Math.max(1, Math.round(this.#pingInterval))) }).catch(() => {
-        // A missing PONG already broke the connection through the request timeout.
+      const timeout = Math.min(this.#timeoutLimit, Math.max(1, Math.round(this.#pingInterval)));
+      this.#requests.enqueue(['PING'], { timeout }, true).catch(() => {
+        // A missing PONG already broke the connection through the probe's timeout.
       });
+      if (!this.#flushScheduled) this.#scheduleFlush();
     }, Math.max(1, Math.round(this.#pingInterval / 2)));
     this.#pingTimer.unref();
   }

@@ -19,6 +19,8 @@ export class PendingRequest {
   signal: AbortSignal | undefined = undefined;
   /** When its bytes went to the socket (`performance.now()` time, ms). */
   writtenAt = 0;
+  /** A health probe (keep-alive PING): its timeout on the wire resets the connection in every dialect. */
+  probe = false;
 
   constructor(
     bytes: Buffer | undefined,

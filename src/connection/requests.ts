@@ -134,10 +134,12 @@ export class RequestQueue {
    * Resolves with the reply; rejects with a ServerError, a TimeoutError, an
    * AbortError, a QueueFullError, or whatever the connection fails it with.
    *
+   * @param probe - a health probe (keep-alive PING): when it times out on
+   *   the wire the connection is reset, with or without pipelining
    * @throws TypeError / RangeError / DialectError synchronously for a command
    *   that cannot be sent; nothing is queued
    */
-  enqueue(command: Command, options?: RequestOptions): Promise<Reply> {
+  enqueue(command: Command, options?: RequestOptions, probe = false): Promise<Reply> {
     const unsent = this.#unsent;
     const start = unsent.end;
     const end = unsent.append(command);
@@ -157,6 +159,7 @@ export class RequestQueue {
     const promise = new Promise<Reply>((resolve, reject) => {
       request = new PendingRequest(bytes, start, end, deadline, timeout, resolve, reject);
     });
+    request.probe = probe;
     if (signal !== undefined) this.#watchSignal(request, signal);
     this.#waiting.push(request);
     this.#pending++;
@@ -352,11 +355,11 @@ export class RequestQueue {
     this.#written.walk((request) => {
       if (request.settled) return true;
       if (request.deadline > now) return !ordered;
-      if (pipelining) {
+      if (pipelining && !request.probe) {
         this.#settle(request, timeoutError(request.timeout, 'dropped'));
         return true;
       }
-      reset = timeoutError(request.timeout, 'reset');
+      reset = timeoutError(request.timeout, request.probe ? 'probe' : 'reset');
       this.#settle(request, reset);
       this.#stalledOn = request;
       return false;
@@ -461,7 +464,7 @@ interface SignalGroup {
   readonly onAbort: () => void;
 }
 
-function timeoutError(timeout: number, fate: 'waiting' | 'dropped' | 'reset'): TimeoutError {
+function timeoutError(timeout: number, fate: 'waiting' | 'dropped' | 'reset' | 'probe'): TimeoutError {
   switch (fate) {
     case 'waiting':
       return new TimeoutError(`the request waited ${timeout} ms for a connection and was never sent`);
@@ -471,5 +474,7 @@ function timeoutError(timeout: number, fate: 'waiting' | 'dropped' | 'reset'): T
       return new TimeoutError(
         `no reply within ${timeout} ms; the connection is reset because this dialect has one request on the wire at a time and the late reply would answer the next`,
       );
+    case 'probe':
+      return new TimeoutError(`no reply to the keep-alive PING within ${timeout} ms; the connection is reset as half-open`);
   }
 }

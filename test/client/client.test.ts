@@ -220,8 +220,8 @@ describe('ZCached', () => {
     server.delayReplies(200);
     await expect(client.ping({ timeout: 20 })).rejects.toMatchObject({ code: 'ETIMEOUT' });
     server.delayReplies(0);
-    // The timed-out connection is reconnecting: a request now waits for it instead of failing.
-    expect(client.connectionPool.isWorking()).toBe(false);
+    // A per-call timeout fails only its own request: the connection stays (its late reply is dropped).
+    expect(client.connectionPool.isWorking()).toBe(true);
     expect(await client.ping()).toBe('PONG');
     const controller = new AbortController();
     const pending = client.get('x', { signal: controller.signal });
