@@ -12,7 +12,16 @@
  */
 
 import { ETX, type Dialect } from './dialect.js';
-import { MAX_DEPTH, commandFaultError, forbiddenUnits, holdsForbidden, isPlainObject, tooLargeError, valueFaultError } from './value-rules.js';
+import {
+  MAX_DEPTH,
+  bytesHoldForbidden,
+  commandFaultError,
+  forbiddenUnits,
+  isPlainObject,
+  stringHoldsForbidden,
+  tooLargeError,
+  valueFaultError,
+} from './value-rules.js';
 import { Float, type Value, type WireValue } from './values.js';
 import { formatFloat, writeWire, type WireSink } from './wire-encoder.js';
 
@@ -203,6 +212,10 @@ export class RequestWriter {
     } else if (n < 100) {
       buf[len++] = 0x30 + ((n / 10) | 0);
       buf[len++] = 0x30 + (n % 10);
+    } else if (n < 1000) {
+      buf[len++] = 0x30 + ((n / 100) | 0);
+      buf[len++] = 0x30 + (((n / 10) | 0) % 10);
+      buf[len++] = 0x30 + (n % 10);
     } else {
       len += buf.write(String(n), len, 'latin1');
     }
@@ -248,7 +261,7 @@ export class RequestWriter {
       if (value.charCodeAt(i) < 0x80) throw FAULT;
       this.#len = start;
     }
-    if (this.#forbidden !== 0 && holdsForbidden(value, this.#forbidden)) throw FAULT;
+    if (this.#forbidden !== 0 && stringHoldsForbidden(value, this.#forbidden)) throw FAULT;
     // One byte per UTF-16 unit for ASCII; at most three otherwise.
     this.#reserve(n * 3 + 24);
     const byteLength = n < 64 ? Buffer.byteLength(value) : -1;
@@ -271,7 +284,7 @@ export class RequestWriter {
   }
 
   #bytes(value: Uint8Array): void {
-    if (value.length === 0 ? this.#forbidEmpty : this.#forbidden !== 0 && holdsForbidden(value, this.#forbidden)) throw FAULT;
+    if (value.length === 0 ? this.#forbidEmpty : this.#forbidden !== 0 && bytesHoldForbidden(value, this.#forbidden)) throw FAULT;
     this.#header(0x24, value.length);
     this.appendBytes(value);
     this.#reserve(2);

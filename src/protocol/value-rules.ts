@@ -44,13 +44,22 @@ export function forbiddenUnits(dialect: Dialect | undefined): number {
   return (dialect.forbidEtx ? 1 << ETX : 0) | (dialect.forbidLineFeed ? 1 << 0x0a : 0) | (dialect.forbidCarriageReturn ? 1 << 0x0d : 0);
 }
 
-/** True when a string or byte array holds a code unit of the `forbidden` mask ({@link forbiddenUnits}). */
-export function holdsForbidden(value: string | Uint8Array, forbidden: number): boolean {
-  return holdsUnit(value, forbidden, ETX, '\x03') || holdsUnit(value, forbidden, 0x0a, '\n') || holdsUnit(value, forbidden, 0x0d, '\r');
+/** True when a string holds a code unit of the `forbidden` mask ({@link forbiddenUnits}). */
+export function stringHoldsForbidden(value: string, forbidden: number): boolean {
+  return (
+    (((forbidden >> ETX) & 1) !== 0 && value.includes('\x03')) ||
+    (((forbidden >> 0x0a) & 1) !== 0 && value.includes('\n')) ||
+    (((forbidden >> 0x0d) & 1) !== 0 && value.includes('\r'))
+  );
 }
 
-function holdsUnit(value: string | Uint8Array, forbidden: number, unit: number, text: string): boolean {
-  return ((forbidden >> unit) & 1) !== 0 && (typeof value === 'string' ? value.includes(text) : value.includes(unit));
+/** True when a byte array holds a byte of the `forbidden` mask ({@link forbiddenUnits}). */
+export function bytesHoldForbidden(value: Uint8Array, forbidden: number): boolean {
+  return (
+    (((forbidden >> ETX) & 1) !== 0 && value.includes(ETX)) ||
+    (((forbidden >> 0x0a) & 1) !== 0 && value.includes(0x0a)) ||
+    (((forbidden >> 0x0d) & 1) !== 0 && value.includes(0x0d))
+  );
 }
 
 const UNIT_REASONS: Readonly<Record<number, DialectErrorReason>> = { [ETX]: 'etx', 0x0a: 'line-feed', 0x0d: 'carriage-return' };
