@@ -2,7 +2,9 @@
  * `zcached/testing`: run without a real server.
  *
  * - {@link startServer}: an in-process zcached-compatible server over real
- *   TCP (or TLS), in any dialect, with fault hooks.
+ *   TCP (or TLS), in any dialect, with fault hooks; by default it reproduces
+ *   the real generation's parser and faults (the current one crashes on a
+ *   split request), `faithful: false` makes it binary-safe and crash-free.
  * - {@link startProxy}: a fault-injection TCP proxy (latency, bandwidth,
  *   cuts, half-open, refusals, corrupt or truncated replies).
  * - {@link FakeConnection}: a connection whose every outcome a test controls,
