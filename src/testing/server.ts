@@ -13,11 +13,12 @@
  * expect(back.stats.crashes).toBe(0); // the faithful 'etx' server dies as the real one does
  * ```
  *
- * Module layout: listening and the handle with its fault hooks live here;
- * the options and the handle's shape in `server-api.ts`; one connection's reply queue in `server-connection.ts`; each
- * generation's framing and request parsing in `generations/`; the command
- * table in `server-commands.ts`, error texts in `server-errors.ts`, reply
- * encoding in `server-reply.ts`; the data in `server-store.ts`.
+ * Module layout (lower layers never import upper ones): listening and the
+ * handle with its fault hooks live here; the options and the handle's shape
+ * in `server-api.ts`; one connection's reply queue in `server-connection.ts`;
+ * each generation's framing and request parsing in `generations/`; the
+ * command table in `server-commands.ts`, error texts in `server-errors.ts`,
+ * reply encoding in `server-reply.ts`; the data in `server-store.ts`.
  *
  * @module
  */
@@ -67,8 +68,8 @@ function validateOptions(options: StartServerOptions): void {
  * It implements every command and error string of the protocol reference
  * with the framing of the chosen generation:
  * - `'etx'` (current): requests split on 0x03, every one answered in order,
- *   each reply followed by 0x03; pipelining works (and, faithfully, crashes
- *   the server when a read ends inside a request: see
+ *   each reply followed by 0x03; pipelining works (and, faithfully, kills
+ *   the server when a read ends inside a request after complete ones: see
  *   {@link StartServerOptions.faithful}).
  * - `'etx-request'` (2025): requests end with 0x03, replies bare; one request
  *   per read (bytes after the first request of a read are dropped and counted
