@@ -88,6 +88,11 @@ export class ProtocolError extends ZCachedError {
  * - `'empty-map'`: an empty `Map` or plain object `{}` (the current server
  *   answers `-ERR unprocessable`).
  * - `'too-large'`: the whole request is over the dialect's `maxRequestBytes`.
+ *
+ * Source: the protocol reference ("Framing", "What real servers answer to
+ * odd requests") and the current server's main branch as of August 2026.
+ * Empty arrays and empty sets are not refused: the current server stores
+ * `*0` and `~0` (its parser refuses `%0` only).
  */
 export type DialectErrorReason = 'line-feed' | 'carriage-return' | 'etx' | 'empty-string' | 'empty-map' | 'too-large';
 
