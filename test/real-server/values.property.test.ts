@@ -30,7 +30,7 @@ const value: fc.Arbitrary<Value> = fc.letrec<{ value: Value }>((tie) => ({
 })).value;
 
 /** A reply (bulk strings as Buffers) and a sent value in one comparable form: bytes as hex. */
-function canonical(x: Reply | Value): unknown {
+function canonical(x: Reply | Value | undefined): unknown {
   if (typeof x === 'string') return Buffer.from(x).toString('hex');
   if (x instanceof Uint8Array) return Buffer.from(x).toString('hex');
   if (Array.isArray(x)) return x.map(canonical);
