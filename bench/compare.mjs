@@ -122,10 +122,20 @@ export const REDIS_CLIENTS = [
   },
 ];
 
-/** Our client on the embedded server, default ('etx') dialect. */
+/** The 'etx' framing without its send policy: how the client pipelined before the policy (it crashes a real current server). */
+const ETX_WITHOUT_POLICY = { base: 'etx', maxWriteBytes: Infinity, maxUnansweredBytes: Infinity };
+
+/**
+ * Our client on the embedded server, default ('etx') dialect with its send
+ * policy, and paired with it the same framing without the policy (the old
+ * send path). The server runs with `faithful: false` so that the old path
+ * does not crash it; the ratio policy/no-policy is the cost of the policy.
+ */
 export const EMBEDDED_CLIENTS = [
   { id: 'zc1', label: 'zcached pool=1', ours: true, open: (host, port) => openZCached({ host, port, poolSize: 1 }) },
   { id: 'zc4', label: 'zcached pool=4', ours: true, open: (host, port) => openZCached({ host, port, poolSize: 4 }) },
+  { id: 'zc1-old', label: 'pool=1, no send policy', ours: true, open: (host, port) => openZCached({ host, port, poolSize: 1, dialect: ETX_WITHOUT_POLICY }) },
+  { id: 'zc4-old', label: 'pool=4, no send policy', ours: true, open: (host, port) => openZCached({ host, port, poolSize: 4, dialect: ETX_WITHOUT_POLICY }) },
 ];
 
 async function openZCached(options) {
@@ -362,6 +372,11 @@ async function runCell(clients, cell, data, settings, log) {
   const zc1 = clients.find((c) => c.id === 'zc1');
   const zc4 = clients.find((c) => c.id === 'zc4');
   if (zc1 !== undefined && zc4 !== undefined) pair(zc4, zc1);
+  // The send policy's cost: each client beside the same client without the policy.
+  for (const old of clients.filter((c) => c.id.endsWith('-old'))) {
+    const current = clients.find((c) => c.id === old.id.slice(0, -'-old'.length));
+    if (current !== undefined) pair(current, old);
+  }
   log?.(cellLine(result, clients));
   return result;
 }
@@ -442,7 +457,8 @@ export function startEmbeddedServer(dialect = 'etx') {
 
 async function serveEmbedded(dialect) {
   const { startServer } = await import('zcached/testing');
-  const server = await startServer({ dialect });
+  // Binary-safe and crash-free, so that the client without the send policy can be measured beside it.
+  const server = await startServer({ dialect, faithful: false });
   process.stdout.write(`${JSON.stringify({ host: server.host, port: server.port })}\n`);
   process.stdin.resume();
   process.stdin.on('end', async () => {

@@ -296,12 +296,15 @@ function printReport() {
     console.table(report.ceiling);
   }
   if (report.embedded !== undefined) {
-    section("ZCached on the embedded server ('etx' dialect, own process): ops/s and p50 / p99");
+    section("ZCached on the embedded server ('etx', faithful: false, own process): ops/s, send policy vs none, p50 / p99");
     const rows = report.embedded.map((cell) => ({
       cell: cell.name,
       'pool=1 ops/s': formatRate(cell.clients.zc1?.ops),
       'pool=4 ops/s': formatRate(cell.clients.zc4?.ops),
       'p4/p1': formatRatio(cell.ratios['zc4/zc1']?.ops),
+      'pool=1 no policy': formatRate(cell.clients['zc1-old']?.ops),
+      'policy/none p1': formatRatio(cell.ratios['zc1/zc1-old']?.ops),
+      'policy/none p4': formatRatio(cell.ratios['zc4/zc4-old']?.ops),
       'pool=1 p50 / p99': latencyRows([cell], EMBEDDED_CLIENTS)[0]['zcached pool=1'],
       'pool=4 p50 / p99': latencyRows([cell], EMBEDDED_CLIENTS)[0]['zcached pool=4'],
       ...(Object.values(cell.clients).some((c) => c.failures) ? { check: 'FAIL' } : {}),
