@@ -14,6 +14,7 @@ import type { Dialect } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
 import { PendingRequest, RequestFifo } from './request-fifo.js';
+import { PipelinedWrites } from './send-policy.js';
 import { UnsentBytes } from './unsent-bytes.js';
 
 /** Where written bytes go: the socket, behind a small interface. */
@@ -66,14 +67,8 @@ export class RequestQueue {
   /** The encoded requests not written yet, back to back; without pipelining, one request at a time. */
   readonly #unsent: UnsentBytes;
   readonly #pipelining: boolean;
-  readonly #maxWriteBytes: number;
-  readonly #maxUnansweredBytes: number;
-  /** Bytes of written requests whose replies have not arrived. */
-  #unanswered = 0;
-  /** A request larger than `maxWriteBytes` is on the wire: nothing else is written until its reply. */
-  #alone = false;
-  /** The last flush left live requests waiting because of the send policy. */
-  #held = false;
+  /** With pipelining: the writes and the send policy. */
+  readonly #pipelined: PipelinedWrites;
   /** Waiting requests settled (aborted, timed out) before they were written: their bytes are skipped. */
   #settledWaiting = 0;
   #pending = 0;
@@ -92,8 +87,7 @@ export class RequestQueue {
     this.#options = options;
     this.#unsent = new UnsentBytes(options.dialect);
     this.#pipelining = options.dialect.pipelining;
-    this.#maxWriteBytes = options.dialect.maxWriteBytes;
-    this.#maxUnansweredBytes = options.dialect.maxUnansweredBytes;
+    this.#pipelined = new PipelinedWrites(this.#unsent, options.dialect);
   }
 
   /** Requests whose callers are still waiting (queued or on the wire). */
@@ -108,7 +102,7 @@ export class RequestQueue {
 
   /** Bytes of written requests whose replies have not arrived (the send policy's unanswered bytes). */
   get unansweredBytes(): number {
-    return this.#unanswered;
+    return this.#pipelined.unansweredBytes;
   }
 
   /**
@@ -116,7 +110,7 @@ export class RequestQueue {
    * again once replies have arrived.
    */
   get held(): boolean {
-    return this.#held;
+    return this.#pipelined.held;
   }
 
   /** True when a request waits to be written. */
@@ -191,77 +185,7 @@ export class RequestQueue {
       this.#written.push(request);
       return;
     }
-    this.#held = false;
-    if (this.#waiting.length === 0 || this.#alone) {
-      this.#held = this.#alone && this.#waiting.length > this.#settledWaiting;
-      return;
-    }
-    const unsent = this.#unsent;
-    unsent.collect();
-    const now = performance.now();
-    const maxWrite = this.#maxWriteBytes;
-    const limited = maxWrite !== Infinity;
-    // Several runs of one write go out corked (no limit) or copied into one buffer (limited).
-    const corked = !limited && this.#settledWaiting > 0;
-    if (corked) sink.cork();
-    let runs: Buffer[] = [];
-    let writeBytes = 0;
-    let runStart = -1;
-    let runEnd = -1;
-    let consumed = -1;
-    const endRun = (): void => {
-      if (runStart < 0) return;
-      const bytes = unsent.slice(runStart, runEnd);
-      if (limited) runs.push(bytes);
-      else sink.write(bytes);
-      runStart = -1;
-      runEnd = -1;
-    };
-    const endWrite = (): void => {
-      endRun();
-      if (runs.length > 0) sink.write(runs.length === 1 ? (runs[0] as Buffer) : Buffer.concat(runs, writeBytes));
-      runs = [];
-      writeBytes = 0;
-    };
-    for (let request = this.#waiting.peek(); request !== undefined; request = this.#waiting.peek()) {
-      if (request.settled) {
-        this.#waiting.shift();
-        this.#settledWaiting--;
-        consumed = request.end;
-        continue;
-      }
-      const size = request.end - request.start;
-      if (size > maxWrite) {
-        // Too large for one segment: alone on the wire, or not yet.
-        if (writeBytes > 0 || runStart >= 0 || this.#written.length > 0) {
-          this.#held = true;
-          break;
-        }
-        this.#alone = true;
-      } else if (this.#unanswered + size > this.#maxUnansweredBytes) {
-        this.#held = true;
-        break;
-      } else if (writeBytes + size > maxWrite) {
-        endWrite();
-      }
-      this.#waiting.shift();
-      request.written = true;
-      request.writtenAt = now;
-      this.#written.push(request);
-      this.#unanswered += size;
-      writeBytes += size;
-      consumed = request.end;
-      if (request.start !== runEnd) {
-        endRun();
-        runStart = request.start;
-      }
-      runEnd = request.end;
-      if (this.#alone) break;
-    }
-    endWrite();
-    if (corked) sink.uncork();
-    if (consumed >= 0) unsent.release(consumed);
-    if (this.#alone && this.#waiting.length > this.#settledWaiting) this.#held = true;
+    this.#settledWaiting -= this.#pipelined.flush(this.#waiting, this.#written, sink, this.#settledWaiting);
   }
 
   /**
@@ -271,10 +195,7 @@ export class RequestQueue {
   deliver(reply: DecodedReply): boolean {
     const request = this.#written.shift();
     if (request === undefined) return false;
-    if (this.#pipelining) {
-      this.#unanswered -= request.end - request.start;
-      if (this.#written.length === 0) this.#alone = false;
-    }
+    if (this.#pipelining) this.#pipelined.answered(request, this.#written.length === 0);
     if (!request.settled) {
       if (reply instanceof ServerError) this.#settle(request, reply);
       else this.#settle(request, undefined, reply);
@@ -284,8 +205,7 @@ export class RequestQueue {
 
   /** Rejects every written request (their replies will never come) with `error`. */
   failWritten(error: Error): void {
-    this.#unanswered = 0;
-    this.#alone = false;
+    this.#pipelined.streamLost();
     for (const request of this.#written.drain()) this.#settle(request, error);
   }
 
@@ -295,7 +215,7 @@ export class RequestQueue {
     // Drop the unsent bytes before settling anything: a callback may enqueue a new request.
     const waiting = this.#waiting.drain();
     this.#unsent.clear();
-    this.#held = false;
+    this.#pipelined.streamLost();
     for (const request of waiting) request.written = true; // their bytes are gone: not "skipped" either
     this.#settledWaiting = 0;
     for (const request of waiting) this.#settle(request, error);
