@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * `npm run mutate`: StrykerJS on the client's core (stryker.config.mjs).
+ *
+ *   npm run mutate                                   # every core module (the full run)
+ *   npm run mutate -- src/protocol/decoder.ts        # the modules a change touches
+ *   npm run mutate -- src/protocol/encoder.ts src/protocol/wire-encoder.ts
+ *   npm run mutate -- src/connection/requests.ts:120-180    # a line range
+ *   npm run mutate -- src/pool/reducer.ts --concurrency 2 --incremental
+ *
+ * Arguments that do not start with `-` are files (or globs, or `file:lines`)
+ * to mutate; they become Stryker's `--mutate`. Everything else goes to
+ * `stryker run` as it is (`--concurrency N`, `--incremental`, `--testFiles`,
+ * `--logLevel debug`, ...). The reports land in reports/mutation/NAME.html
+ * and NAME.json, NAME taken from the files (`core` for the full run), so the
+ * report of one module's run is kept when another module is run.
+ *
+ * Exits with Stryker's exit code.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+if (args.includes('-h') || args.includes('--help')) {
+  console.log(
+    'usage: npm run mutate -- [FILE[:LINES]...] [stryker run options]\n' +
+      '  no FILE: every core module listed in stryker.config.mjs\n' +
+      '  reports: reports/mutation/<name>.html and .json',
+  );
+  process.exit(0);
+}
+
+// Stryker options that take a value: their value is not a file to mutate.
+const takesValue = new Set([
+  '-c',
+  '--concurrency',
+  '-t',
+  '--testFiles',
+  '--logLevel',
+  '--fileLogLevel',
+  '--timeoutMS',
+  '--timeoutFactor',
+  '--incrementalFile',
+  '--reporters',
+  '--coverageAnalysis',
+  '--maxTestRunnerReuse',
+  '--dryRunTimeoutMinutes',
+  '--tempDirName',
+  '--cleanTempDir',
+  '--ignorePatterns',
+  '--checkers',
+  '--testRunnerNodeArgs',
+]);
+
+const files = [];
+const passThrough = [];
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i];
+  if (arg.startsWith('-')) {
+    passThrough.push(arg);
+    if (takesValue.has(arg) && i + 1 < args.length) passThrough.push(args[++i]);
+  } else {
+    files.push(arg);
+  }
+}
+
+const slug = (file) =>
+  file
+    .replace(/^\.?\//, '')
+    .replace(/^src\//, '')
+    .replace(/\.[cm]?[jt]s(?=$|:)/, '')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+const name = files.length === 0 ? 'core' : files.map(slug).join('+').slice(0, 120);
+
+const require = createRequire(import.meta.url);
+const strykerBin = path.join(path.dirname(require.resolve('@stryker-mutator/core/package.json')), 'bin', 'stryker.js');
+const strykerArgs = ['run', 'stryker.config.mjs', ...(files.length > 0 ? ['--mutate', files.join(',')] : []), ...passThrough];
+
+console.log(`stryker ${strykerArgs.join(' ')}\nreport: reports/mutation/${name}.html`);
+const child = spawn(process.execPath, [strykerBin, ...strykerArgs], {
+  stdio: 'inherit',
+  env: { ...process.env, ZCACHED_MUTATE_REPORT: name },
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
