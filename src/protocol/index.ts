@@ -8,6 +8,8 @@ export {
   ETX,
   DIALECTS,
   DEFAULT_MAX_REQUEST_BYTES,
+  SEGMENT_BYTES,
+  SERVER_READ_BYTES,
   resolveDialect,
   type Dialect,
   type DialectInput,
