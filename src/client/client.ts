@@ -7,7 +7,7 @@
 
 import { Connection, type ConnectionOptions } from '../connection/connection.js';
 import type { RequestOptions } from '../connection/requests.js';
-import { ConnectError, PoolEmptyError } from '../errors.js';
+import { ConnectError, ConnectionClosedError, PoolEmptyError } from '../errors.js';
 import { ConnectionPool } from '../pool/pool.js';
 import { DIALECTS } from '../protocol/dialect.js';
 import { encodeRequest, type Command } from '../protocol/encoder.js';
@@ -58,6 +58,12 @@ export type CommandOptions = RequestOptions;
 export class ZCached implements AsyncDisposable {
   readonly #pool: ConnectionPool<Connection>;
   #fp: ZCachedFp | undefined;
+  /** The run in progress or done (shared by every `run()` call); cleared when it rejects. */
+  #run: Promise<void> | undefined;
+  /** What the last `run()` rejected with, until the next one starts. */
+  #runFailure: Error | undefined;
+  /** `close()` was called: the client is done for good. */
+  #closed = false;
   /** Set only while {@link fromConnectionPool} constructs a client around an existing pool. */
   static #adopting: ConnectionPool<Connection> | undefined;
 
@@ -100,24 +106,78 @@ export class ZCached implements AsyncDisposable {
   }
 
   /**
-   * Sets the pool up (connects `poolSize` connections in parallel).
-   * Rejects with a {@link ConnectError} when not a single connection could
-   * connect; otherwise resolves, broken connections included.
+   * Sets the pool up: creates `poolSize` connections and connects them in
+   * parallel. Resolves once each has connected or used up its
+   * `connectionAttempts`, when at least one is connected; the others keep
+   * reconnecting by themselves (with `reconnect: true`) until {@link close}.
+   *
+   * - Calls made while a run is in progress, or after it resolved, return the
+   *   same promise: the pool is set up once (a lazy `await client.run()`
+   *   before each use is safe). To reconnect later, use
+   *   `connectionPool.reconnect()`.
+   * - When no connection could connect it rejects with a {@link ConnectError}
+   *   (its `cause` the last connect failure) and leaves nothing running: the
+   *   pool is closed, no socket or timer is left, so a script that does not
+   *   call `close()` still exits. A later `run()` tries again from scratch.
+   * - When {@link close} is called before it finishes, it rejects with a
+   *   {@link ConnectError} whose `cause` is a {@link ConnectionClosedError}.
+   * - After {@link close} it rejects at once with a
+   *   {@link ConnectionClosedError}: a closed client does not start again
+   *   (create a new `ZCached`).
    */
-  async run(): Promise<void> {
-    await this.#pool.setup();
-    if (!this.#pool.isWorking()) {
-      const cause = this.#pool.connections.find((c) => c.lastError !== undefined)?.lastError;
-      const first = this.#pool.connections[0];
-      throw new ConnectError(
-        `cannot reach the zcached server${first === undefined ? '' : ` at ${first.host}:${first.port}`}: no connection of the pool could connect`,
-        cause === undefined ? undefined : { cause },
-      );
+  run(): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError('run()'));
+    this.#run ??= this.#start();
+    return this.#run;
+  }
+
+  async #start(): Promise<void> {
+    this.#runFailure = undefined;
+    try {
+      await this.#pool.setup();
+      if (this.#closed) {
+        throw new ConnectError('run() did not finish: the client was closed while its pool was connecting', {
+          cause: closedError('run()'),
+        });
+      }
+      if (!this.#pool.isWorking()) {
+        const error = this.#unreachable();
+        // Leave nothing behind: no reconnect timers, no sockets. A later run() starts afresh.
+        await this.#pool.close();
+        throw error;
+      }
+    } catch (error) {
+      this.#run = undefined;
+      this.#runFailure = error instanceof Error ? error : new Error(String(error));
+      throw error;
     }
   }
 
-  /** Closes the pool: every connection, its timers and sockets. */
+  /** The ConnectError of a run in which no connection could connect. */
+  #unreachable(): ConnectError {
+    const connections = this.#pool.connections;
+    const first = connections[0];
+    if (first === undefined) {
+      return new ConnectError(`run() has nothing to connect: the pool has no connection (poolSize ${this.#pool.poolSize})`);
+    }
+    const cause = connections.find((c) => c.lastError !== undefined)?.lastError;
+    const count = connections.length;
+    return new ConnectError(
+      `cannot reach the zcached server at ${first.host}:${first.port}: ` +
+        `${count === 1 ? 'the connection' : `none of the ${count} connections`} could connect` +
+        `${cause === undefined ? '' : ` (${cause.message})`}; the pool was closed, nothing is left running: call run() again to retry`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  /**
+   * Closes the client for good: the pool, every connection, its timers and
+   * sockets (pending requests settle as `Connection.close()` says). Afterwards
+   * `run()` and every command reject with a {@link ConnectionClosedError}.
+   * Resolves when all is closed; calling it again is harmless.
+   */
   close(): Promise<void> {
+    this.#closed = true;
     return this.#pool.close();
   }
 
@@ -128,9 +188,13 @@ export class ZCached implements AsyncDisposable {
 
   /**
    * Sends any command to the least-loaded connected connection and resolves
-   * with the raw reply. When none is connected but one is reconnecting, the
-   * request waits for it (at most its timeout); when none is either, it
-   * rejects at once with a {@link PoolEmptyError}.
+   * with the raw reply. When none is connected but one will connect by itself
+   * (an attempt running, a back-off wait, or a rest after a failed run), the
+   * request waits for the one that will be up soonest, at most its timeout
+   * (then a {@link TimeoutError}); see `ConnectionPool.getConnectionForRequest`.
+   * Otherwise it rejects at once: with a {@link PoolEmptyError} saying what
+   * each connection is doing, or that `run()` was never called or failed;
+   * with a {@link ConnectionClosedError} after {@link close}.
    * @throws TypeError / RangeError for arguments that cannot be sent
    * @throws DialectError for a request the dialect cannot carry (nothing is
    *   sent). For the server's commands (case-insensitive) its `path` names
@@ -148,21 +212,35 @@ export class ZCached implements AsyncDisposable {
   }
 
   #send(command: Command, options: CommandOptions | undefined): Promise<Reply> {
-    let connection: Connection | undefined;
+    let connection: Connection;
     try {
-      connection = this.#pool.getLeastLoadedConnection();
+      // Connected, or else the connection that will be up soonest (it holds the request, at most its timeout).
+      connection = this.#pool.getConnectionForRequest();
     } catch (error) {
       if (!(error instanceof PoolEmptyError)) throw error;
-      // Nothing connected: a connection that is (re)connecting takes the request and holds it
-      // for at most its timeout; with none, fail at once.
-      connection = leastLoadedConnecting(this.#pool.connections);
-      if (connection === undefined) {
-        // Invalid arguments still throw here, as they would with a connection.
-        encodeRequest(this.#pool.connections[0]?.dialect ?? DIALECTS.etx, command);
-        return Promise.reject(error);
-      }
+      // Invalid arguments still throw here, as they would with a connection.
+      encodeRequest(this.#pool.connections[0]?.dialect ?? DIALECTS.etx, command);
+      return Promise.reject(this.#unavailable(error));
     }
     return connection.send(command, options);
+  }
+
+  /** The error of a command no connection can take: why, from the client's point of view. */
+  #unavailable(error: PoolEmptyError): Error {
+    if (this.#closed) return closedError('commands');
+    if (!this.#pool.isEmpty()) return error;
+    if (this.#runFailure !== undefined) {
+      return new PoolEmptyError(`no connection: run() failed and left nothing running; call run() again (${this.#runFailure.message})`, {
+        cause: this.#runFailure,
+      });
+    }
+    if (this.#run === undefined) {
+      return new PoolEmptyError(
+        `no connection: run() was never called on this client; call \`await client.run()\` before sending commands (${error.message})`,
+        { cause: error },
+      );
+    }
+    return error;
   }
 
   /** PING: resolves with `'PONG'`. */
@@ -284,13 +362,9 @@ export class ZCached implements AsyncDisposable {
   }
 }
 
-/** The connecting (or about to retry) connection with the fewest pending requests. */
-function leastLoadedConnecting(connections: readonly Connection[]): Connection | undefined {
-  let best: Connection | undefined;
-  for (const connection of connections) {
-    if (connection.isConnecting() && (best === undefined || connection.pendingRequests < best.pendingRequests)) best = connection;
-  }
-  return best;
+/** The error of `run()` or a command on a closed client. */
+function closedError(what: string): ConnectionClosedError {
+  return new ConnectionClosedError(`the client was closed: ${what} cannot be used any more; create a new ZCached`);
 }
 
 function undefinedWhenNotFound(error: unknown): undefined {

@@ -26,16 +26,18 @@ import type { DecodedReply, Reply } from '../protocol/values.js';
 import type { PoolConnection } from '../pool/pool-connection.js';
 import { ExponentialBackoff, type ExponentialBackoffOptions } from './backoff.js';
 import {
+  brokenPhase,
   connectionMachine,
   isOutOfAttempts,
   lifecycleState,
   validateConnectionMachineInput,
   MAX_TIMER_DELAY,
   DEFAULT_STABLE_AFTER,
+  type ConnectionMachineSnapshot,
   type OpenSocketInput,
 } from './machine.js';
 import { RequestQueue, type RequestOptions } from './requests.js';
-import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
+import { describeConnectionState, type CloseOptions, type ConnectionState, type ConnectionStateChange } from './state.js';
 import { openTransport, type OpenTransport, type TlsSetting, type Transport } from './transport.js';
 
 /** Options of a {@link Connection}. Only `host` and `port` are required. */
@@ -182,7 +184,10 @@ export class Connection implements PoolConnection, AsyncDisposable {
 
   #state: ConnectionState = 'idle';
   #totalRequests = 0;
-  #outOfAttempts = false;
+  /** The sub-state of `broken` (`undefined` in the other states). */
+  #phase: 'waiting' | 'resting' | 'failed' | undefined;
+  /** When the next connect attempt starts (`performance.now()` time), in `broken.waiting` and `broken.resting`. */
+  #retryAt = 0;
   #transport: Transport | undefined;
   /** A flush is scheduled for this turn (as an immediate, or as a microtask on an idle connection). */
   #flushScheduled = false;
@@ -226,7 +231,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
       actions: { closeSocket: () => this.#dropTransport() },
     });
     this.#actor = createActor(machine, { input: settings.machine });
-    this.#actor.subscribe((snapshot) => this.#onLifecycle(lifecycleState(snapshot), isOutOfAttempts(snapshot)));
+    this.#actor.subscribe((snapshot) => this.#onLifecycle(snapshot));
     this.#actor.start();
   }
 
@@ -274,11 +279,55 @@ export class Connection implements PoolConnection, AsyncDisposable {
   }
 
   /**
-   * True while a connect attempt runs or a retry is scheduled: a request
-   * given now waits for the connection (at most its timeout) instead of failing.
+   * True while a run of connect attempts is under way: an attempt runs, or
+   * the back-off before the run's next attempt is running (`broken.waiting`).
+   * False while resting after a failed run ({@link isResting}).
    */
   isConnecting(): boolean {
-    return this.#state === 'connecting' || (this.#state === 'broken' && !this.#outOfAttempts && this.#closing === undefined);
+    return this.#state === 'connecting' || (this.#state === 'broken' && this.#phase === 'waiting' && this.#closing === undefined);
+  }
+
+  /**
+   * True while the connection rests after a run of attempts failed
+   * (`broken.resting`, with `reconnect: true`): a fresh run starts by
+   * itself in {@link nextAttemptIn} ms (about `backoff.max`).
+   */
+  isResting(): boolean {
+    return this.#state === 'broken' && this.#phase === 'resting' && this.#closing === undefined;
+  }
+
+  /**
+   * In how many ms the next connect attempt starts by itself: 0 while one
+   * runs, the time left of the back-off wait or of the rest while broken and
+   * reconnecting; `undefined` when none will start by itself (idle,
+   * connected, gave up with `reconnect: false`, closing, closed). A request
+   * given to a connection with a number here waits for it, at most its timeout.
+   */
+  get nextAttemptIn(): number | undefined {
+    if (this.#closing !== undefined) return undefined;
+    if (this.#state === 'connecting') return 0;
+    if (this.#state !== 'broken' || this.#phase === 'failed') return undefined;
+    return Math.max(0, this.#retryAt - performance.now());
+  }
+
+  /**
+   * One sentence on what the connection is doing and will do next, as error
+   * messages give it: `connection 127.0.0.1:7556#3 is resting after 3 failed
+   * attempts (last error: ...) and retries in ~8421 ms`.
+   */
+  describeState(): string {
+    const { context } = this.#actor.getSnapshot();
+    return describeConnectionState({
+      id: this.id,
+      state: this.#state,
+      phase: this.#phase,
+      closing: this.#closing !== undefined,
+      attempt: context.attempt,
+      connectionAttempts: context.connectionAttempts,
+      reconnect: context.reconnect,
+      retryIn: this.nextAttemptIn,
+      lastError: context.lastError,
+    });
   }
 
   /** Listens to lifecycle state changes; returns the function that stops listening. */
@@ -326,9 +375,13 @@ export class Connection implements PoolConnection, AsyncDisposable {
    * {@link ServerError} (error reply), {@link TimeoutError}, {@link AbortError},
    * {@link QueueFullError}, {@link ConnectionError} or {@link ConnectionClosedError}.
    *
-   * A request given while connecting (or waiting to reconnect) waits for the
-   * connection, at most its timeout; one given to a connection that is
-   * closed, idle or out of attempts is rejected at once.
+   * A request given while the connection is connecting, waiting to retry or
+   * resting after a failed run (it reconnects by itself) waits for the
+   * connection, at most its timeout, then rejects with a TimeoutError. One
+   * given to a connection that will not connect by itself (closed or
+   * closing: {@link ConnectionClosedError}; idle, or given up with
+   * `reconnect: false`: {@link ConnectionError}) is rejected at once, with a
+   * message saying so.
    *
    * @throws TypeError / RangeError for arguments with no wire form
    * @throws DialectError for a request the dialect cannot carry
@@ -338,13 +391,9 @@ export class Connection implements PoolConnection, AsyncDisposable {
     if (state === 'closed' || this.#closing !== undefined) {
       return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
     }
-    if (state === 'idle' || (state === 'broken' && this.#outOfAttempts)) {
-      return Promise.reject(
-        new ConnectionError(
-          state === 'idle' ? `connection ${this.id} is not connected; call connect() first` : `connection ${this.id} is broken`,
-          this.lastError === undefined ? undefined : { cause: this.lastError },
-        ),
-      );
+    if (state === 'idle' || (state === 'broken' && this.#phase === 'failed')) {
+      const lastError = this.lastError;
+      return Promise.reject(new ConnectionError(this.describeState(), lastError === undefined ? undefined : { cause: lastError }));
     }
     if (options?.timeout !== undefined) timerDuration('timeout', options.timeout, false);
     const promise = this.#requests.enqueue(command, options);
@@ -496,11 +545,15 @@ export class Connection implements PoolConnection, AsyncDisposable {
     if (!this.dialect.pipelining && this.#transport !== undefined) this.#requests.flush(this.#transport);
   };
 
-  #onLifecycle(next: ConnectionState, outOfAttempts: boolean): void {
+  #onLifecycle(snapshot: ConnectionMachineSnapshot): void {
+    const next = lifecycleState(snapshot);
+    const phase = brokenPhase(snapshot);
     const from = this.#state;
-    if (next === from && outOfAttempts === this.#outOfAttempts) return;
+    if (next === from && phase === this.#phase) return;
     this.#state = next;
-    this.#outOfAttempts = outOfAttempts;
+    this.#phase = phase;
+    // The machine reads no clock: the wait it drew starts now.
+    if (phase === 'waiting' || phase === 'resting') this.#retryAt = performance.now() + (snapshot.context.retryDelay ?? 0);
     // A socket that opened as its attempt was cancelled (close, connect timeout) never reached `connected`.
     if (next !== 'connected' && this.#transport !== undefined) this.#dropTransport();
     const lastError = this.lastError;
@@ -517,11 +570,21 @@ export class Connection implements PoolConnection, AsyncDisposable {
       this.#settleConnectWaiters(undefined);
       this.#startPing();
       if (this.#requests.hasWaiting && !this.#flushScheduled) this.#scheduleFlush();
-    } else if (next === 'broken' && outOfAttempts) {
+    } else if (next === 'broken' && isOutOfAttempts(snapshot)) {
+      // The run is over: connect() and tryReconnect() answer now. Requests wait for a resting
+      // connection (a fresh run starts by itself) within their own timeout; one that gave up fails them.
+      const attempts = snapshot.context.attempt;
+      const fate =
+        phase === 'resting'
+          ? `it retries by itself in ~${Math.round(this.nextAttemptIn ?? 0)} ms`
+          : 'it does not reconnect by itself (reconnect: false)';
       this.#settleConnectWaiters(
-        new ConnectError(`cannot connect to ${this.host}:${this.port}: ${lastError?.message ?? 'unknown error'}`, cause),
+        new ConnectError(
+          `cannot connect to ${this.host}:${this.port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastError?.message ?? 'unknown error'}; ${fate}`,
+          cause,
+        ),
       );
-      this.#requests.failAll(new ConnectionError(`connection ${this.id} is broken and not reconnecting`, cause));
+      if (phase === 'failed') this.#requests.failAll(new ConnectionError(this.describeState(), cause));
     } else if (next === 'closed') {
       this.#settleConnectWaiters(new ConnectionClosedError(`connection ${this.id} was closed`));
       this.#requests.failAll(new ConnectionClosedError(`connection ${this.id} was closed before the request settled`));

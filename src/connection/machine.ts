@@ -74,6 +74,15 @@ export interface ConnectionMachineContext extends ConnectionMachineInput {
    * connected; `undefined` until the first failure.
    */
   readonly lastError: Error | undefined;
+  /**
+   * The wait drawn on entering `broken.waiting` (the back-off) or
+   * `broken.resting` (the rest), in ms, after clamping to
+   * {@link MAX_TIMER_DELAY}: the next connect attempt starts this long after
+   * that entry. The machine reads no clock, so whoever needs the time left
+   * notes when the state was entered. `undefined` until the first such wait;
+   * kept (stale) in the other states.
+   */
+  readonly retryDelay: number | undefined;
 }
 
 /** Events the machine accepts from the outside. */
@@ -194,6 +203,14 @@ export const connectionMachine = setup({
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     /** Records a failure as `lastError`. */
     recordError: assign({ lastError: (_, params: { readonly error: unknown }) => toError(params.error) }),
+    /** Draws the back-off wait of `broken.waiting`: `backoff.delay(max(1, attempt), random())`. */
+    drawBackoff: assign({
+      retryDelay: ({ context }) => timerDelay(context.backoff.delay(Math.max(1, context.attempt), context.random())),
+    }),
+    /** Draws the rest of `broken.resting`: the back-off maximum, with jitter. */
+    drawRest: assign({
+      retryDelay: ({ context }) => timerDelay(context.backoff.max * (1 - context.backoff.jitter * context.random())),
+    }),
     /** Records a connect timeout as `lastError`. */
     recordTimeout: assign({
       lastError: ({ context }) => new TimeoutError(`connect timed out after ${context.connectTimeout} ms`),
@@ -208,10 +225,10 @@ export const connectionMachine = setup({
   delays: {
     /** Time limit of one connect attempt. */
     connectTimeout: ({ context }) => timerDelay(context.connectTimeout),
-    /** Wait before the next attempt: `backoff.delay(max(1, attempt), random())`. */
-    backoff: ({ context }) => timerDelay(context.backoff.delay(Math.max(1, context.attempt), context.random())),
-    /** Rest after a run ran out of attempts, before a new run: the back-off maximum, with jitter. */
-    rest: ({ context }) => timerDelay(context.backoff.max * (1 - context.backoff.jitter * context.random())),
+    /** Wait before the next attempt: the `retryDelay` drawn on entry (`backoff.delay(max(1, attempt), random())`). */
+    backoff: ({ context }) => context.retryDelay ?? 0,
+    /** Rest after a run ran out of attempts, before a new run: the `retryDelay` drawn on entry (the back-off maximum, with jitter). */
+    rest: ({ context }) => context.retryDelay ?? 0,
     /** Time connected after which a drop starts a fresh run. */
     stableAfter: ({ context }) => timerDelay(context.stableAfter ?? DEFAULT_STABLE_AFTER),
   },
@@ -220,7 +237,7 @@ export const connectionMachine = setup({
   initial: 'idle',
   context: ({ input }) => {
     validateConnectionMachineInput(input);
-    return { ...input, attempt: 0, lastError: undefined };
+    return { ...input, attempt: 0, lastError: undefined, retryDelay: undefined };
   },
   on: {
     CLOSE: { target: '.closed' },
@@ -283,10 +300,13 @@ export const connectionMachine = setup({
           ],
         },
         waiting: {
+          // The entry action draws the wait before the delayed transition reads it.
+          entry: 'drawBackoff',
           after: { backoff: { target: '#connection.connecting' } },
         },
         /** Out of attempts, reconnecting on its own: a fresh run after a rest. */
         resting: {
+          entry: 'drawRest',
           after: { rest: { target: '#connection.connecting', actions: 'startRun' } },
         },
         failed: {},
@@ -311,12 +331,35 @@ export function lifecycleState(snapshot: Pick<ConnectionMachineSnapshot, 'value'
 }
 
 /**
+ * The sub-state of `broken`: `'waiting'` (a retry of the current run is
+ * scheduled), `'resting'` (the run is out of attempts; a fresh run starts by
+ * itself after the rest) or `'failed'` (out of attempts, or a drop, with
+ * `reconnect: false`: nothing starts until `CONNECT` or `RECONNECT`);
+ * `undefined` outside `broken`.
+ */
+export function brokenPhase(snapshot: Pick<ConnectionMachineSnapshot, 'value'>): 'waiting' | 'resting' | 'failed' | undefined {
+  const { value } = snapshot;
+  if (typeof value !== 'object') return undefined;
+  const phase = value.broken;
+  return phase === 'waiting' || phase === 'resting' || phase === 'failed' ? phase : undefined;
+}
+
+/**
  * True when the snapshot is in `broken.failed` or `broken.resting`: the run
- * is out of attempts (or a drop did not reconnect). Requests and `connect()`
- * calls waiting for this connection should fail now; in `resting` a new run
- * starts by itself later.
+ * is over without a connection (or a drop did not reconnect). A `connect()`
+ * waiting for this run should fail now. Requests need not: in `resting` a
+ * fresh run starts by itself after the rest, so only `broken.failed`
+ * ({@link hasGivenUp}) means the connection will not come back on its own.
  */
 export function isOutOfAttempts(snapshot: Pick<ConnectionMachineSnapshot, 'value'>): boolean {
-  const { value } = snapshot;
-  return typeof value === 'object' && (value.broken === 'failed' || value.broken === 'resting');
+  const phase = brokenPhase(snapshot);
+  return phase === 'failed' || phase === 'resting';
+}
+
+/**
+ * True in `broken.failed`: the connection will not connect again by itself
+ * (`reconnect: false`), so requests waiting for it should fail now.
+ */
+export function hasGivenUp(snapshot: Pick<ConnectionMachineSnapshot, 'value'>): boolean {
+  return brokenPhase(snapshot) === 'failed';
 }

@@ -26,4 +26,22 @@ export interface PoolConnection {
   close(options?: CloseOptions): Promise<void>;
   /** Listens to lifecycle state changes. */
   subscribe(listener: (change: ConnectionStateChange) => void): Unsubscribe;
+  /**
+   * Optional. In how many ms the next connect attempt starts by itself: 0
+   * while one runs, the time left of a back-off wait or a rest while it
+   * reconnects; `undefined` when none will start by itself (idle, connected,
+   * given up, closing, closed). {@link ConnectionPool.getConnectionForRequest}
+   * hands requests to such a connection when none is connected. Without this
+   * member, a connection counts as on its way only in state `connecting`.
+   */
+  readonly nextAttemptIn?: number | undefined;
+  /**
+   * Optional. One sentence on what the connection is doing and will do next,
+   * used in the pool's error messages (e.g. `connection h:7556#3 is resting
+   * after 3 failed attempts and retries in ~8421 ms`). Without it the pool
+   * says `connection <id> is <state>`.
+   */
+  describeState?(): string;
+  /** Optional. Why it last failed to connect or broke; the pool's `PoolEmptyError` takes it as `cause`. */
+  readonly lastError?: Error | undefined;
 }

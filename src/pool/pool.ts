@@ -5,7 +5,8 @@
  * change back in as an action.
  *
  * The one exception is the per-request path: {@link ConnectionPool.getLeastLoadedConnection}
- * reads the live connections directly and never runs the reducer.
+ * and {@link ConnectionPool.getConnectionForRequest} read the live
+ * connections directly and never run the reducer.
  *
  * @module
  */
@@ -13,6 +14,9 @@
 import type { ConnectionStateChange } from '../connection/state.js';
 import { PoolEmptyError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
+import { assertInteger, assertSize, describe, isIterable, isPoolConnection } from './checks.js';
+import { settled, untilRemoved, type Membership } from './membership.js';
+import { noneAvailableMessage, noneConnectedMessage, type PoolHistory } from './messages.js';
 import type { PoolConnection } from './pool-connection.js';
 import { poolReducer } from './reducer.js';
 import * as select from './selectors.js';
@@ -31,15 +35,6 @@ export type PoolEvent<C extends PoolConnection = PoolConnection> =
   | { readonly type: 'connectionRemoved'; readonly connection: C }
   | { readonly type: 'connectionStateChanged'; readonly connection: C; readonly change: ConnectionStateChange }
   | { readonly type: 'poolSizeChanged'; readonly from: number; readonly to: number };
-
-/** What the pool keeps for each of its connections. */
-interface Membership<C> {
-  readonly connection: C;
-  readonly unsubscribe: Unsubscribe;
-  /** Settles when the connection leaves the pool, so no pool operation waits on a connection it let go of. */
-  readonly removal: Promise<void>;
-  readonly markRemoved: () => void;
-}
 
 /** The rotation counter wraps here, long before it could lose integer precision. */
 const ROTATION_LIMIT = 0x3fff_ffff;
@@ -79,6 +74,10 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   #connectionsView: readonly C[] = Object.freeze([]);
   /** Start of the next least-loaded scan: the live counterpart of `PoolState.rotation`. */
   #rotation = 0;
+  /** The setup in progress, shared by every `setup()` call made meanwhile. */
+  #setup: Promise<void> | undefined;
+  /** Whether the pool was ever set up or closed, for the messages of an empty pool. */
+  #history: PoolHistory = 'new';
 
   /**
    * Creates an empty pool; call {@link ConnectionPool.setup} to fill it.
@@ -143,12 +142,23 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    * first. Resolves when every new connection has connected or used up its
    * attempts; unreachable servers leave broken connections, not a rejection.
    *
+   * Calls made while a setup is in progress share it: they return the same
+   * promise, and nothing is created or closed again (so two lazy
+   * initialisations at once do not close each other's connections). A call
+   * after it has settled sets the pool up anew, as after {@link close}.
+   *
    * @throws (rejects) whatever the factory throws, or a TypeError / RangeError
    *   when it returns something that is not a connection or whose id is
    *   already in the pool; the connections created by that call are closed.
    */
-  async setup(): Promise<void> {
-    await this.#dispatch({ type: 'setup' });
+  setup(): Promise<void> {
+    if (this.#setup !== undefined) return this.#setup;
+    this.#history = 'setUp';
+    const setup = this.#dispatch({ type: 'setup' }).finally(() => {
+      if (this.#setup === setup) this.#setup = undefined;
+    });
+    this.#setup = setup;
+    return setup;
   }
 
   /**
@@ -158,6 +168,9 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    * are closed.
    */
   async close(): Promise<void> {
+    // A setup() from now on is a new one, not the one this close ends.
+    this.#setup = undefined;
+    this.#history = 'closed';
     await this.#dispatch({ type: 'close' });
   }
 
@@ -253,14 +266,52 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    * O(n) over the live connections, no sorting, no allocation; it reads
    * `state` and `pendingRequests` directly and never runs the reducer.
    *
-   * @throws PoolEmptyError (a RangeError, code `EPOOLEMPTY`) when no connection is connected.
+   * @throws PoolEmptyError (a RangeError, code `EPOOLEMPTY`) when no
+   *   connection is connected; its message says what each connection is
+   *   doing (connecting, waiting to retry, resting and retrying in ~T ms,
+   *   given up, closed), or why the pool is empty (setup() never called,
+   *   closed), and its `cause` is a connection's last failure.
    */
   getLeastLoadedConnection(): C {
     const start = this.#rotation;
     this.#rotation = start === ROTATION_LIMIT ? 0 : start + 1;
     const connection = select.leastLoaded(this.#connections, start);
-    if (connection === undefined) throw new PoolEmptyError();
+    if (connection === undefined) throw this.#poolEmpty(noneConnectedMessage(this.#connections, this.#history, this.poolSize));
     return connection;
+  }
+
+  /**
+   * The connection a request should go to now: the least-loaded connected
+   * one, as {@link getLeastLoadedConnection}; when none is connected, the one
+   * that will be connected soonest (see `poolSelectors.soonestToConnect`): a
+   * connect attempt running (fewest pending first), else the shortest
+   * back-off wait or rest left ({@link PoolConnection.nextAttemptIn}). A
+   * request handed to such a connection waits in its queue, at most its
+   * timeout.
+   *
+   * O(n), no allocation, never runs the reducer.
+   *
+   * @throws PoolEmptyError when no connection is connected or will connect
+   *   by itself (every one idle, given up with `reconnect: false`, closing or
+   *   closed, or none at all); its message says what each one is doing, or
+   *   why the pool is empty.
+   */
+  getConnectionForRequest(): C {
+    const start = this.#rotation;
+    this.#rotation = start === ROTATION_LIMIT ? 0 : start + 1;
+    const connection = select.leastLoaded(this.#connections, start) ?? select.soonestToConnect(this.#connections, start);
+    if (connection === undefined) throw this.#poolEmpty(noneAvailableMessage(this.#connections, this.#history, this.poolSize));
+    return connection;
+  }
+
+  /** A PoolEmptyError with `message`, its cause a connection's last failure (the first one found). */
+  #poolEmpty(message: string): PoolEmptyError {
+    let cause: Error | undefined;
+    for (const connection of this.#connections) {
+      cause = connection.lastError;
+      if (cause !== undefined) break;
+    }
+    return new PoolEmptyError(message, cause === undefined ? undefined : { cause });
   }
 
   /**
@@ -451,61 +502,4 @@ function sameMembers(before: PoolState, after: PoolState): boolean {
   if (before.connections === after.connections) return true;
   if (before.connections.length !== after.connections.length) return false;
   return before.connections.every((entry, index) => entry.id === after.connections[index]?.id);
-}
-
-/** Runs `start` and resolves once its promise settles either way; a synchronous throw counts as settled. */
-function settled(start: () => PromiseLike<unknown>): Promise<void> {
-  try {
-    return Promise.resolve(start()).then(
-      () => undefined,
-      () => undefined,
-    );
-  } catch {
-    return Promise.resolve();
-  }
-}
-
-/** Like {@link settled}, but also resolves as soon as the connection leaves the pool. */
-function untilRemoved<C>(membership: Membership<C>, start: () => PromiseLike<unknown>): Promise<void> {
-  return Promise.race([settled(start), membership.removal]);
-}
-
-function assertInteger(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
-  if (!Number.isInteger(value)) throw new RangeError(`${name} must be an integer, got ${value}`);
-}
-
-function assertSize(value: unknown, name: string): asserts value is number {
-  assertInteger(value, name);
-  if (value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
-}
-
-function isIterable(value: unknown): value is Iterable<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
-  );
-}
-
-function isPoolConnection(value: unknown): value is PoolConnection {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Partial<Record<keyof PoolConnection, unknown>>;
-  return (
-    typeof candidate.id === 'string' &&
-    typeof candidate.state === 'string' &&
-    typeof candidate.pendingRequests === 'number' &&
-    typeof candidate.isConnected === 'function' &&
-    typeof candidate.connect === 'function' &&
-    typeof candidate.tryReconnect === 'function' &&
-    typeof candidate.close === 'function' &&
-    typeof candidate.subscribe === 'function'
-  );
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object') return value.constructor?.name ?? 'object';
-  return typeof value === 'function' ? 'a function' : String(value);
 }

@@ -76,6 +76,55 @@ export function leastLoaded<T extends LoadedConnection>(connections: readonly T[
   return best;
 }
 
+/** A connection as {@link soonestToConnect} sees it. */
+export interface ReconnectingConnection extends LoadedConnection {
+  /**
+   * ms until its next connect attempt starts by itself (0: one is running);
+   * `undefined` when none will. When the member is absent, a `connecting`
+   * connection counts as 0 and any other as `undefined`.
+   */
+  readonly nextAttemptIn?: number | undefined;
+}
+
+/** When `connection` starts its next connect attempt by itself, in ms from now; `undefined` for never. */
+export function nextAttemptIn(connection: ReconnectingConnection): number | undefined {
+  if ('nextAttemptIn' in connection) return connection.nextAttemptIn;
+  return connection.state === 'connecting' ? 0 : undefined;
+}
+
+/**
+ * Where a request should wait when no connection is connected: the
+ * connection whose next connect attempt starts soonest (an attempt running
+ * counts as 0 ms, then a back-off wait, then a rest after a failed run, by
+ * the time left), fewer pending requests first among equals; `undefined`
+ * when none will connect by itself.
+ *
+ * The scan starts at index `start` (modulo the length), so equal candidates
+ * take turns as in {@link leastLoaded}. O(n), no allocation.
+ *
+ * @param start - a non-negative integer; any value works, the scan position is `start % length`.
+ */
+export function soonestToConnect<T extends ReconnectingConnection>(connections: readonly T[], start = 0): T | undefined {
+  const count = connections.length;
+  if (count === 0) return undefined;
+  let index = start % count;
+  if (index < 0) index += count;
+  let best: T | undefined;
+  let bestIn = Infinity;
+  let bestPending = Infinity;
+  for (let seen = 0; seen < count; seen++) {
+    const connection = connections[index]!;
+    const wait = nextAttemptIn(connection);
+    if (wait !== undefined && (wait < bestIn || (wait === bestIn && connection.pendingRequests < bestPending))) {
+      best = connection;
+      bestIn = wait;
+      bestPending = connection.pendingRequests;
+    }
+    index = index + 1 === count ? 0 : index + 1;
+  }
+  return best;
+}
+
 /** The least-loaded connected entry of a pool state, scanning from its rotation. */
 export function nextLeastLoaded(state: PoolState): PoolEntry | undefined {
   return leastLoaded(state.connections, state.rotation);

@@ -124,7 +124,25 @@ describe('Connection', () => {
     expect(connection.state).toBe('broken');
     expect(connection.lastError).toBeDefined();
     expect(changes.map((c) => c.to)).toEqual(['connecting', 'broken', 'connecting', 'broken']);
-    await expect(connection.send(['PING'])).rejects.toBeInstanceOf(ConnectionError);
+    // It rests, then starts a fresh run by itself: the error says so.
+    expect((error as ConnectError).message).toMatch(/after 2 attempts: .+; it retries by itself in ~\d+ ms$/);
+    expect(connection.isResting()).toBe(true);
+    expect(connection.isConnecting()).toBe(false);
+  });
+
+  it('with reconnect: false, rejects requests at once after its attempts, saying it gave up', async () => {
+    const port = await closedPort();
+    const connection = open({ port }, { connectionAttempts: 2, backoff: { initial: 5, max: 10 }, reconnect: false });
+    const error = await connection.connect().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).message).toMatch(/after 2 attempts: .+; it does not reconnect by itself \(reconnect: false\)$/);
+    const refused = await connection.send(['PING']).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConnectionError);
+    expect((refused as ConnectionError).message).toMatch(
+      /^connection .+ gave up after 2 failed attempts \(last error: .+\) and does not reconnect by itself \(reconnect: false\)/,
+    );
+    expect((refused as ConnectionError).cause).toBe(connection.lastError);
+    expect(connection.nextAttemptIn).toBeUndefined();
   });
 
   it('resets a stalled stream: the oldest request on the wire silent for timeoutLimit breaks the connection, which reconnects', async () => {

@@ -4,8 +4,10 @@ import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import { TimeoutError } from '../../src/errors.js';
 import { ExponentialBackoff } from '../../src/connection/backoff.js';
 import {
+  brokenPhase,
   connectionMachine,
   DEFAULT_STABLE_AFTER,
+  hasGivenUp,
   isOutOfAttempts,
   lifecycleState,
   MAX_TIMER_DELAY,
@@ -326,6 +328,40 @@ describe('connectionMachine', () => {
         expect(rest).toBeGreaterThanOrEqual(defaultBackoff.max * (1 - defaultBackoff.jitter));
         expect(rest).toBeLessThanOrEqual(defaultBackoff.max);
       }
+    });
+
+    it('records the rest it drew as context.retryDelay (and each back-off wait before it), so the time left can be told', async () => {
+      const random = fixedRandom(0.25);
+      const h = harness({ connectionAttempts: 2, random });
+      expect(h.snapshot().context.retryDelay).toBeUndefined();
+      h.send({ type: 'CONNECT' });
+      h.current().reject(new Error('refused'));
+      await flush();
+      expect(h.snapshot().value).toEqual({ broken: 'waiting' });
+      expect(h.snapshot().context.retryDelay).toBe(87.5);
+      expect(h.clock.delays.at(-1)).toBe(87.5);
+      h.clock.increment(87.5);
+      h.current().reject(new Error('refused'));
+      await flush();
+      expect(h.snapshot().value).toEqual({ broken: 'resting' });
+      expect(h.snapshot().context.retryDelay).toBe(restDelay(defaultBackoff, 0.25));
+      expect(h.clock.delays.at(-1)).toBe(restDelay(defaultBackoff, 0.25));
+      // One draw per wait, as before the delay was kept.
+      expect(random.calls).toBe(2);
+      expect(brokenPhase(h.snapshot())).toBe('resting');
+      expect(hasGivenUp(h.snapshot())).toBe(false);
+      const huge = await resting({ backoff: new ExponentialBackoff({ initial: 100, max: 1e12, jitter: 0 }) });
+      expect(huge.snapshot().context.retryDelay).toBe(MAX_TIMER_DELAY);
+    });
+
+    it('brokenPhase and hasGivenUp tell waiting, resting and failed apart', async () => {
+      expect(brokenPhase((await waiting()).snapshot())).toBe('waiting');
+      expect(brokenPhase((await resting()).snapshot())).toBe('resting');
+      const gaveUp = await failed();
+      expect(brokenPhase(gaveUp.snapshot())).toBe('failed');
+      expect(hasGivenUp(gaveUp.snapshot())).toBe(true);
+      expect(brokenPhase(harness().snapshot())).toBeUndefined();
+      expect(hasGivenUp((await connected()).snapshot())).toBe(false);
     });
 
     it('clamps a huge rest to the largest timer delay', async () => {

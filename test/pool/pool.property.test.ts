@@ -28,6 +28,8 @@ class Real {
   /** Every connection that ever was in the pool. */
   readonly seen = new Set<FakeConnection>();
   readonly operations: { settled: boolean; label: string }[] = [];
+  /** The setup() in progress (shared by later calls until it settles or close() is called). */
+  setup: { readonly promise: Promise<void>; settled: boolean } | undefined;
   plan: readonly ConnectOutcome[] = ['succeed'];
   #planned = 0;
   added = 0;
@@ -117,9 +119,19 @@ function checkLeastLoaded(pool: ConnectionPool<FakeConnection>): void {
   const up = pool.connectedConnections;
   if (up.length === 0) {
     expect(() => pool.getLeastLoadedConnection()).toThrow(PoolEmptyError);
+    // A request then goes to a connecting one (fakes say nothing of their retries), fewest pending first.
+    const connecting = pool.connections.filter((connection) => connection.state === 'connecting');
+    if (connecting.length === 0) {
+      expect(() => pool.getConnectionForRequest()).toThrow(PoolEmptyError);
+    } else {
+      const chosen = pool.getConnectionForRequest();
+      expect(chosen.state).toBe('connecting');
+      expect(chosen.pendingRequests).toBe(Math.min(...connecting.map((connection) => connection.pendingRequests)));
+    }
     return;
   }
   const fewest = Math.min(...up.map((connection) => connection.pendingRequests));
+  expect(pool.getConnectionForRequest().pendingRequests).toBe(fewest);
   const chosen = new Set<FakeConnection>();
   for (let call = 0; call < pool.connections.length; call++) {
     const connection = pool.getLeastLoadedConnection();
@@ -154,7 +166,21 @@ class Setup extends Step {
   }
   apply(model: Model, real: Real): void {
     const before = [...real.pool.connections];
-    real.withPlan(this.plan).start('setup', real.pool.setup());
+    const inProgress = real.setup;
+    const promise = real.withPlan(this.plan).pool.setup();
+    if (inProgress !== undefined && !inProgress.settled) {
+      // A setup in progress is shared: same promise, nothing created or closed.
+      expect(promise).toBe(inProgress.promise);
+      expect(real.pool.connections).toEqual(before);
+      return;
+    }
+    const setup = { promise, settled: false };
+    real.setup = setup;
+    const done = (): void => {
+      setup.settled = true;
+    };
+    promise.then(done, done);
+    real.start('setup', promise);
     expect(real.pool.connections).toHaveLength(model.poolSize);
     expect(real.pool.connections.some((connection) => before.includes(connection))).toBe(false);
     model.members = [...real.pool.connections];
@@ -167,6 +193,7 @@ class Setup extends Step {
 class Close extends Step {
   apply(model: Model, real: Real): void {
     real.start('close', real.pool.close());
+    real.setup = undefined; // a setup() after close() is a new one
     model.members = [];
   }
   toString(): string {

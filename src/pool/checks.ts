@@ -1,0 +1,53 @@
+/**
+ * Argument checks of `ConnectionPool`: sizes, iterables, and whether a value
+ * is a connection the pool can hold. Pure.
+ *
+ * @module
+ */
+
+import type { PoolConnection } from './pool-connection.js';
+
+/** @throws TypeError when `value` is not a number, RangeError when it is not an integer (both naming `name`). */
+export function assertInteger(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value)) throw new RangeError(`${name} must be an integer, got ${value}`);
+}
+
+/** @throws as {@link assertInteger}, and RangeError for a negative integer. */
+export function assertSize(value: unknown, name: string): asserts value is number {
+  assertInteger(value, name);
+  if (value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+}
+
+/** True for an object with a `[Symbol.iterator]` method. */
+export function isIterable(value: unknown): value is Iterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
+  );
+}
+
+/** True when `value` has every required member of {@link PoolConnection}. */
+export function isPoolConnection(value: unknown): value is PoolConnection {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Record<keyof PoolConnection, unknown>>;
+  return (
+    typeof candidate.id === 'string' &&
+    typeof candidate.state === 'string' &&
+    typeof candidate.pendingRequests === 'number' &&
+    typeof candidate.isConnected === 'function' &&
+    typeof candidate.connect === 'function' &&
+    typeof candidate.tryReconnect === 'function' &&
+    typeof candidate.close === 'function' &&
+    typeof candidate.subscribe === 'function'
+  );
+}
+
+/** A short description of a value of the wrong kind, for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value === 'function' ? 'a function' : String(value);
+}
