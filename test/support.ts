@@ -4,14 +4,30 @@
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
 
-/** Waits `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * The real clock and timer, taken when this module loads (before any test
+ * installs fake timers): {@link sleep} and {@link until} wait for sockets and
+ * other processes, in real time, whatever clock the code under test runs on.
+ */
+const realSetTimeout = globalThis.setTimeout;
+const realNow = performance.now.bind(performance);
 
-/** Polls `condition` every `intervalMs` until it holds; throws after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs = 3_000, intervalMs = 5): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Waits `ms` milliseconds of real time. Never use it to wait for something
+ * to have happened (a load-dependent race): poll for it with {@link until}.
+ */
+export const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => realSetTimeout(resolve, ms));
+
+/**
+ * Polls `condition` every `intervalMs` until it holds; throws after
+ * `timeoutMs` of real time. The default limit is generous on purpose: it
+ * only bounds how long a broken test hangs, and a loaded CI machine may take
+ * seconds for what takes milliseconds on an idle one.
+ */
+export async function until(condition: () => boolean, timeoutMs = 10_000, intervalMs = 5): Promise<void> {
+  const deadline = realNow() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    if (realNow() > deadline) throw new Error(`condition not reached in ${timeoutMs} ms`);
     await sleep(intervalMs);
   }
 }

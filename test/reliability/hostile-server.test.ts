@@ -155,7 +155,7 @@ describe('a server that answers garbage', () => {
     const connection = await connectTo(port);
     const changes: string[] = [];
     connection.subscribe((change) => changes.push(change.to));
-    await sleep(50);
+    await until(() => connection.state !== 'connected');
     expect(connection.state).toBe('broken');
     expect(connection.lastError).toBeInstanceOf(ProtocolError);
     expect(changes).toEqual(['broken']);
@@ -166,7 +166,7 @@ describe('a server that answers garbage', () => {
     const connection = await connectTo(port);
     // The first reply is taken as the answer; the second breaks the connection.
     expect(await connection.send(['PING'])).toBe('OK');
-    await sleep(20);
+    await until(() => connection.state !== 'connected');
     expect(connection.state).toBe('broken');
     expect(connection.lastError).toBeInstanceOf(ProtocolError);
   });
@@ -288,19 +288,28 @@ describe('replies that cost far more to decode than their bytes', () => {
 
 describe('huge replies in many chunks', () => {
   it('decode in time linear in their size: a server cannot stall the event loop within the limits', () => {
-    /** Decodes an array of `n` 10-byte bulk strings fed in 64 KiB chunks; returns the ms it took. */
+    /**
+     * Decodes an array of `n` 10-byte bulk strings fed in 64 KiB chunks; returns the CPU time it took
+     * (the best of three), in ms. CPU time, not wall-clock time: other processes taking the CPU
+     * (a loaded CI machine) do not count, only the decoder's own work.
+     */
     const decodeTime = (n: number): number => {
       const parts = [`*${n}\r\n`];
       for (let i = 0; i < n; i++) parts.push(`$10\r\nkey:${String(i).padStart(6, '0')}\r\n`);
       const bytes = Buffer.from(parts.join(''));
-      const decoder = new ReplyDecoder();
-      let replies = 0;
-      const started = performance.now();
-      for (let offset = 0; offset < bytes.length; offset += 65_536) {
-        decoder.push(bytes.subarray(offset, offset + 65_536), () => replies++);
+      let best = Number.POSITIVE_INFINITY;
+      for (let round = 0; round < 3; round++) {
+        const decoder = new ReplyDecoder();
+        let replies = 0;
+        const started = process.cpuUsage();
+        for (let offset = 0; offset < bytes.length; offset += 65_536) {
+          decoder.push(bytes.subarray(offset, offset + 65_536), () => replies++);
+        }
+        const used = process.cpuUsage(started);
+        expect(replies).toBe(1);
+        best = Math.min(best, (used.user + used.system) / 1000);
       }
-      expect(replies).toBe(1);
-      return performance.now() - started;
+      return best;
     };
     decodeTime(20_000); // warm up
     const small = decodeTime(100_000); // 1.7 MB

@@ -152,19 +152,23 @@ describe('startProxy', () => {
 describe('latency and bandwidth', () => {
   it('delays each direction by the latency and keeps order', async () => {
     const { proxy } = await serverBehindProxy();
-    const connection = await connectionVia(proxy);
+    const connection = await connectionVia(proxy, { timeoutLimit: 10_000 });
     proxy.setLatency(60);
     let started = performance.now();
     expect(await connection.send(['PING'])).toBe('PONG');
     expect(performance.now() - started).toBeGreaterThanOrEqual(115); // 60 ms each way
 
+    // Downstream only: a round trip takes the downstream latency, not twice it. The latency is
+    // long, so that a loaded machine's delays (timers fire late, never early) stay well below it.
+    const latency = 2_000;
+    proxy.setLatency(latency, 'downstream');
     proxy.setLatency(0, 'upstream');
     started = performance.now();
     // 40 short requests fit one segment of the 'etx' send policy: one round trip.
     const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => connection.send(['ECHO', `m${i}`])));
     expect(replies).toEqual(Array.from({ length: 40 }, (_, i) => `m${i}`));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
-    expect(performance.now() - started).toBeLessThan(115);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(latency - 5);
+    expect(performance.now() - started).toBeLessThan(2 * latency);
   });
 
   it('throttles each connection to the bandwidth given, then lifts the limit', async () => {
@@ -181,11 +185,14 @@ describe('latency and bandwidth', () => {
     expect(client.data().equals(payload)).toBe(true);
     expect(echo.received()).toBe(payload.length); // upstream was not throttled
 
+    // Lifted: 1 MB, which the limit would stretch to 10 s, goes through in (much) less than half that.
     proxy.setBandwidth(undefined);
+    const big = randomBytes(1_000_000);
     const again = performance.now();
-    client.socket.write(payload);
-    await until(() => client.data().length === 2 * payload.length);
-    expect(performance.now() - again).toBeLessThan(200);
+    client.socket.write(big);
+    await until(() => client.data().length === payload.length + big.length);
+    expect(performance.now() - again).toBeLessThan(5_000);
+    expect(client.data().subarray(payload.length).equals(big)).toBe(true);
   });
 });
 
@@ -255,6 +262,8 @@ describe('half-open', () => {
     proxy.halfOpen();
     const connection = await connectionVia(proxy, { timeoutLimit: 100 });
     await expect(connection.send(['PING'])).rejects.toBeInstanceOf(TimeoutError);
+    // The stream is reset on the request's deadline: in the timer turn that rejected it, or the next one.
+    await until(() => connection.state !== 'connected');
     expect(connection.state).toBe('broken');
   });
 });
@@ -351,6 +360,8 @@ describe('corrupt and truncated replies', () => {
     await connection.send(['SET', 'k', 'x'.repeat(100)]);
     proxy.truncateNextReply(10, { then: 'stall' });
     await expect(connection.send(['GET', 'k'])).rejects.toBeInstanceOf(TimeoutError);
+    // The stream is reset on the request's deadline: in the timer turn that rejected it, or the next one.
+    await until(() => connection.state !== 'connected');
     expect(connection.state).toBe('broken');
   });
 });

@@ -319,15 +319,16 @@ describe('framing', () => {
   it("'etx-request': replies carry no terminator; requests may be split and large", async () => {
     const server = await serve({ dialect: 'etx-request' });
     const c = await connect(server);
-    c.send(cmd('PING'));
-    await sleep(20);
-    expect(c.pending.toString()).toBe('+PONG\r\n');
-    await c.reply();
+    // Exact bytes, twice: a 0x03 after the first reply would open the second one.
+    expect(await c.exchange(cmd('PING'))).toBe('+PONG\r\n');
+    expect(await c.exchange(cmd('PING'))).toBe('+PONG\r\n');
+    expect(c.pending.length).toBe(0);
 
     const big = 'z'.repeat(1024 * 1024);
     const request = Buffer.from(cmd('SET', 'big', big) + '\x03');
+    const received = server.stats.bytesReceived;
     c.write(request.subarray(0, 1000));
-    await sleep(10);
+    await until(() => server.stats.bytesReceived === received + 1000); // read on its own
     c.write(request.subarray(1000));
     expect(await c.reply()).toBe('+OK');
     expect(await c.command('GET', 'big')).toBe(`$${big.length}\r\n${big}`);
@@ -337,6 +338,7 @@ describe('framing', () => {
     const server = await serve({ dialect: 'etx-request' });
     const c = await connect(server);
     c.write(cmd('PING'));
+    await until(() => server.stats.bytesReceived === cmd('PING').length); // read, and not answered:
     await c.silence(80);
     c.write('\x03');
     expect(await c.reply()).toBe('+PONG');
@@ -360,10 +362,10 @@ describe('framing', () => {
   it("'legacy': no terminator; a request over 4096 bytes gets two bad-request replies and is not stored", async () => {
     const server = await serve({ dialect: 'legacy' });
     const c = await connect(server);
-    c.send(cmd('PING'));
-    await sleep(20);
-    expect(c.pending.toString()).toBe('+PONG\r\n');
-    await c.reply();
+    // Exact bytes, twice: a terminator after the first reply would open the second one.
+    expect(await c.exchange(cmd('PING'))).toBe('+PONG\r\n');
+    expect(await c.exchange(cmd('PING'))).toBe('+PONG\r\n');
+    expect(c.pending.length).toBe(0);
 
     const sized = (key: string, size: number) => {
       let n = size - cmd('SET', key, '').length;
@@ -383,13 +385,15 @@ describe('framing', () => {
 
     // Much larger, arriving in several reads: still exactly two errors.
     const huge = Buffer.from(cmd('SET', 'huge', 'h'.repeat(200_000)));
+    const received = server.stats.bytesReceived;
     c.write(huge.subarray(0, 3000));
-    await sleep(10);
+    await until(() => server.stats.bytesReceived === received + 3000);
     c.write(huge.subarray(3000, 100_000));
-    await sleep(10);
+    await until(() => server.stats.bytesReceived === received + 100_000);
     c.write(huge.subarray(100_000));
     expect(await c.reply()).toBe('-ERR bad request');
     expect(await c.reply()).toBe('-ERR bad request');
+    await until(() => server.stats.bytesReceived === received + huge.length); // all read: no third error comes
     await c.silence(30);
     expect(await c.command('DBSIZE')).toBe(':1');
   });
@@ -453,7 +457,7 @@ describe('framing', () => {
           c.write(junk);
         }
         c.write(Buffer.from([0xff, 0x00, 0x80]));
-        await sleep(10);
+        await sleep(10); // the server may read some of it, or all, before the client goes: any mix will do
         c.destroy();
       }
       const c = await connect(server);
@@ -470,6 +474,7 @@ describe('fault hooks', () => {
     const c = await connect(server);
     server.stopAnswering();
     c.send(cmd('SET', 'k', 'v'));
+    await until(() => server.stats.requests === 1); // read, and not answered:
     await c.silence(100);
     expect(c.socket.destroyed).toBe(false);
     expect(server.stats.openConnections).toBe(1);
@@ -482,17 +487,30 @@ describe('fault hooks', () => {
   it('delayReplies delays every reply and keeps their order', async () => {
     const server = await serve();
     const c = await connect(server);
-    server.delayReplies(250);
-    const started = Date.now();
-    c.write(cmd('SET', 'a', '1') + '\x03' + cmd('GET', 'a') + '\x03');
-    await c.silence(100);
-    expect(await c.reply()).toBe('+OK');
-    expect(await c.reply()).toBe('$1\r\n1');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
-    server.delayReplies(0);
-    const again = Date.now();
-    expect(await c.command('PING')).toBe('+PONG');
-    expect(Date.now() - again).toBeLessThan(200);
+    /** A reply within 5 s of real time (the raw client's own deadline runs on the simulated clock). */
+    const reply = (): Promise<string> =>
+      Promise.race([c.reply(), sleep(5_000).then(() => Promise.reject(new Error(`no reply; have ${JSON.stringify(c.pending.toString())}`)))]);
+    // The server's delay timer and clock are simulated (sockets are real): the delay is exact, whatever the load.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      server.delayReplies(250);
+      const started = Date.now();
+      c.write(cmd('SET', 'a', '1') + '\x03' + cmd('GET', 'a') + '\x03');
+      await until(() => server.stats.requests === 2);
+      vi.advanceTimersByTime(249);
+      await c.silence(30); // nothing before 250 ms
+      vi.advanceTimersByTime(1);
+      expect(await reply()).toBe('+OK');
+      expect(await reply()).toBe('$1\r\n1');
+      expect(Date.now() - started).toBe(250);
+      // No delay: the reply comes without the simulated clock moving at all.
+      server.delayReplies(0);
+      c.send(cmd('PING'));
+      expect(await reply()).toBe('+PONG');
+      expect(Date.now() - started).toBe(250);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(() => server.delayReplies(-1)).toThrow(RangeError);
   });
 
@@ -503,8 +521,7 @@ describe('fault hooks', () => {
     await server.waitForConnections(2);
     server.dropConnections();
     await Promise.all([a.closed, b.closed]);
-    await sleep(10);
-    expect(server.stats.openConnections).toBe(0);
+    await until(() => server.stats.openConnections === 0);
     const c = await connect(server);
     expect(await c.command('PING')).toBe('+PONG');
     expect(server.stats.connectionsAccepted).toBe(3);
@@ -534,7 +551,7 @@ describe('fault hooks', () => {
     expect(await first.command('PING')).toBe('+PONG');
     first.destroy();
     await first.closed;
-    await sleep(10);
+    await until(() => server.stats.openConnections === 0); // the server saw it go: room for one again
     const third = await connect(server);
     expect(await third.command('PING')).toBe('+PONG');
   });
@@ -577,8 +594,8 @@ describe('fault hooks', () => {
       return info.filter((name) => name === 'TCPServerWrap' || name === 'TCPSocketWrap').length;
     };
     const settle = () => new Promise((resolve) => setImmediate(resolve));
-    await sleep(30); // let sockets of earlier tests finish closing
-    await settle();
+    // Sockets of earlier tests finish closing (this file opens no other TCP handle).
+    await until(() => count() === 0);
     const before = count();
     // Timers are faked (only these two) so that the server's reply-delay timer can be counted exactly.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -596,8 +613,7 @@ describe('fault hooks', () => {
     } finally {
       vi.useRealTimers();
     }
-    await settle();
-    expect(count()).toBe(before);
+    await until(() => count() === before);
   });
 
   it('supports await using / Symbol.asyncDispose', async () => {
