@@ -61,7 +61,7 @@ export default {
   timeoutMS: 10_000,
   timeoutFactor: 2,
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  clearTextReporter: { allowColor: false, reportTests: false },
   htmlReporter: { fileName: `reports/mutation/${report}.html` },
   jsonReporter: { fileName: `reports/mutation/${report}.json` },
   incrementalFile: `reports/mutation/${report}.incremental.json`,

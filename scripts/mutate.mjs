@@ -15,6 +15,13 @@
  * and NAME.json, NAME taken from the files (`core` for the full run), so the
  * report of one module's run is kept when another module is run.
  *
+ * The tests a mutant may run are the unit tests of its own layer: a module
+ * of src/protocol/ is tested by test/protocol/, src/connection/ by
+ * test/connection/, src/pool/ by test/pool/ (each layer's tests must kill
+ * its mutants; a connection test that happens to decode a reply does not
+ * count for the decoder). Without files, or with `--testFiles`, the list in
+ * stryker.config.mjs (every core unit test) applies.
+ *
  * Exits with Stryker's exit code.
  */
 import { spawn } from 'node:child_process';
@@ -63,6 +70,21 @@ for (let i = 0; i < args.length; i++) {
   } else {
     files.push(arg);
   }
+}
+
+// The unit tests of the layers the mutated files belong to.
+const layers = new Set();
+for (const file of files) {
+  const layer = /^(?:\.\/)?src\/(protocol|connection|pool)\//.exec(file)?.[1];
+  if (layer === undefined) {
+    layers.clear();
+    break;
+  }
+  layers.add(layer);
+}
+const testFilesGiven = passThrough.some((arg) => arg === '-t' || arg === '--testFiles');
+if (files.length > 0 && layers.size > 0 && !testFilesGiven) {
+  passThrough.push('--testFiles', [...layers].map((layer) => `test/${layer}/**/*.test.ts`).join(','));
 }
 
 const slug = (file) =>
