@@ -15,26 +15,14 @@ import type { ConnectionStateChange } from '../connection/state.js';
 import { PoolEmptyError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
 import { assertInteger, assertSize, describe, isIterable, isPoolConnection } from './checks.js';
-import { settled, untilRemoved, type Membership } from './membership.js';
+import { Members, settled, untilRemoved, type Membership, type PoolEvent } from './membership.js';
 import { noneAvailableMessage, noneConnectedMessage, type PoolHistory } from './messages.js';
 import type { PoolConnection } from './pool-connection.js';
 import { poolReducer } from './reducer.js';
 import * as select from './selectors.js';
 import { initialPoolState, type PoolAction, type PoolEffect, type PoolState } from './state.js';
 
-/**
- * A change in a pool, as given to {@link ConnectionPool.subscribe} listeners.
- *
- * - `connectionAdded`: the connection joined the pool.
- * - `connectionRemoved`: the connection left the pool (it is being closed).
- * - `connectionStateChanged`: a connection of the pool changed lifecycle state.
- * - `poolSizeChanged`: `poolSize` went from `from` to `to`.
- */
-export type PoolEvent<C extends PoolConnection = PoolConnection> =
-  | { readonly type: 'connectionAdded'; readonly connection: C }
-  | { readonly type: 'connectionRemoved'; readonly connection: C }
-  | { readonly type: 'connectionStateChanged'; readonly connection: C; readonly change: ConnectionStateChange }
-  | { readonly type: 'poolSizeChanged'; readonly from: number; readonly to: number };
+export type { PoolEvent } from './membership.js';
 
 /** The rotation counter wraps here, long before it could lose integer precision. */
 const ROTATION_LIMIT = 0x3fff_ffff;
@@ -62,16 +50,9 @@ const FORCE = Object.freeze({ force: true });
 export class ConnectionPool<C extends PoolConnection = PoolConnection> implements select.PoolView<C> {
   readonly #connectionFactory: () => C;
   readonly #events = new Listeners<PoolEvent<C>>();
-  readonly #memberships = new Map<string, Membership<C>>();
+  /** The connections, by id and in state order (a plain array for the per-request scan). */
+  readonly #members = new Members<C>();
   #state: PoolState;
-  /**
-   * The live connections in state order, replaced (never mutated) whenever
-   * membership changes. A plain array: V8 indexes frozen arrays several
-   * times slower, and the least-loaded scan runs on every request.
-   */
-  #connections: readonly C[] = [];
-  /** The frozen copy of {@link ConnectionPool.connections} handed out to callers. */
-  #connectionsView: readonly C[] = Object.freeze([]);
   /** Start of the next least-loaded scan: the live counterpart of `PoolState.rotation`. */
   #rotation = 0;
   /** The setup in progress, shared by every `setup()` call made meanwhile. */
@@ -108,17 +89,17 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
 
   /** Every connection in the pool, in the order they joined. */
   get connections(): readonly C[] {
-    return this.#connectionsView;
+    return this.#members.view;
   }
 
   /** The connected connections. */
   get connectedConnections(): readonly C[] {
-    return Object.freeze(select.connected(this.#connections));
+    return Object.freeze(select.connected(this.#members.list));
   }
 
   /** The broken connections: every one that is not connected (idle, connecting, broken or closed). */
   get brokenConnections(): readonly C[] {
-    return Object.freeze(select.broken(this.#connections));
+    return Object.freeze(select.broken(this.#members.list));
   }
 
   /** True when the pool has no connection. */
@@ -237,7 +218,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
     if (amount <= 0) return;
     void this.#dispatch({
       type: 'pendingSnapshot',
-      pendingRequests: new Map(this.#connections.map((connection) => [connection.id, connection.pendingRequests])),
+      pendingRequests: new Map(this.#members.list.map((connection) => [connection.id, connection.pendingRequests])),
     });
     await this.#dispatch({ type: 'reduce', amount, deletePendingConnections });
   }
@@ -256,7 +237,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    */
   async reconnect(onlyBrokenConnections = true): Promise<number> {
     await this.#dispatch({ type: 'reconnect', onlyBrokenConnections });
-    return select.connected(this.#connections).length;
+    return select.connected(this.#members.list).length;
   }
 
   /**
@@ -275,8 +256,8 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   getLeastLoadedConnection(): C {
     const start = this.#rotation;
     this.#rotation = start === ROTATION_LIMIT ? 0 : start + 1;
-    const connection = select.leastLoaded(this.#connections, start);
-    if (connection === undefined) throw this.#poolEmpty(noneConnectedMessage(this.#connections, this.#history, this.poolSize));
+    const connection = select.leastLoaded(this.#members.list, start);
+    if (connection === undefined) throw this.#poolEmpty(noneConnectedMessage(this.#members.list, this.#history, this.poolSize));
     return connection;
   }
 
@@ -299,15 +280,15 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   getConnectionForRequest(): C {
     const start = this.#rotation;
     this.#rotation = start === ROTATION_LIMIT ? 0 : start + 1;
-    const connection = select.leastLoaded(this.#connections, start) ?? select.soonestToConnect(this.#connections, start);
-    if (connection === undefined) throw this.#poolEmpty(noneAvailableMessage(this.#connections, this.#history, this.poolSize));
+    const connection = select.leastLoaded(this.#members.list, start) ?? select.soonestToConnect(this.#members.list, start);
+    if (connection === undefined) throw this.#poolEmpty(noneAvailableMessage(this.#members.list, this.#history, this.poolSize));
     return connection;
   }
 
   /** A PoolEmptyError with `message`, its cause a connection's last failure (the first one found). */
   #poolEmpty(message: string): PoolEmptyError {
     let cause: Error | undefined;
-    for (const connection of this.#connections) {
+    for (const connection of this.#members.list) {
       cause = connection.lastError;
       if (cause !== undefined) break;
     }
@@ -366,29 +347,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
     const before = this.#state;
     const [after, effects] = poolReducer(before, action);
     this.#state = after;
-    const events: PoolEvent<C>[] = [];
-    const removed = new Map<string, Membership<C>>();
-    if (!sameMembers(before, after)) {
-      const staying = new Set(after.connections.map((entry) => entry.id));
-      for (const entry of before.connections) {
-        const membership = this.#memberships.get(entry.id);
-        if (staying.has(entry.id) || membership === undefined) continue;
-        this.#memberships.delete(entry.id);
-        membership.unsubscribe();
-        membership.markRemoved();
-        removed.set(entry.id, membership);
-        events.push({ type: 'connectionRemoved', connection: membership.connection });
-      }
-      const present = new Set(before.connections.map((entry) => entry.id));
-      this.#connections = after.connections.map((entry) => this.#membership(entry.id).connection);
-      this.#connectionsView = Object.freeze([...this.#connections]);
-      for (const connection of this.#connections) {
-        if (!present.has(connection.id)) events.push({ type: 'connectionAdded', connection });
-      }
-    }
-    if (before.poolSize !== after.poolSize) {
-      events.push({ type: 'poolSizeChanged', from: before.poolSize, to: after.poolSize });
-    }
+    const { removed, events } = this.#members.sync(before, after);
     for (const event of events) this.#events.emit(event);
     return this.#perform(effects, removed);
   }
@@ -402,18 +361,18 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
           work.push(this.#create(effect.count));
           break;
         case 'connect':
-          for (const membership of this.#stillMembers(effect.ids)) {
+          for (const membership of this.#members.stillMembers(effect.ids)) {
             work.push(untilRemoved(membership, () => membership.connection.connect()));
           }
           break;
         case 'reconnect':
-          for (const membership of this.#stillMembers(effect.ids)) {
+          for (const membership of this.#members.stillMembers(effect.ids)) {
             work.push(untilRemoved(membership, () => membership.connection.tryReconnect()));
           }
           break;
         case 'close':
           for (const id of effect.ids) {
-            const connection = (removed.get(id) ?? this.#memberships.get(id))?.connection;
+            const connection = (removed.get(id) ?? this.#members.get(id))?.connection;
             if (connection === undefined) continue;
             work.push(settled(() => (effect.force ? connection.close(FORCE) : connection.close())));
           }
@@ -445,61 +404,26 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   /** Subscribes to each connection and dispatches `added`. */
   #add(connections: readonly C[]): Promise<void> {
     if (connections.length === 0) return Promise.resolve();
-    for (const connection of connections) this.#memberships.set(connection.id, this.#join(connection));
+    for (const connection of connections) this.#members.join(connection, this.#onConnectionChange);
     return this.#dispatch({
       type: 'added',
       connections: connections.map(({ id, state, pendingRequests }) => ({ id, state, pendingRequests })),
     });
   }
 
-  #join(connection: C): Membership<C> {
-    let markRemoved!: () => void;
-    const removal = new Promise<void>((resolve) => {
-      markRemoved = resolve;
-    });
-    const membership: Membership<C> = {
-      connection,
-      removal,
-      markRemoved,
-      unsubscribe: connection.subscribe((change) => {
-        if (this.#memberships.get(connection.id) !== membership) return;
-        void this.#dispatch({ type: 'stateChanged', id: connection.id, state: change.to });
-        this.#events.emit({ type: 'connectionStateChanged', connection, change });
-      }),
-    };
-    return membership;
-  }
-
-  #membership(id: string): Membership<C> {
-    const membership = this.#memberships.get(id);
-    if (membership === undefined) throw new Error(`ConnectionPool: no connection with id ${id}`);
-    return membership;
-  }
-
-  /** The memberships of these ids that are still in the pool (a listener may have removed some meanwhile). */
-  #stillMembers(ids: readonly string[]): Membership<C>[] {
-    const memberships: Membership<C>[] = [];
-    for (const id of ids) {
-      const membership = this.#memberships.get(id);
-      if (membership !== undefined) memberships.push(membership);
-    }
-    return memberships;
-  }
+  /** A member connection changed state: the reducer learns it, then the listeners. */
+  readonly #onConnectionChange = (connection: C, change: ConnectionStateChange): void => {
+    void this.#dispatch({ type: 'stateChanged', id: connection.id, state: change.to });
+    this.#events.emit({ type: 'connectionStateChanged', connection, change });
+  };
 
   /** Throws unless `candidate` is a connection whose id is neither in the pool nor among `batchIds`. */
   #assertJoinable(candidate: unknown, batchIds: ReadonlySet<string>, label: string): asserts candidate is C {
     if (!isPoolConnection(candidate)) {
       throw new TypeError(`${label} is not a connection (id, state, pendingRequests, connect, close...): ${describe(candidate)}`);
     }
-    if (this.#memberships.has(candidate.id) || batchIds.has(candidate.id)) {
+    if (this.#members.has(candidate.id) || batchIds.has(candidate.id)) {
       throw new RangeError(`${label} has id "${candidate.id}", which is already in the pool`);
     }
   }
-}
-
-/** True when both states hold the same connection ids in the same order. */
-function sameMembers(before: PoolState, after: PoolState): boolean {
-  if (before.connections === after.connections) return true;
-  if (before.connections.length !== after.connections.length) return false;
-  return before.connections.every((entry, index) => entry.id === after.connections[index]?.id);
 }
