@@ -10,7 +10,7 @@ export type { PoolConnection } from './pool-connection.js';
 export { poolReducer } from './reducer.js';
 /** Pure selectors over pool state or live connections: `connected`, `broken`, `leastLoaded`, `isFull`, ... */
 export * as poolSelectors from './selectors.js';
-export type { LoadedConnection, PoolView } from './selectors.js';
+export type { LoadedConnection, PoolView, ReconnectingConnection } from './selectors.js';
 export {
   initialPoolState,
   type PoolAction,
