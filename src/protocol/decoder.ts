@@ -218,8 +218,9 @@ class Parser<T> {
       // are 4 MB on the wire but far more once decoded.
       const cost = this.pos - start + ELEMENT_COST;
       if (this.stack.length === 0 && element !== OPENED) {
-        // A lone scalar reply (the common case): nothing to attach it to.
+        // A lone scalar reply (the common case) or an empty aggregate: nothing to attach it to.
         if (cost > this.limits.maxBufferedBytes) fail('limit', `one value takes more than ${this.limits.maxBufferedBytes} bytes`);
+        this.#spent = 0;
         return element;
       }
       this.#spent += cost;
@@ -414,6 +415,10 @@ class StreamDecoder<T> {
     return this.#buffered;
   }
 
+  get inProgress(): boolean {
+    return this.#buffered > 0 || this.#parser.stack.length > 0;
+  }
+
   reset(): void {
     this.#buf = Buffer.alloc(0);
     this.#chunks = [];
@@ -527,6 +532,11 @@ export class ReplyDecoder {
     return this.#stream.bufferedBytes;
   }
 
+  /** True while a value is partly decoded (its finished elements may hold no bytes any more). */
+  get inProgress(): boolean {
+    return this.#stream.inProgress;
+  }
+
   /**
    * Adds a chunk and calls `onReply` for every reply it completes, in order.
    * @throws ProtocolError on bytes that break the protocol or a limit; the
@@ -560,6 +570,11 @@ export class WireDecoder {
   /** Bytes held for a value that is not complete yet. */
   get bufferedBytes(): number {
     return this.#stream.bufferedBytes;
+  }
+
+  /** True while a value is partly decoded (its finished elements may hold no bytes any more). */
+  get inProgress(): boolean {
+    return this.#stream.inProgress;
   }
 
   /**
@@ -602,7 +617,7 @@ export function decodeReplies(bytes: Buffer, options: ReplyDecoderOptions = {}):
   const decoder = new ReplyDecoder(options);
   const replies: DecodedReply[] = [];
   decoder.push(bytes, (reply) => replies.push(reply));
-  if (decoder.bufferedBytes > 0) throw new ProtocolError('the bytes end inside a reply', { reason: 'framing' });
+  if (decoder.inProgress) throw new ProtocolError('the bytes end inside a reply', { reason: 'framing' });
   return replies;
 }
 
