@@ -412,9 +412,9 @@ describe('maxBufferedBytes: what one value costs', () => {
     expect(out).toHaveLength(50);
   });
 
-  // Bug: Parser.#open charges an empty aggregate's cost to #spent, and next() returns a
-  // lone (top-level) value without resetting #spent: each empty array/set/map reply
-  // leaves 64/192 bytes charged to the next aggregate reply, for the life of the connection.
+  // Was a bug (fixed in e6f8b7c): Parser.#open charged an empty aggregate's cost to #spent and
+  // next() returned a lone (top-level) value without resetting it, so each empty array/set/map
+  // reply left 64/192 bytes charged to the next aggregate reply, for the life of the connection.
   it('empty aggregate replies leave nothing charged to the next reply', () => {
     const decoder = new ReplyDecoder({ limits: { maxBufferedBytes: 104 } });
     const out: DecodedReply[] = [];
@@ -531,9 +531,9 @@ describe('the stream', () => {
     expect(decodeReplies(b(''))).toEqual([]);
   });
 
-  // Bug: bufferedBytes counts only the bytes of the element that did not fit; the decoded
-  // elements of an open aggregate live on the parser's stack, so at an element boundary it
-  // is 0 and decodeReplies returns what came before, silently dropping the half reply.
+  // Was a bug (fixed in e6f8b7c): bufferedBytes counts only the bytes of the element that did
+  // not fit; the decoded elements of an open aggregate live on the parser's stack, so at an
+  // element boundary it was 0 and decodeReplies silently dropped the half reply.
   it('decodeReplies refuses bytes that end between the elements of an aggregate', () => {
     expect(() => decodeReplies(b(':1\r\n*2\r\n:1\r\n'))).toThrow(expect.objectContaining({ reason: 'framing' }));
     expect(() => decodeReplies(b(':1\r\n*2\r\n'))).toThrow(expect.objectContaining({ reason: 'framing' }));
