@@ -137,7 +137,7 @@ export class ZCached implements AsyncDisposable {
       await this.#pool.setup();
       if (this.#closed) {
         throw new ConnectError('run() did not finish: the client was closed while its pool was connecting', {
-          cause: closedError('run()'),
+          cause: new ConnectionClosedError('close() was called while run() was connecting'),
         });
       }
       if (!this.#pool.isWorking()) {
