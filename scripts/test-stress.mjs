@@ -7,6 +7,7 @@
  *   npm run test:stress                          # 5 runs, one hog per core
  *   npm run test:stress -- --runs 3 --hogs 4
  *   npm run test:stress -- --runs 10 test/reliability   # extra arguments go to vitest
+ *   npm run test:stress -- --runs 3 -- --exclude 'test/docs/**'   # vitest options after a second --
  *
  * Options:
  *   --runs N       suite runs in a row (default 5); stops at the first failing run
@@ -28,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-const usage = `usage: npm run test:stress -- [--runs N] [--hogs N] [--timeout SECONDS] [--logs DIR] [--verbose] [vitest args...]`;
+const usage = `usage: npm run test:stress -- [--runs N] [--hogs N] [--timeout SECONDS] [--logs DIR] [--verbose] [vitest files...] [-- vitest options...]`;
 
 let parsed;
 try {
