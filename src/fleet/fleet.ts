@@ -1,0 +1,400 @@
+/**
+ * `ZCachedFleet`: one client over many zcached servers: the public API.
+ * Membership and ejection run through the pure {@link fleetReducer}, under
+ * `FleetShell` (`shell.ts`), which holds one `ConnectionPool` per server
+ * (through a `FleetServer`); keys are placed by weighted rendezvous hashing
+ * (`placement.ts`); multi-key commands are split by server (`multi-key.ts`),
+ * server-wide commands sent to every server (`fan-out.ts`).
+ *
+ * The request path runs no reducer step: placement reads two immutable
+ * `Placement` tables rebuilt when membership, a weight or a health changes,
+ * and a server's health is a field of its `FleetServer`.
+ *
+ * @module
+ */
+
+import { channel } from 'node:diagnostics_channel';
+import type { CommandOptions, ZCached } from '../client/client.js';
+import { assertKey, copyCommand, msetCommand, nameArguments, type CopyOptions, type MsetEntries } from '../client/commands.js';
+import type { Connection } from '../connection/connection.js';
+import { ConnectError, ConnectionClosedError } from '../errors.js';
+import { Listeners, type Unsubscribe } from '../events.js';
+import type { ConnectionPool } from '../pool/pool.js';
+import { resolveDialect, type Dialect } from '../protocol/dialect.js';
+import { encodeRequest, type Command } from '../protocol/encoder.js';
+import type { Reply, Value } from '../protocol/values.js';
+import { CrossServerError, NoServerError, ServerEjectedError, type ServerOutcome } from './errors.js';
+import { mergeOutcomes, perServerCommands, unionOfKeys, type PerServerCommands } from './fan-out.js';
+import { fleetFpView, type ZCachedFleetFp } from './fp.js';
+import { checkParts, mgetParts, msetParts, splitByServer } from './multi-key.js';
+import { resolveFleetOptions, resolveServer, type FailoverPolicy, type FleetServerSpec, type ResolvedFleetOptions, type ZCachedFleetOptions } from './options.js';
+import { assertWeight } from './placement.js';
+import type { FleetServer } from './server.js';
+import { FleetShell } from './shell.js';
+import type { FleetEvent, FleetServerState, FleetState } from './state.js';
+
+/** The diagnostics channel on which every {@link FleetEvent} is published as `{ fleet, event }`. */
+export const FLEET_CHANNEL = 'zcached:fleet';
+const diagnostics = channel(FLEET_CHANNEL);
+
+/** Per-call options of {@link ZCachedFleet.sendCommand}: the client's, plus the key that chooses the server. */
+export interface FleetCommandOptions extends CommandOptions {
+  /** Route by this key instead of the command's first argument. */
+  readonly key?: string;
+}
+
+/** A server of the fleet as {@link ZCachedFleet.servers} shows it: the state, plus its pool. */
+export interface FleetServerInfo extends FleetServerState {
+  /** The server's connection pool (read it; the fleet owns it). */
+  readonly pool: ConnectionPool<Connection>;
+}
+
+/** Commands that have no key of their own: `sendCommand` needs `{ key }` for them. */
+const WITHOUT_KEY = new Set(['PING', 'FLUSH', 'DBSIZE', 'KEYS', 'SAVE', 'LASTSAVE', 'MGET', 'MSET']);
+
+/**
+ * A client over a fleet of zcached servers, with the commands of `ZCached`
+ * and the same `fp` view.
+ *
+ * - Single-key commands go to the key's server, chosen by weighted
+ *   rendezvous hashing of the key's UTF-8 bytes (XXH64), or of its `{tag}`.
+ * - `mget` / `mset` are split by server, run in parallel and merged in the
+ *   caller's key order; a partial failure rejects with a
+ *   {@link PartialFailureError} naming the failed keys per server.
+ * - `keys`, `dbsize`, `flush`, `ping`, `save`, `lastsave` go to every
+ *   server and merge (sum, union, ...); a failure on any server rejects with
+ *   a {@link FanOutError} holding every server's outcome. `byServer` gives
+ *   the outcomes without merging.
+ * - A server is ejected after `failureLimit` consecutive failures and
+ *   probed after `retryTimeout` ms; meanwhile its keys fail fast with a
+ *   {@link ServerEjectedError} (`failover: 'fail-fast'`, the default) or go
+ *   to their next server (`failover: 'rehash'`).
+ *
+ * Arguments are checked synchronously as `ZCached` does (TypeError,
+ * RangeError, DialectError; nothing sent), whether or not a server is up.
+ *
+ * @example
+ * ```ts
+ * const fleet = new ZCachedFleet({ servers: ['zcached://10.0.0.1:7556', { host: '10.0.0.2', weight: 2 }], poolSize: 4 });
+ * await fleet.run();
+ * await fleet.set('{user42}:profile', 'Ada');
+ * await fleet.close();
+ * ```
+ */
+export class ZCachedFleet implements AsyncDisposable {
+  readonly #options: ResolvedFleetOptions;
+  readonly #events = new Listeners<FleetEvent>();
+  readonly #shell: FleetShell;
+  readonly #fallbackDialect: Dialect;
+  #closing: Promise<void> | undefined;
+  #fp: ZCachedFleetFp | undefined;
+  #byServer: PerServerCommands | undefined;
+
+  /**
+   * Creates the fleet and a pool per server (nothing connects until {@link run}).
+   * @throws TypeError / RangeError for an invalid option, naming it (and the server: `servers[2]: port ...`)
+   */
+  constructor(options: ZCachedFleetOptions) {
+    this.#options = resolveFleetOptions(options);
+    this.#fallbackDialect = resolveDialect(this.#options.shared.connection.dialect);
+    this.#shell = new FleetShell(this.#options, (event) => {
+      this.#events.emit(event);
+      if (diagnostics.hasSubscribers) diagnostics.publish({ fleet: this, event });
+    });
+    for (const server of this.#options.servers) void this.#shell.join(server);
+  }
+
+  /** The failover policy in force. */
+  get failover(): FailoverPolicy {
+    return this.#options.failover;
+  }
+
+  /** The fleet as data: servers, weights, health (see {@link FleetState}). */
+  get state(): FleetState {
+    return this.#shell.state;
+  }
+
+  /** Every server with its state and pool, in the order they joined. */
+  get servers(): readonly FleetServerInfo[] {
+    return this.#shell.state.servers.map((server) => ({ ...server, pool: this.#shell.pool(server.id)! }));
+  }
+
+  /** The same commands as lazy fp-ts `TaskEither<ZCachedError, T>` values. */
+  get fp(): ZCachedFleetFp {
+    this.#fp ??= fleetFpView(this);
+    return this.#fp;
+  }
+
+  /** `ping`, `keys`, `dbsize`, `flush`, `save`, `lastsave`, `sendCommand` on every server, each server's outcome apart. */
+  get byServer(): PerServerCommands {
+    this.#byServer ??= perServerCommands(() => this.#shell.order);
+    return this.#byServer;
+  }
+
+  /** The id of the server that takes `key` now (after the failover policy), or `undefined` when there is none. */
+  serverFor(key: string): string | undefined {
+    assertKey(key);
+    return this.#shell.placeKey(key)?.id;
+  }
+
+  /** Listens to fleet events (server added, removed, weight changed, ejected, returned, probe failed); returns the unsubscribe function. */
+  subscribe(listener: (event: FleetEvent) => void): Unsubscribe {
+    return this.#events.subscribe(listener);
+  }
+
+  /**
+   * Connects every server's pool, in parallel. Resolves when each connected
+   * or used up its attempts; unreachable servers stay in the fleet (their
+   * failures count towards ejection).
+   * @throws (rejects) ConnectError when the fleet has servers and not one could connect; ConnectionClosedError after close()
+   */
+  async run(): Promise<void> {
+    if (this.#shell.state.closed) throw new ConnectionClosedError('the fleet is closed');
+    await this.#shell.start();
+    const servers = this.#shell.order;
+    if (servers.length > 0 && !servers.some((server) => server.pool.isWorking())) {
+      const cause = servers.flatMap((server) => server.pool.connections).find((connection) => connection.lastError !== undefined)?.lastError;
+      throw new ConnectError(`no server of the fleet could be reached (${servers.map((server) => server.id).join(', ')})`, cause === undefined ? undefined : { cause });
+    }
+  }
+
+  /** Closes every server's pool (connections, timers, sockets) and cancels retries. Resolves when all are closed; calling it again returns the same promise. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shell.run({ type: 'close' });
+    return this.#closing;
+  }
+
+  /** `await using fleet = new ZCachedFleet(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Adds a server: from now on it takes the keys whose top rendezvous score
+   * it has (about `weight / total weight` of them; no key moves between
+   * other servers). When the fleet runs, resolves once its pool connected
+   * or used up its attempts; requests for its keys wait for it meanwhile.
+   * @throws (rejects) TypeError / RangeError for an invalid spec or an id already in the fleet; ConnectionClosedError after close()
+   */
+  async addServer(spec: FleetServerSpec): Promise<void> {
+    if (this.#shell.state.closed) throw new ConnectionClosedError('the fleet is closed');
+    const server = resolveServer(spec, this.#options.shared);
+    if (this.#shell.has(server.id)) throw new RangeError(`server ${JSON.stringify(server.id)} is already in the fleet`);
+    await this.#shell.join(server);
+  }
+
+  /**
+   * Removes a server: its keys go to their next server in rendezvous order
+   * (no other key moves); its pool is closed (pending requests may finish for `closeTimeout`).
+   * @throws (rejects) RangeError when no server has this id
+   */
+  async removeServer(id: string): Promise<void> {
+    if (this.#shell.server(id) === undefined) throw new RangeError(`no server ${JSON.stringify(id)} in the fleet`);
+    await this.#shell.run({ type: 'removeServer', id });
+  }
+
+  /**
+   * Changes a server's weight. Raising it moves keys only to this server,
+   * lowering it only away from it; raise a new server's weight in steps to
+   * warm it up gradually.
+   * @throws TypeError / RangeError for a weight that is not a finite number > 0, or an unknown id
+   */
+  setWeight(id: string, weight: number): void {
+    assertWeight(weight);
+    if (this.#shell.server(id) === undefined) throw new RangeError(`no server ${JSON.stringify(id)} in the fleet`);
+    this.#shell.report({ type: 'setWeight', id, weight });
+  }
+
+  // ---- commands -----------------------------------------------------------
+
+  /**
+   * Sends any command to the server of its key: `options.key`, else the
+   * command's first argument. Commands without a key (PING, FLUSH, KEYS,
+   * DBSIZE, SAVE, LASTSAVE, MGET, MSET) need `{ key }`; for every server use
+   * `byServer.sendCommand`.
+   * @throws TypeError when no key can be found, and as `ZCached.sendCommand`
+   */
+  sendCommand(command: Command, options?: FleetCommandOptions): Promise<Reply> {
+    const name = Array.isArray(command) && typeof command[0] === 'string' ? command[0].toUpperCase() : '';
+    const key = options?.key ?? (WITHOUT_KEY.has(name) ? undefined : command[1]);
+    if (typeof key !== 'string') {
+      throw new TypeError(`sendCommand sends a command to the server of its key, and ${name === '' ? 'this command' : name} has none: pass { key }, or use byServer.sendCommand() for every server`);
+    }
+    return this.#keyed(key, command, (client) => client.sendCommand(command, options));
+  }
+
+  /** PING on every server: `'PONG'` when all answer; else rejects with a {@link FanOutError}. */
+  ping(options?: CommandOptions): Promise<string> {
+    return this.#merged('PING', () => this.byServer.ping(options), () => 'PONG');
+  }
+
+  /** GET on the key's server: the value, or `undefined` when the key does not exist. */
+  get(key: string, options?: CommandOptions): Promise<Reply | undefined> {
+    assertKey(key);
+    return this.#keyed(key, ['GET', key], (client) => client.get(key, options));
+  }
+
+  /** SET on the key's server; resolves with `'OK'`. @throws DialectError as `ZCached.set` */
+  set(key: string, value: Value, options?: CommandOptions): Promise<'OK'> {
+    assertKey(key);
+    return this.#keyed(key, ['SET', key, value], (client) => client.set(key, value, options));
+  }
+
+  /** DELETE on the key's server: true when the key existed. */
+  delete(key: string, options?: CommandOptions): Promise<boolean> {
+    assertKey(key);
+    return this.#keyed(key, ['DELETE', key], (client) => client.delete(key, options));
+  }
+
+  /** Whether the key exists on its server (a GET). */
+  exists(key: string, options?: CommandOptions): Promise<boolean> {
+    return this.get(key, options).then((value) => value !== undefined);
+  }
+
+  /** FLUSH on every server; `'OK'` when all did, else a {@link FanOutError}. */
+  flush(options?: CommandOptions): Promise<'OK'> {
+    return this.#merged('FLUSH', () => this.byServer.flush(options), () => 'OK' as const);
+  }
+
+  /** DBSIZE summed over the servers; a {@link FanOutError} when one fails (its `outcomes` have the counts that came). */
+  dbsize(options?: CommandOptions): Promise<number> {
+    return this.#merged('DBSIZE', () => this.byServer.dbsize(options), (counts) => counts.reduce((sum, count) => sum + count, 0));
+  }
+
+  /** SAVE on every server; `'OK'` when all did (a server with nothing to save fails it: see `byServer.save`). */
+  save(options?: CommandOptions): Promise<'OK'> {
+    return this.#merged('SAVE', () => this.byServer.save(options), () => 'OK' as const);
+  }
+
+  /** LASTSAVE: the oldest of the servers' last saves, in Unix seconds (`byServer.lastsave` for each). */
+  lastsave(options?: CommandOptions): Promise<number> {
+    return this.#merged('LASTSAVE', () => this.byServer.lastsave(options), (times) => Math.min(...times));
+  }
+
+  /** KEYS: every server's keys, once each, in fleet order. */
+  keys(options?: CommandOptions): Promise<string[]> {
+    return this.#merged('KEYS', () => this.byServer.keys(options), unionOfKeys);
+  }
+
+  /**
+   * MGET split by server, in parallel: a `Map` from each key, in the
+   * caller's order (each once), to its value (`null` when missing). When a
+   * server's part fails, rejects with a {@link PartialFailureError} (which
+   * keys, which server, why; `values` has the rest).
+   */
+  mget(...keys: string[] | [...keys: string[], options: CommandOptions]): Promise<Map<string, Reply>> {
+    const last = keys[keys.length - 1];
+    const options = typeof last === 'object' && last !== null ? (last as CommandOptions) : undefined;
+    const names = (options === undefined ? keys : keys.slice(0, -1)) as unknown[];
+    names.forEach((key, index) => assertKey(key, `mget key #${index + 1}`));
+    const list = names as string[];
+    if (list.length === 0) return Promise.resolve(new Map());
+    if (this.#shell.size === 0) return this.#noServer(['MGET', ...list]);
+    const parts = splitByServer(list, (key) => this.#shell.placeKey(key)!);
+    if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MGET', parts.values());
+    return mgetParts(list, parts, options);
+  }
+
+  /**
+   * MSET split by server, in parallel; `'OK'` when every part did. When a
+   * server's part fails, rejects with a {@link PartialFailureError} naming
+   * its keys (the other parts were written).
+   * @throws as `ZCached.mset`, with the caller's entry numbers in `DialectError` paths
+   */
+  mset(entries: MsetEntries, options?: CommandOptions): Promise<'OK'> {
+    const command = msetCommand(entries);
+    const keys: string[] = [];
+    const values: Value[] = [];
+    for (let at = 1; at < command.length; at += 2) {
+      keys.push(command[at] as string);
+      values.push(command[at + 1] as Value);
+    }
+    if (this.#shell.size === 0) return this.#noServer(command);
+    const parts = splitByServer(keys, (key) => this.#shell.placeKey(key)!, values);
+    if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MSET', parts.values());
+    return msetParts(keys, parts, options);
+  }
+
+  /** ECHO (newer servers) on the server its message would be placed on; resolves with the message. */
+  echo(message: string, options?: CommandOptions): Promise<string> {
+    assertKey(message, 'message');
+    return this.#keyed(message, ['ECHO', message], (client) => client.echo(message, options));
+  }
+
+  /** SIZEOF (newer servers) on the key's server. */
+  sizeof(key: string, options?: CommandOptions): Promise<number> {
+    assertKey(key);
+    return this.#keyed(key, ['SIZEOF', key], (client) => client.sizeof(key, options));
+  }
+
+  /** RENAME (newer servers): both keys must be on one server (same hash tag), else a {@link CrossServerError}. */
+  rename(key: string, newKey: string, options?: CommandOptions): Promise<'OK'> {
+    assertKey(key);
+    assertKey(newKey, 'newKey');
+    return this.#sameServer('RENAME', key, newKey, ['RENAME', key, newKey], (client) => client.rename(key, newKey, options));
+  }
+
+  /** COPY (newer servers): both keys must be on one server (same hash tag), else a {@link CrossServerError}. */
+  copy(source: string, destination: string, options: CopyOptions & CommandOptions = {}): Promise<'OK'> {
+    const command = copyCommand(source, destination, options);
+    return this.#sameServer('COPY', source, destination, command, (client) => client.copy(source, destination, options));
+  }
+
+  /** Whether every server answers PING now; never rejects. */
+  isAlive(options?: CommandOptions): Promise<boolean> {
+    return this.ping(options).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  // ---- routing ------------------------------------------------------------
+
+  /** Runs a single-key command on the key's server, or rejects (after checking the arguments) when there is none up. */
+  #keyed<T>(key: string, command: Command, run: (client: ZCached) => Promise<T>): Promise<T> {
+    const server = this.#shell.placeKey(key);
+    if (server !== undefined && server.health === 'up') return server.track(run(server.client));
+    this.#checkArguments(command, server?.dialect);
+    return Promise.reject(server === undefined ? this.#noServerError() : this.#ejected(server));
+  }
+
+  #sameServer<T>(name: string, a: string, b: string, command: Command, run: (client: ZCached) => Promise<T>): Promise<T> {
+    const first = this.#shell.placeKey(a);
+    const second = this.#shell.placeKey(b);
+    if (first !== undefined && second !== undefined && first !== second) {
+      this.#checkArguments(command, first.dialect);
+      return Promise.reject(new CrossServerError(name, new Map([[a, first.id], [b, second.id]])));
+    }
+    return this.#keyed(a, command, run);
+  }
+
+  /** Throws what the client would throw for these arguments (nothing is sent either way). */
+  #checkArguments(command: Command, dialect: Dialect = this.#fallbackDialect): void {
+    try {
+      encodeRequest(dialect, command);
+    } catch (error) {
+      throw nameArguments(error, command);
+    }
+  }
+
+  #ejected(server: FleetServer): ServerEjectedError {
+    if (this.#options.failover !== 'rehash') return server.ejectedError();
+    return new ServerEjectedError(server.id, server.retryAt, {
+      message: `every server of the fleet is ejected (the key's server is ${server.id}); nothing was sent`,
+    });
+  }
+
+  #noServerError(): NoServerError {
+    return new NoServerError(this.#shell.state.closed ? 'the fleet is closed' : 'the fleet has no server');
+  }
+
+  #noServer<T>(command: Command): Promise<T> {
+    this.#checkArguments(command);
+    return Promise.reject(this.#noServerError());
+  }
+
+  #merged<T, R>(name: string, each: () => Promise<ReadonlyMap<string, ServerOutcome<T>>>, merge: (values: T[]) => R): Promise<R> {
+    if (this.#shell.size === 0) return Promise.reject(this.#noServerError());
+    return each().then((outcomes) => mergeOutcomes(name, outcomes, merge));
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The fleet's options and how server specs are read: `'zcached://host:port'`
+ * strings or `{ host, port, weight, ... }` objects. Pure; throws on
+ * anything invalid, naming the option.
+ *
+ * @module
+ */
+
+import { Connection, type ConnectionOptions } from '../connection/connection.js';
+import { resolveDialect, type Dialect } from '../protocol/dialect.js';
+import { assertWeight } from './placement.js';
+import { DEFAULT_EJECTION, type EjectionConfig } from './state.js';
+
+/** The zcached server's default port. */
+export const DEFAULT_PORT = 7556;
+
+/** One server of a fleet, as an object: where it is, its weight, and connection options of its own. */
+export interface FleetServerOptions extends Omit<ConnectionOptions, 'host' | 'port'> {
+  /** Host name or address. */
+  readonly host: string;
+  /** TCP port. Default 7556. */
+  readonly port?: number;
+  /** Placement weight, a finite number > 0. Default 1. */
+  readonly weight?: number;
+  /**
+   * The server's identity in placement, events and errors. Default
+   * `host:port`. Give a name (`'cache-a'`) to keep the keys where they are
+   * when the server moves to another address.
+   */
+  readonly id?: string;
+  /** Connections to this server. Default: the fleet's `poolSize`. */
+  readonly poolSize?: number;
+}
+
+/**
+ * A server spec: `'zcached://host:port'` (optionally `?weight=2&id=cache-a`;
+ * `zcacheds://` for TLS; `[::1]` for IPv6), `'host:port'`, `'host'`, or a
+ * {@link FleetServerOptions} object.
+ */
+export type FleetServerSpec = string | FleetServerOptions;
+
+/**
+ * What to do with the keys of an ejected server:
+ * - `'fail-fast'` (default): reject at once with a `ServerEjectedError`.
+ *   Never a stale read.
+ * - `'rehash'`: send them to their next server in rendezvous order.
+ *   Available, but reads can be stale once the server returns with its old
+ *   data (see docs/fleet.md).
+ */
+export type FailoverPolicy = 'fail-fast' | 'rehash';
+
+/** Options of `ZCachedFleet`: the servers, the connection options every server shares, and the fleet's own. */
+export interface ZCachedFleetOptions extends Omit<ConnectionOptions, 'host' | 'port'> {
+  /** The servers (at least one is not required: servers can be added later). */
+  readonly servers: readonly FleetServerSpec[];
+  /** Connections per server. Default 1. */
+  readonly poolSize?: number;
+  /** Consecutive failures (connect failures, broken sockets, timeouts; never error replies) that eject a server. Default 3; `Infinity` never ejects. */
+  readonly failureLimit?: number;
+  /** How long an ejected server stays out before a probe, in ms. Default 30 000. */
+  readonly retryTimeout?: number;
+  /** Keys of an ejected server: `'fail-fast'` (default) or `'rehash'`. */
+  readonly failover?: FailoverPolicy;
+  /** `FLUSH` a server before it returns from an ejection (its data may be stale after `'rehash'`). Default false. */
+  readonly flushOnReturn?: boolean;
+  /** Hash only the `{tag}` of keys that have one. Default true. */
+  readonly hashTags?: boolean;
+  /** The clock for ejection times, in ms. Default `performance.now`. */
+  readonly now?: () => number;
+}
+
+/** A server spec read and checked. */
+export interface ResolvedServer {
+  readonly id: string;
+  readonly weight: number;
+  readonly poolSize: number;
+  readonly dialect: Dialect;
+  /** The options each of its connections gets. */
+  readonly connection: ConnectionOptions;
+}
+
+/** The fleet's options read and checked. */
+export interface ResolvedFleetOptions {
+  readonly servers: readonly ResolvedServer[];
+  readonly ejection: EjectionConfig;
+  readonly failover: FailoverPolicy;
+  readonly flushOnReturn: boolean;
+  readonly hashTags: boolean;
+  readonly now: () => number;
+  /** What every server shares, for servers added later. */
+  readonly shared: SharedServerOptions;
+}
+
+/** The part of the fleet options that servers inherit. */
+export interface SharedServerOptions {
+  readonly poolSize: number;
+  readonly connection: Omit<ConnectionOptions, 'host' | 'port'>;
+}
+
+const FLEET_ONLY = ['servers', 'poolSize', 'failureLimit', 'retryTimeout', 'failover', 'flushOnReturn', 'hashTags', 'now'] as const;
+
+/**
+ * Reads and checks the fleet options.
+ * @throws TypeError / RangeError naming the option at fault; RangeError for two servers with the same id.
+ */
+export function resolveFleetOptions(options: ZCachedFleetOptions): ResolvedFleetOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('ZCachedFleet: options must be an object');
+  if (!Array.isArray(options.servers)) throw new TypeError('servers must be an array of server specs');
+  const connection: Record<string, unknown> = { ...options };
+  for (const name of FLEET_ONLY) delete connection[name];
+  const shared: SharedServerOptions = { poolSize: poolSizeOption(options.poolSize ?? 1, 'poolSize'), connection };
+  const failureLimit = options.failureLimit ?? DEFAULT_EJECTION.failureLimit;
+  if (typeof failureLimit !== 'number') throw new TypeError(`failureLimit must be a number, got ${typeof failureLimit}`);
+  if (failureLimit !== Infinity && (!Number.isSafeInteger(failureLimit) || failureLimit < 1)) {
+    throw new RangeError(`failureLimit must be a positive integer or Infinity, got ${failureLimit}`);
+  }
+  const retryTimeout = options.retryTimeout ?? DEFAULT_EJECTION.retryTimeout;
+  if (typeof retryTimeout !== 'number') throw new TypeError(`retryTimeout must be a number, got ${typeof retryTimeout}`);
+  if (!Number.isFinite(retryTimeout) || retryTimeout < 0 || retryTimeout > 2 ** 31 - 1) {
+    throw new RangeError(`retryTimeout must be a number of ms from 0 to 2^31 - 1, got ${retryTimeout}`);
+  }
+  const failover = options.failover ?? 'fail-fast';
+  if (failover !== 'fail-fast' && failover !== 'rehash') throw new TypeError(`failover must be 'fail-fast' or 'rehash', got ${String(failover)}`);
+  for (const name of ['flushOnReturn', 'hashTags'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function');
+  const servers = options.servers.map((spec, index) => resolveServer(spec, shared, `servers[${index}]`));
+  const ids = new Set<string>();
+  for (const server of servers) {
+    if (ids.has(server.id)) throw new RangeError(`two servers have the id ${JSON.stringify(server.id)}; give one of them another id`);
+    ids.add(server.id);
+  }
+  return {
+    servers,
+    ejection: { failureLimit, retryTimeout },
+    failover,
+    flushOnReturn: options.flushOnReturn ?? false,
+    hashTags: options.hashTags ?? true,
+    now: options.now ?? (() => performance.now()),
+    shared,
+  };
+}
+
+/**
+ * Reads one server spec, filling in what the fleet shares.
+ * @throws TypeError / RangeError naming `label` and the option at fault.
+ */
+export function resolveServer(spec: FleetServerSpec, shared: SharedServerOptions, label = 'server'): ResolvedServer {
+  const fields = typeof spec === 'string' ? parseServerUrl(spec, label) : spec;
+  if (typeof fields !== 'object' || fields === null) throw new TypeError(`${label} must be a 'zcached://host:port' string or a { host, port } object`);
+  const { weight = 1, id, poolSize, ...own } = fields;
+  const host = own.host;
+  const port = own.port ?? DEFAULT_PORT;
+  try {
+    assertWeight(weight, 'weight');
+    if (id !== undefined && (typeof id !== 'string' || id.length === 0)) throw new TypeError('id must be a non-empty string');
+    const connection: ConnectionOptions = { ...shared.connection, ...own, host, port };
+    Connection.validateOptions(connection);
+    return {
+      id: id ?? `${host.includes(':') ? `[${host}]` : host}:${port}`,
+      weight,
+      poolSize: poolSize === undefined ? shared.poolSize : poolSizeOption(poolSize, 'poolSize'),
+      dialect: resolveDialect(connection.dialect),
+      connection,
+    };
+  } catch (error) {
+    if (error instanceof TypeError) throw new TypeError(`${label}: ${error.message}`, { cause: error });
+    if (error instanceof RangeError) throw new RangeError(`${label}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** `zcached://host:port?weight=2&id=name`, `zcacheds://...` (TLS), `host:port` or `host`. */
+function parseServerUrl(spec: string, label: string): FleetServerOptions {
+  const text = spec.includes('://') ? spec : `zcached://${spec}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch (error) {
+    throw new TypeError(`${label}: ${JSON.stringify(spec)} is not a server address ('zcached://host:port')`, { cause: error });
+  }
+  if (url.protocol !== 'zcached:' && url.protocol !== 'zcacheds:') {
+    throw new TypeError(`${label}: unknown scheme ${JSON.stringify(url.protocol)} in ${JSON.stringify(spec)}; expected zcached:// or zcacheds://`);
+  }
+  if (url.hostname === '') throw new TypeError(`${label}: no host in ${JSON.stringify(spec)}`);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const weight = url.searchParams.get('weight');
+  const id = url.searchParams.get('id');
+  return {
+    host,
+    ...(url.port === '' ? {} : { port: Number(url.port) }),
+    ...(weight === null ? {} : { weight: Number(weight) }),
+    ...(id === null ? {} : { id }),
+    ...(url.protocol === 'zcacheds:' ? { tls: true } : {}),
+  };
+}
+
+function poolSizeOption(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}

@@ -1,0 +1,202 @@
+/**
+ * `FleetShell`: the effect layer under `ZCachedFleet`. It runs
+ * {@link fleetReducer}, performs its effects (open and close a server's
+ * pool, arm and cancel retry timers, probe a server, emit events), keeps the
+ * `FleetServer`s and the two placement tables in step with the state, and
+ * answers the one question of the request path: which server takes a key.
+ *
+ * @module
+ */
+
+import type { ConnectionPool } from '../pool/pool.js';
+import type { Connection } from '../connection/connection.js';
+import type { ResolvedFleetOptions, ResolvedServer } from './options.js';
+import { Placement } from './placement.js';
+import { fleetReducer } from './reducer.js';
+import { FleetServer } from './server.js';
+import { initialFleetState, type FleetAction, type FleetEvent, type FleetServerState, type FleetState } from './state.js';
+
+/** The shell of a fleet: state, servers, placement. */
+export class FleetShell {
+  readonly #options: ResolvedFleetOptions;
+  readonly #emit: (event: FleetEvent) => void;
+  readonly #servers = new Map<string, FleetServer>();
+  /** Specs of servers whose `addServer` action is being dispatched (read by the `openPool` effect). */
+  readonly #joining = new Map<string, ResolvedServer>();
+  #state: FleetState;
+  /** The servers in state order. */
+  #order: readonly FleetServer[] = [];
+  /** Rendezvous over every server, and over those that are up (`'rehash'` routes on it). */
+  #all: Placement<FleetServer>;
+  #live: Placement<FleetServer>;
+  #running = false;
+
+  /**
+   * @param options - the fleet's resolved options.
+   * @param emit - called with every event the reducer reports, in order.
+   */
+  constructor(options: ResolvedFleetOptions, emit: (event: FleetEvent) => void) {
+    this.#options = options;
+    this.#emit = emit;
+    this.#state = initialFleetState(options.ejection);
+    this.#all = this.#live = new Placement<FleetServer>([], { hashTags: options.hashTags });
+  }
+
+  /** The fleet as data. */
+  get state(): FleetState {
+    return this.#state;
+  }
+
+  /** The servers, in the order they joined. */
+  get order(): readonly FleetServer[] {
+    return this.#order;
+  }
+
+  /** Number of servers (up or not). */
+  get size(): number {
+    return this.#order.length;
+  }
+
+  /** The server with this id, if it is in the fleet. */
+  server(id: string): FleetServer | undefined {
+    return this.#servers.get(id);
+  }
+
+  /** True when a server with this id is in the fleet or joining it. */
+  has(id: string): boolean {
+    return this.#servers.has(id) || this.#joining.has(id);
+  }
+
+  /** A server's pool. */
+  pool(id: string): ConnectionPool<Connection> | undefined {
+    return this.#servers.get(id)?.pool;
+  }
+
+  /**
+   * The server that takes `key`: its own (highest rendezvous score among all
+   * servers), or with `'rehash'` the best one that is up, falling back to its
+   * own when none is. `undefined` when the fleet has no server.
+   */
+  placeKey(key: string): FleetServer | undefined {
+    if (this.#options.failover === 'rehash') {
+      const live = this.#live.serverFor(key);
+      if (live !== undefined) return live;
+    }
+    return this.#all.serverFor(key);
+  }
+
+  /** Connects every server's pool; from now on servers that join connect at once. */
+  start(): Promise<void> {
+    this.#running = true;
+    return Promise.all(this.#order.map((server) => server.start())).then(() => undefined);
+  }
+
+  /** Adds a server (dispatches `addServer`); resolves when its pool connected or failed, if the fleet runs. */
+  join(server: ResolvedServer): Promise<void> {
+    this.#joining.set(server.id, server);
+    try {
+      return settleAll(this.dispatch({ type: 'addServer', id: server.id, weight: server.weight }));
+    } finally {
+      this.#joining.delete(server.id);
+    }
+  }
+
+  /** Dispatches an action and waits for the pool work it starts (setups, closes). */
+  run(action: FleetAction): Promise<void> {
+    return settleAll(this.dispatch(action));
+  }
+
+  /** Dispatches an action whose work nobody waits for (failures, successes, timers). */
+  readonly report = (action: FleetAction): void => {
+    void this.dispatch(action);
+  };
+
+  /**
+   * One reducer step: commits the state, opens and closes pools, refreshes
+   * the servers' health and the placement tables, then performs the other
+   * effects in order. Returns the pool work started.
+   */
+  dispatch(action: FleetAction): Promise<void>[] {
+    const before = this.#state;
+    const [after, effects] = fleetReducer(before, action);
+    if (after === before && effects.length === 0) return [];
+    this.#state = after;
+    if (after.closed) this.#running = false;
+    const work: Promise<void>[] = [];
+    for (const effect of effects) {
+      if (effect.type === 'openPool') {
+        const settings = this.#joining.get(effect.id);
+        if (settings === undefined || this.#servers.has(effect.id)) continue;
+        const server = new FleetServer(settings, this.report, this.#options.now);
+        this.#servers.set(effect.id, server);
+        if (this.#running) work.push(server.start());
+      } else if (effect.type === 'closePool') {
+        const server = this.#servers.get(effect.id);
+        if (server === undefined) continue;
+        this.#servers.delete(effect.id);
+        work.push(server.close());
+      }
+    }
+    this.#sync(before, after);
+    for (const effect of effects) {
+      const server = 'id' in effect ? this.#servers.get(effect.id) : undefined;
+      switch (effect.type) {
+        case 'armRetry':
+          server?.armRetry(effect.delay, () => this.report({ type: 'retryDue', id: effect.id, at: this.#options.now() }));
+          break;
+        case 'cancelRetry':
+          server?.cancelRetry();
+          break;
+        case 'probe':
+          if (server !== undefined) void this.#probe(server);
+          break;
+        case 'notify':
+          this.#emit(effect.event);
+          break;
+        default:
+          break;
+      }
+    }
+    return work;
+  }
+
+  async #probe(server: FleetServer): Promise<void> {
+    const error = await server.probe(this.#options.flushOnReturn);
+    if (this.#servers.get(server.id) !== server) return; // it left the fleet meanwhile
+    const at = this.#options.now();
+    this.report(error === undefined ? { type: 'probeSucceeded', id: server.id, at } : { type: 'probeFailed', id: server.id, at, error });
+  }
+
+  /** Copies the state into the servers; rebuilds the placement tables when membership, a weight or a health changed. */
+  #sync(before: FleetState, after: FleetState): void {
+    if (before.servers === after.servers) return;
+    const order: FleetServer[] = [];
+    for (const entry of after.servers) {
+      const server = this.#servers.get(entry.id);
+      if (server === undefined) continue;
+      server.sync(entry);
+      order.push(server);
+    }
+    this.#order = order;
+    if (samePlacement(before.servers, after.servers)) return;
+    const options = { hashTags: this.#options.hashTags };
+    this.#all = new Placement(order, options);
+    this.#live = new Placement(
+      order.filter((server) => server.health === 'up'),
+      options,
+    );
+  }
+}
+
+/** True when both lists have the same ids, weights and up/ejected split, in order. */
+function samePlacement(a: readonly FleetServerState[], b: readonly FleetServerState[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((server, index) => {
+    const other = b[index]!;
+    return server.id === other.id && server.weight === other.weight && (server.health === 'up') === (other.health === 'up');
+  });
+}
+
+function settleAll(work: readonly Promise<void>[]): Promise<void> {
+  return work.length === 0 ? Promise.resolve() : Promise.all(work).then(() => undefined);
+}
