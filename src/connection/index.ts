@@ -16,6 +16,8 @@ export {
   connectionMachine,
   lifecycleState,
   isOutOfAttempts,
+  brokenPhase,
+  hasGivenUp,
   validateConnectionMachineInput,
   MAX_TIMER_DELAY,
   DEFAULT_STABLE_AFTER,
@@ -27,5 +29,5 @@ export {
   type OpenSocketInput,
 } from './machine.js';
 export type { RequestOptions } from './requests.js';
-export type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
+export { describeConnectionState, type CloseOptions, type ConnectionState, type ConnectionStateChange, type ConnectionStateFacts } from './state.js';
 export { openTransport, type OpenTransport, type TlsSetting, type Transport, type TransportEvents, type TransportOptions } from './transport.js';
