@@ -34,17 +34,19 @@ export const coreModules = [
   'src/pool/messages.ts',
 ];
 
-/**
- * The tests a mutant may run: the core's unit tests. They start no server in
- * a `beforeAll` or at import, so every line of the core they execute belongs
- * to one test, and per-test coverage runs each mutant against the few tests
- * that reach it. The socket-level suites (client, reliability, real-server,
- * testing, docs) are left out: they start servers in shared setup (which
- * makes every mutant they reach "static", run against every test), they take
- * a minute, and their timing-dependent tests would "kill" mutants by chance.
- * `--testFiles` on the command line overrides this list.
+/*
+ * The tests a mutant may run are chosen in stryker.vitest.config.mjs (its
+ * `include`): the core's unit tests, or those of the mutated modules' layers
+ * (scripts/mutate.mjs). They start no server in a `beforeAll` or at import,
+ * so every line of the core they execute belongs to one test, and per-test
+ * coverage runs each mutant against the few tests that reach it. The
+ * socket-level suites (client, reliability, real-server, testing, docs) are
+ * left out: two start servers in `beforeAll` (which makes every mutant they
+ * reach "static", run against every test), they take a minute, and their
+ * timing-dependent tests would "kill" mutants by chance. Stryker's own
+ * `testFiles` is not used: with it, Stryker 9.6 activates static mutants too
+ * late and reports them survived (stryker-js issue #6144).
  */
-export const coreTests = ['test/protocol/**/*.test.ts', 'test/connection/**/*.test.ts', 'test/pool/**/*.test.ts'];
 
 const report = process.env.ZCACHED_MUTATE_REPORT || 'core';
 
@@ -52,10 +54,9 @@ const report = process.env.ZCACHED_MUTATE_REPORT || 'core';
 export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
-  vitest: { configFile: 'vitest.config.ts' },
+  vitest: { configFile: 'stryker.vitest.config.mjs' },
   coverageAnalysis: 'perTest',
   mutate: coreModules,
-  testFiles: coreTests,
   // Two cores shared with other work: one test runner by default
   // (`npm run mutate -- --concurrency 2 ...` for more).
   concurrency: 1,

@@ -19,8 +19,10 @@
  * of src/protocol/ is tested by test/protocol/, src/connection/ by
  * test/connection/, src/pool/ by test/pool/ (each layer's tests must kill
  * its mutants; a connection test that happens to decode a reply does not
- * count for the decoder). Without files, or with `--testFiles`, the list in
- * stryker.config.mjs (every core unit test) applies.
+ * count for the decoder). Without files, every core unit test may run. The
+ * choice reaches stryker.vitest.config.mjs as ZCACHED_MUTATE_TESTS (Stryker's
+ * own `--testFiles` still works, but then reports static mutants, such as
+ * module-level constants, survived: stryker-js issue #6144).
  *
  * Exits with Stryker's exit code.
  */
@@ -82,10 +84,7 @@ for (const file of files) {
   }
   layers.add(layer);
 }
-const testFilesGiven = passThrough.some((arg) => arg === '-t' || arg === '--testFiles');
-if (files.length > 0 && layers.size > 0 && !testFilesGiven) {
-  passThrough.push('--testFiles', [...layers].map((layer) => `test/${layer}/**/*.test.ts`).join(','));
-}
+const tests = files.length > 0 && layers.size > 0 ? [...layers].map((layer) => `test/${layer}/**/*.test.ts`).join(',') : undefined;
 
 const slug = (file) =>
   file
@@ -100,10 +99,10 @@ const require = createRequire(import.meta.url);
 const strykerBin = path.join(path.dirname(require.resolve('@stryker-mutator/core/package.json')), 'bin', 'stryker.js');
 const strykerArgs = ['run', 'stryker.config.mjs', ...(files.length > 0 ? ['--mutate', files.join(',')] : []), ...passThrough];
 
-console.log(`stryker ${strykerArgs.join(' ')}\nreport: reports/mutation/${name}.html`);
-const child = spawn(process.execPath, [strykerBin, ...strykerArgs], {
-  stdio: 'inherit',
-  env: { ...process.env, ZCACHED_MUTATE_REPORT: name },
-});
+console.log(`stryker ${strykerArgs.join(' ')}\ntests: ${tests ?? 'every core unit test'}\nreport: reports/mutation/${name}.html`);
+const env = { ...process.env, ZCACHED_MUTATE_REPORT: name };
+if (tests !== undefined) env.ZCACHED_MUTATE_TESTS = tests;
+else delete env.ZCACHED_MUTATE_TESTS;
+const child = spawn(process.execPath, [strykerBin, ...strykerArgs], { stdio: 'inherit', env });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

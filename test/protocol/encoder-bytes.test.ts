@@ -370,8 +370,8 @@ describe('RequestWriter: counts and buffer', () => {
       }
       const rest = writer.take();
       taken.push([rest, Buffer.from(rest)]);
-      for (const [bytes, copy] of taken) expect(bytes).toEqual(copy);
-      expect(Buffer.concat(taken.map(([bytes]) => bytes))).toEqual(Buffer.concat(requests));
+      for (const [bytes, copy] of taken) expect(bytes.equals(copy), 'a taken buffer was written to').toBe(true);
+      expect(Buffer.concat(taken.map(([bytes]) => bytes)).equals(Buffer.concat(requests))).toBe(true);
     }
   });
 
