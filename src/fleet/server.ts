@@ -126,14 +126,13 @@ export class FleetServer {
     if (this.failing && !this.#closed) this.#report({ type: 'succeeded', id: this.id });
   }
 
-  /** Arms the retry timer (unref'd: an ejected server does not keep the process alive). */
+  /** Arms the retry timer (like the pool's sockets, it keeps the process alive until `close()`). */
   armRetry(delay: number, due: () => void): void {
     this.cancelRetry();
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (!this.#closed) due();
     }, delay);
-    this.#retryTimer.unref();
   }
 
   /** Stops the retry timer, if armed. */
