@@ -24,7 +24,11 @@
  * own `--testFiles` still works, but then reports static mutants, such as
  * module-level constants, survived: stryker-js issue #6144).
  *
- * Exits with Stryker's exit code.
+ * After Stryker, every survivor is checked again by hand
+ * (scripts/recheck-survivors.mjs: the mutant applied to a copy of the
+ * project, its covering tests run by plain vitest), because the vitest
+ * runner sometimes records a killed mutant as survived; `--no-recheck`
+ * skips that. Exits with Stryker's exit code, then the recheck's.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -35,6 +39,7 @@ if (args.includes('-h') || args.includes('--help')) {
   console.log(
     'usage: npm run mutate -- [FILE[:LINES]...] [stryker run options]\n' +
       '  no FILE: every core module listed in stryker.config.mjs\n' +
+      '  --no-recheck: skip checking the survivors again by hand\n' +
       '  reports: reports/mutation/<name>.html and .json',
   );
   process.exit(0);
@@ -64,9 +69,12 @@ const takesValue = new Set([
 
 const files = [];
 const passThrough = [];
+let recheck = true;
 for (let i = 0; i < args.length; i++) {
   const arg = args[i];
-  if (arg.startsWith('-')) {
+  if (arg === '--no-recheck') {
+    recheck = false;
+  } else if (arg.startsWith('-')) {
     passThrough.push(arg);
     if (takesValue.has(arg) && i + 1 < args.length) passThrough.push(args[++i]);
   } else {
@@ -105,4 +113,12 @@ if (tests !== undefined) env.ZCACHED_MUTATE_TESTS = tests;
 else delete env.ZCACHED_MUTATE_TESTS;
 const child = spawn(process.execPath, [strykerBin, ...strykerArgs], { stdio: 'inherit', env });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('exit', (code, signal) => {
+  if (code !== 0 || signal !== null || !recheck || passThrough.includes('--dryRunOnly')) process.exit(code ?? 1);
+  // Survivors by hand: the vitest runner sometimes records a killed mutant as survived.
+  const again = spawn(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), 'recheck-survivors.mjs'), `reports/mutation/${name}.json`], {
+    stdio: 'inherit',
+  });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => again.kill(signal));
+  again.on('exit', (recheckCode) => process.exit(recheckCode ?? 1));
+});

@@ -228,6 +228,8 @@ describe('errors name what cannot be sent', () => {
     ['a Map with a number key', new Map([[1, 2]]), 'cannot send a map key of type number: keys must be strings'],
     ['a Map with an object key', new Map([[{}, 2]]), 'cannot send a map key of type an instance of Object: keys must be strings'],
     ['a Map with an undefined key', new Map([[undefined, 2]]), 'cannot send a map key of type undefined: keys must be strings'],
+    ['a Map with a null key', new Map([[null, 2]]), 'cannot send a map key of type object: keys must be strings'],
+    ['a Map with a boolean key', new Map([[true, 2]]), 'cannot send a map key of type boolean: keys must be strings'],
   ];
 
   it.each(cases)('%s', (_, value, message) => {
@@ -341,8 +343,10 @@ describe('RequestWriter: counts and buffer', () => {
     expect(writer.length).toBe(ping);
     writer.append(['PING']);
     expect(text(writer.take())).toBe('*1\r\n$4\r\nPING\r\n\x03'.repeat(2));
+    writer.append(['PING']);
     writer.truncate(0);
     expect(writer.length).toBe(0);
+    expect(writer.take().length).toBe(0);
   });
 
   it('appendBytes appends raw bytes', () => {
@@ -383,6 +387,20 @@ describe('RequestWriter: counts and buffer', () => {
     const second = writer.take();
     expect(second.buffer).toBe(first.buffer);
     expect(second.byteOffset).toBe(first.byteOffset + first.length);
+    // Exactly 4 KiB left: still the same buffer.
+    const ping = encodeRequest(DIALECTS.etx, ['PING']).length;
+    const exact = new RequestWriter(DIALECTS.etx, 4096 + ping);
+    exact.append(['PING']);
+    const before = exact.take();
+    exact.append(['PING']);
+    expect(exact.take().buffer).toBe(before.buffer);
+    // The default writer (16 KiB) too.
+    const plain = new RequestWriter(DIALECTS.etx);
+    plain.append(['PING']);
+    const p1 = plain.take();
+    plain.append(['PING']);
+    expect(plain.take().buffer).toBe(p1.buffer);
+    expect(p1.buffer.byteLength).toBe(16 * 1024);
     // Less than 4 KiB left: a fresh buffer.
     const small = new RequestWriter(DIALECTS.etx, 4096 + 10);
     small.append(['PING']);
@@ -400,7 +418,8 @@ describe('RequestWriter: counts and buffer', () => {
     writer.appendValue(1);
     const next = writer.take();
     expect(next.buffer).not.toBe(big.buffer);
-    expect(next.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+    // Back to the starting capacity (16 KiB).
+    expect(next.buffer.byteLength).toBe(16 * 1024);
     expect(text(next)).toBe(':1\r\n');
     // A buffer of 1 MiB or less is kept.
     const kept = new RequestWriter(undefined, 1024 * 1024);
