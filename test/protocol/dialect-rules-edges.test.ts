@@ -252,7 +252,10 @@ describe('finding the part at fault', () => {
     const cyclic: unknown[] = ['ok'];
     cyclic.push(cyclic, 'x\n');
     expect(pathOf(DIALECTS.etx, cyclic)).toEqual({ path: 'value[2]', reason: 'line-feed' });
-    expect(pathOf(DIALECTS.etx, [1, 2n, true, null, float(1), () => 1, Symbol('s'), 'a\n'])).toEqual({ path: 'value[7]', reason: 'line-feed' });
+    expect(pathOf(DIALECTS.etx, [1, 2n, true, null, undefined, float(1), () => 1, Symbol('s'), 'a\n'])).toEqual({ path: 'value[8]', reason: 'line-feed' });
+    // Objects that are not plain (the encoder refuses them) are not looked into, even when empty.
+    const point = Object.assign(new (class Point {})(), { label: 'x\n' });
+    expect(pathOf(DIALECTS.etx, [new Date(0), point, 'a\n'])).toEqual({ path: 'value[2]', reason: 'line-feed' });
     expect(pathOf(DIALECTS.etx, new Map<unknown, unknown>([[1, ''], ['k', '']]))).toEqual({ path: 'value.get("k")', reason: 'empty-string' });
   });
 
