@@ -40,7 +40,7 @@
  * @module
  */
 
-import { mix64Into, xxh64Into } from './xxhash64.js';
+import { mixDraw53, xxh64Into } from './xxhash64.js';
 
 /** A server as placement sees it: an id (hashed) and a weight. */
 export interface PlacementServer {
@@ -56,7 +56,6 @@ export interface PlacementOptions {
   readonly hashTags?: boolean;
 }
 
-const TWO_POW_21 = 2097152;
 const TWO_POW_53 = 9007199254740992;
 
 /** Scratch buffer for a key's UTF-8 bytes; grows with the longest key seen, up to 64 Ki code units (longer keys are encoded apart). */
@@ -227,8 +226,7 @@ export class Placement<S extends PlacementServer = PlacementServer> {
     const kh = keyWords[0]!;
     const kl = keyWords[1]!;
     const scored = this.servers.map((server, index) => {
-      mix64Into(kh, kl, this.#seedHi[index]!, this.#seedLo[index]!, scoreWords);
-      const draw = (scoreWords[0]! >>> 0) * TWO_POW_21 + (scoreWords[1]! >>> 11);
+      const draw = mixDraw53(kh, kl, this.#seedHi[index]!, this.#seedLo[index]!);
       return { server, index, draw, score: weightedScore(server.weight ?? 1, draw) };
     });
     scored.sort((a, b) => b.score - a.score || b.draw - a.draw || compareIds(a.server.id, b.server.id));
@@ -251,9 +249,8 @@ export class Placement<S extends PlacementServer = PlacementServer> {
       let classDraw = -1;
       for (let at = classStart[klass]!, end = classStart[klass + 1]!; at < end; at++) {
         const index = order[at]!;
-        mix64Into(kh, kl, seedHi[index]!, seedLo[index]!, scoreWords);
         // The top 53 bits of the mix: an integer in [0, 2^53), exact in a double.
-        const draw = (scoreWords[0]! >>> 0) * TWO_POW_21 + (scoreWords[1]! >>> 11);
+        const draw = mixDraw53(kh, kl, seedHi[index]!, seedLo[index]!);
         if (draw > classDraw || (draw === classDraw && compareIds(this.servers[index]!.id, this.servers[classBest]!.id) < 0)) {
           classDraw = draw;
           classBest = index;

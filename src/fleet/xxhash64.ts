@@ -1,9 +1,9 @@
 /**
  * XXH64, the 64-bit member of Yann Collet's xxHash family, written for
- * JavaScript numbers: every 64-bit value is a pair of unsigned 32-bit halves
- * (`hi`, `lo`), multiplied with `Math.imul` and one exact 16-bit split for the
- * high word of a 32 × 32-bit product. No BigInt and no allocation on the hot
- * path: a key of 20 ASCII bytes hashes in tens of nanoseconds.
+ * JavaScript numbers: every 64-bit value is a pair of 32-bit halves (`hi`,
+ * `lo`), multiplied with `Math.imul` on 16-bit halves for the high word of a
+ * 32 × 32-bit product. Integer operations only, no BigInt and no allocation
+ * on the hot path: a key of 20 ASCII bytes hashes in tens of nanoseconds.
  *
  * Specification: "xxHash fast digest algorithm", XXH64 section
  * (https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md). Checked
@@ -41,12 +41,17 @@ const W = new Int32Array(1);
 
 /** (ah:al) × (bh:bl) mod 2^64; returns the low word, leaves the high word in `W[0]`. */
 function mul(ah: number, al: number, bh: number, bl: number): number {
-  // High 32 bits of the unsigned 32 × 32 product al × bl, from al times the two 16-bit halves of bl
-  // (each partial product is below 2^48, exact in a double).
-  const a = al >>> 0;
-  const low = a * (bl & 0xffff);
-  const high = a * (bl >>> 16) + Math.floor(low / 65536);
-  W[0] = (Math.floor(high / 65536) + Math.imul(ah, bl) + Math.imul(al, bh)) | 0;
+  // High 32 bits of the unsigned 32 x 32 product al x bl, from the 16-bit halves: three partial
+  // products below 2^32 and their carries, in integer operations only (no float rounding).
+  const a0 = al & 0xffff;
+  const a1 = al >>> 16;
+  const b0 = bl & 0xffff;
+  const b1 = bl >>> 16;
+  const p00 = Math.imul(a0, b0) >>> 0;
+  const p10 = Math.imul(a1, b0) >>> 0;
+  const p01 = Math.imul(a0, b1) >>> 0;
+  const middle = (p00 >>> 16) + (p10 & 0xffff) + (p01 & 0xffff);
+  W[0] = (Math.imul(a1, b1) + (p10 >>> 16) + (p01 >>> 16) + (middle >>> 16) + Math.imul(ah, bl) + Math.imul(al, bh)) | 0;
   return Math.imul(al, bl);
 }
 
@@ -230,6 +235,16 @@ export function mix64Into(hashHi: number, hashLo: number, seedHi: number, seedLo
   const lo = avalanche(hashHi ^ seedHi, hashLo ^ seedLo);
   out[0] = W[0]!;
   out[1] = lo;
+}
+
+/**
+ * The top 53 bits of `avalanche(hash ^ seed)`, as an integer in [0, 2^53)
+ * (exact in a double): the rendezvous draw of a (key, server) pair, without
+ * writing anything to memory.
+ */
+export function mixDraw53(hashHi: number, hashLo: number, seedHi: number, seedLo: number): number {
+  const lo = avalanche(hashHi ^ seedHi, hashLo ^ seedLo);
+  return (W[0]! >>> 0) * 2097152 + (lo >>> 11);
 }
 
 const words = new Uint32Array(2);

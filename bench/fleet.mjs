@@ -1,0 +1,358 @@
+// The fleet's measured goals (issue 13): placement balance, weights,
+// minimal movement, placement cost, and the throughput of a fleet of three
+// embedded servers (three child processes) against one server.
+//
+//   npm run build && node bench/fleet.mjs          # the whole report (~1-2 minutes)
+//   BENCH_QUICK=1 node bench/fleet.mjs             # shorter throughput cells
+//   node bench/fleet.mjs --only placement          # balance, weights, movement, cost (no sockets)
+//   node bench/fleet.mjs --only throughput
+//
+// `npm run bench` runs it through `fleetBench()`. A measurement, not a test:
+// each goal is reported as met or NOT MET with its figure, and nothing here
+// fails on a slow machine. Keys are drawn from a seeded generator, so the
+// placement figures are the same on every run and every machine.
+
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ZCached } from 'zcached';
+import { Placement, ZCachedFleet } from '../dist/fleet/index.js';
+import { startEmbeddedServer } from './compare.mjs';
+import { formatRate, median, pairedRatio } from './stats.mjs';
+
+const log = (line) => process.stderr.write(`${line}\n`);
+
+// ---- keys ---------------------------------------------------------------------------
+
+/** xorshift128+ from a fixed seed: the same "random" keys on every run. */
+function keyGenerator(seed = 0x2545f491) {
+  let a = seed >>> 0 || 1;
+  let b = 0x9e3779b9;
+  return () => {
+    let t = a;
+    const s = b;
+    a = s;
+    t ^= t << 11;
+    t ^= t >>> 8;
+    b = (t ^ s ^ (s >>> 19)) >>> 0;
+    return b;
+  };
+}
+
+/** `count` keys like `user:3f9a12c4:7be01d55` (random, fixed). */
+function randomKeys(count, seed) {
+  const next = keyGenerator(seed);
+  return Array.from({ length: count }, () => `user:${next().toString(16)}:${next().toString(16)}`);
+}
+
+const servers = (count, offset = 0) =>
+  Array.from({ length: count }, (_, i) => ({ id: `10.0.${(i + offset) >> 8}.${(i + offset) & 255}:7556` }));
+
+// ---- ketama, for comparison ---------------------------------------------------------
+
+/**
+ * libmemcached-style ketama, written here for the comparison only: 160
+ * points per server (40 MD5 digests of `host:port-i`, four 32-bit points
+ * each), keys placed by the first 4 bytes of MD5(key) on the ring.
+ */
+function ketama(list) {
+  const points = [];
+  for (const server of list) {
+    for (let i = 0; i < 40; i++) {
+      const digest = createHash('md5').update(`${server.id}-${i}`).digest();
+      for (let k = 0; k < 4; k++) points.push({ at: digest.readUInt32LE(k * 4), server });
+    }
+  }
+  points.sort((x, y) => x.at - y.at);
+  const at = Uint32Array.from(points.map((p) => p.at));
+  return (key) => {
+    const hash = createHash('md5').update(key).digest().readUInt32LE(0);
+    let lo = 0;
+    let hi = at.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (at[mid] < hash) lo = mid + 1;
+      else hi = mid;
+    }
+    return points[lo === at.length ? 0 : lo].server;
+  };
+}
+
+// ---- placement goals ----------------------------------------------------------------
+
+function loads(place, keys) {
+  const counts = new Map();
+  for (const key of keys) {
+    const id = place(key).id;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function balanceGoal(keys) {
+  const ten = servers(10);
+  const mean = keys.length / 10;
+  const table = new Placement(ten);
+  const ours = [...loads((key) => table.serverFor(key), keys).values()];
+  const ring = ketama(ten);
+  const theirs = [...loads(ring, keys).values()];
+  return {
+    keys: keys.length,
+    servers: 10,
+    'rendezvous max/mean': +(Math.max(...ours) / mean).toFixed(4),
+    'rendezvous min/mean': +(Math.min(...ours) / mean).toFixed(4),
+    'ketama-160 max/mean': +(Math.max(...theirs) / mean).toFixed(4),
+    'ketama-160 min/mean': +(Math.min(...theirs) / mean).toFixed(4),
+    // Binomial(n, 1/10): one standard deviation, relative to the mean.
+    'statistical sd/mean': +Math.sqrt((keys.length * 0.1 * 0.9) / mean ** 2).toFixed(4),
+  };
+}
+
+function weightsGoal(keys) {
+  const weighted = [
+    { id: 'a:7556', weight: 1 },
+    { id: 'b:7556', weight: 2 },
+    { id: 'c:7556', weight: 3 },
+  ];
+  const table = new Placement(weighted);
+  const counts = loads((key) => table.serverFor(key), keys);
+  return weighted.map((server) => {
+    const share = counts.get(server.id) / keys.length;
+    const target = server.weight / 6;
+    return { server: server.id, weight: server.weight, share: +share.toFixed(4), target: +target.toFixed(4), 'off by': `${((share / target - 1) * 100).toFixed(2)} %` };
+  });
+}
+
+function movementGoal(keys) {
+  const ten = servers(10);
+  const before = new Placement(ten);
+  const added = { id: '10.0.0.10:7556-new' };
+  const after = new Placement([...ten, added]);
+  let movedToNew = 0;
+  let movedBetweenOld = 0;
+  for (const key of keys) {
+    const from = before.serverFor(key);
+    const to = after.serverFor(key);
+    if (from === to) continue;
+    if (to === added) movedToNew++;
+    else movedBetweenOld++;
+  }
+  const removed = ten[3];
+  const without = new Placement(ten.filter((server) => server !== removed));
+  let movedOwn = 0;
+  let movedOther = 0;
+  let ownKeys = 0;
+  for (const key of keys) {
+    const from = before.serverFor(key);
+    if (from === removed) ownKeys++;
+    const to = without.serverFor(key);
+    if (from === to) continue;
+    if (from === removed) movedOwn++;
+    else movedOther++;
+  }
+  return {
+    add: {
+      'moved (share of keys)': +(movedToNew / keys.length).toFixed(5),
+      'target 1/11': +(1 / 11).toFixed(5),
+      'off by (points)': +Math.abs(movedToNew / keys.length - 1 / 11).toFixed(5),
+      'moved between old servers': movedBetweenOld,
+    },
+    remove: { 'keys of the removed server': ownKeys, 'of them moved': movedOwn, 'other keys moved': movedOther },
+  };
+}
+
+/** CPU time per call of `fn` over `keys`, best of `rounds` (ns), after a warm-up. CPU time, not wall time: a busy machine inflates it less. */
+function cpuNsPerCall(fn, keys, calls, rounds = 5) {
+  let sink = 0;
+  const mask = keys.length - 1;
+  for (let i = 0; i < calls; i++) sink += fn(keys[i & mask]);
+  let best = Infinity;
+  for (let round = 0; round < rounds; round++) {
+    const start = process.cpuUsage();
+    for (let i = 0; i < calls; i++) sink += fn(keys[i & mask]);
+    const spent = process.cpuUsage(start);
+    best = Math.min(best, ((spent.user + spent.system) * 1000) / calls);
+  }
+  if (sink === -1) log('unreachable');
+  return best;
+}
+
+function costGoal() {
+  const keys = randomKeys(4096, 7);
+  // A calibration loop, to read the figures on a shared machine: one 32-bit multiply-xor-shift per call.
+  const calibration = cpuNsPerCall((key) => Math.imul(key.length, 0x9e3779b1) ^ (key.length >>> 3), keys, 5_000_000);
+  const rows = [];
+  for (const count of [1, 10, 100, 1000]) {
+    const equal = new Placement(servers(count));
+    const weighted = new Placement(servers(count).map((server, i) => ({ ...server, weight: 1 + (i % 3) })));
+    const calls = Math.max(20_000, Math.round(2_000_000 / count));
+    const ns = cpuNsPerCall((key) => equal.indexFor(key), keys, calls);
+    const nsWeighted = cpuNsPerCall((key) => weighted.indexFor(key), keys, calls);
+    rows.push({ servers: count, 'µs/key (equal weights)': +(ns / 1000).toFixed(3), 'µs/key (weights 1,2,3)': +(nsWeighted / 1000).toFixed(3), 'ns per server': count > 1 ? +(ns / count).toFixed(1) : '-' });
+  }
+  return { calibrationNs: +calibration.toFixed(2), rows };
+}
+
+// ---- throughput ---------------------------------------------------------------------
+
+const VALUE = 'x'.repeat(100);
+
+/**
+ * Closed loop: `inFlight` loops, each awaiting its request before the next.
+ * Returns ops/s, the client's CPU time per request (µs; the servers run in
+ * other processes) and the number of wrong replies.
+ */
+async function closedLoop(client, op, keys, inFlight, seconds) {
+  let ops = 0;
+  let wrong = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const next = keyGenerator(inFlight);
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const key = keys[next() % keys.length];
+      if (op === 'GET') {
+        if ((await client.get(key)) !== VALUE) wrong++;
+      } else if ((await client.set(key, VALUE)) !== 'OK') wrong++;
+      ops++;
+    }
+  };
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  await Promise.all(Array.from({ length: inFlight }, loop));
+  const spent = process.cpuUsage(cpu);
+  return { ops: ops / ((performance.now() - started) / 1000), cpuPerOp: (spent.user + spent.system) / ops, wrong };
+}
+
+async function throughputGoal({ quick }) {
+  const rounds = quick ? 3 : 7;
+  const seconds = quick ? 0.4 : 1;
+  const inFlight = 256;
+  const poolSize = 4;
+  const children = await Promise.all([0, 1, 2].map(() => startEmbeddedServer('etx')));
+  try {
+    log(`throughput: 3 embedded servers in child processes (pids ${children.map((c) => c.pid).join(', ')}), ${rounds} rounds x ${seconds}s`);
+    const keys = randomKeys(1000, 11);
+    const clients = {
+      one: new ZCached({ host: children[0].host, port: children[0].port, poolSize }),
+      'one, 12 conns': new ZCached({ host: children[0].host, port: children[0].port, poolSize: poolSize * 3 }),
+      'fleet of 1': new ZCachedFleet({ servers: [{ host: children[0].host, port: children[0].port }], poolSize }),
+      'fleet of 3': new ZCachedFleet({ servers: children.map((c) => ({ host: c.host, port: c.port })), poolSize }),
+    };
+    for (const client of Object.values(clients)) await client.run();
+    await clients['fleet of 3'].mset(keys.map((key) => [key, VALUE]));
+    await clients.one.mset(keys.map((key) => [key, VALUE]));
+    const cells = [];
+    for (const op of ['GET', 'SET']) {
+      const samples = Object.fromEntries(Object.keys(clients).map((name) => [name, []]));
+      const cpu = Object.fromEntries(Object.keys(clients).map((name) => [name, []]));
+      let wrong = 0;
+      for (let round = 0; round < rounds; round++) {
+        const order = Object.keys(clients);
+        if (round % 2 === 1) order.reverse();
+        for (const name of order) {
+          const result = await closedLoop(clients[name], op, keys, inFlight, seconds);
+          samples[name].push(result.ops);
+          cpu[name].push(result.cpuPerOp);
+          wrong += result.wrong;
+        }
+      }
+      const rate = (name) => formatRate(median(samples[name]));
+      const perRequest = (name) => +median(cpu[name]).toFixed(2);
+      cells.push({
+        cell: `${op} 100 B, ${inFlight} in flight`,
+        'one server (pool 4)': rate('one'),
+        'one server (pool 12)': rate('one, 12 conns'),
+        'fleet of 3 (pool 4 each)': rate('fleet of 3'),
+        'fleet of 3 / one': +pairedRatio(samples['fleet of 3'], samples.one).toFixed(2),
+        'fleet of 3 / one (pool 12)': +pairedRatio(samples['fleet of 3'], samples['one, 12 conns']).toFixed(2),
+        'client CPU µs/req: one, pool 4': perRequest('one'),
+        'one, pool 12': perRequest('one, 12 conns'),
+        'fleet of 1': perRequest('fleet of 1'),
+        'fleet of 3': perRequest('fleet of 3'),
+        'wrong replies': wrong,
+      });
+    }
+    for (const client of Object.values(clients)) await client.close();
+    return cells;
+  } finally {
+    await Promise.all(children.map((child) => child.stop()));
+  }
+}
+
+// ---- the report ---------------------------------------------------------------------
+
+/**
+ * Runs the fleet benchmarks; returns `{ environment, balance, weights, movement, cost, throughput, goals }`.
+ * @param {{ quick?: boolean, print?: boolean, only?: 'placement' | 'throughput' }} options
+ */
+export async function fleetBench({ quick = false, print = true, only } = {}) {
+  const report = {
+    environment: { node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), loadAverage: os.loadavg().map((x) => +x.toFixed(2)) },
+  };
+  if (only !== 'throughput') {
+    log('fleet placement: 1,000,000 keys');
+    const keys = randomKeys(1_000_000, 1);
+    report.balance = balanceGoal(keys);
+    report.weights = weightsGoal(keys);
+    report.movement = movementGoal(keys);
+    log('fleet placement cost (CPU time)');
+    report.cost = costGoal();
+  }
+  if (only !== 'placement') report.throughput = await throughputGoal({ quick });
+  report.goals = goals(report);
+  if (print) printReport(report);
+  return report;
+}
+
+function goals(report) {
+  const rows = [];
+  const add = (goal, measured, target, met) => rows.push({ goal, measured, target, status: met ? 'met' : 'NOT MET' });
+  if (report.balance !== undefined) {
+    const b = report.balance;
+    add('balance, 10 equal servers, 1M keys: max / mean', b['rendezvous max/mean'], '<= 1.02', b['rendezvous max/mean'] <= 1.02);
+    const worst = Math.max(...report.weights.map((row) => Math.abs(row.share / row.target - 1)));
+    add('weights 1:2:3: worst share off its target', `${(worst * 100).toFixed(2)} %`, '< 2 %', worst < 0.02);
+    const m = report.movement;
+    add('add an 11th: share of keys moved', m.add['moved (share of keys)'], '1/11 within 1 point', m.add['off by (points)'] <= 0.01);
+    add('add an 11th: keys moved between old servers', m.add['moved between old servers'], '0', m.add['moved between old servers'] === 0);
+    add('remove one: keys moved that were not its own', m.remove['other keys moved'], '0', m.remove['other keys moved'] === 0);
+    const ten = report.cost.rows.find((row) => row.servers === 10);
+    add('placement at 10 servers (CPU time)', `${ten['µs/key (equal weights)']} µs/key`, '< 1 µs/key', ten['µs/key (equal weights)'] < 1);
+  }
+  if (report.throughput !== undefined) {
+    for (const cell of report.throughput) add(`throughput, fleet of 3 vs one server: ${cell.cell}`, cell['fleet of 3 / one'], 'ratio reported', true);
+  }
+  return rows;
+}
+
+function printReport(report) {
+  const section = (title) => console.log(`\n=== ${title} ${'='.repeat(Math.max(0, 74 - title.length))}`);
+  const env = report.environment;
+  section('fleet: environment');
+  console.log(`node ${env.node}, ${env.cpu}, ${env.cores} cores, load average ${env.loadAverage.join(' ')}`);
+  if (report.balance !== undefined) {
+    section('balance: 1,000,000 keys on 10 equal servers (weighted rendezvous vs ketama 160 points)');
+    console.table([report.balance]);
+    section('weights 1:2:3 (1,000,000 keys)');
+    console.table(report.weights);
+    section('minimal movement (1,000,000 keys): add an 11th server, remove one of 10');
+    console.table(report.movement);
+    section(`placement cost, CPU time per key (calibration: ${report.cost.calibrationNs} ns per multiply-xor-shift call)`);
+    console.table(report.cost.rows);
+  }
+  if (report.throughput !== undefined) {
+    section('throughput: fleet of 3 embedded servers (3 child processes) vs one, same workload');
+    console.table(report.throughput);
+  }
+  section('issue 13 goals');
+  console.table(report.goals);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt === -1 ? undefined : process.argv[onlyAt + 1];
+  fleetBench({ quick: process.env.BENCH_QUICK === '1', only }).catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
