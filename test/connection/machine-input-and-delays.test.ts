@@ -78,6 +78,11 @@ describe('validateConnectionMachineInput', () => {
     ['connectTimeout NaN', { connectTimeout: Number.NaN }, new RangeError('connection machine: "connectTimeout" must be positive, got NaN')],
     ['backoff null', { backoff: null }, new TypeError('connection machine: "backoff" must be an ExponentialBackoff')],
     ['backoff a number', { backoff: 5 }, new TypeError('connection machine: "backoff" must be an ExponentialBackoff')],
+    [
+      'backoff a function with back-off members',
+      { backoff: Object.assign(() => 1, { delay: () => 1, max: 1, jitter: 0 }) },
+      new TypeError('connection machine: "backoff" must be an ExponentialBackoff'),
+    ],
     ['backoff without delay', { backoff: { max: 1, jitter: 0 } }, new TypeError('connection machine: "backoff" must be an ExponentialBackoff')],
     ['backoff.delay not a function', { backoff: { delay: 1, max: 1, jitter: 0 } }, new TypeError('connection machine: "backoff" must be an ExponentialBackoff')],
     ['backoff.max not a number', { backoff: { delay: () => 1, max: '1', jitter: 0 } }, new TypeError('connection machine: "backoff" must be an ExponentialBackoff')],
