@@ -162,7 +162,7 @@ describe('run()', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Generous: run() takes ~300 ms (3 attempts, 100 + 200 ms apart); the old code kept it alive forever.
     const bound = new Promise<'still running'>((resolve) => {
-      const timer = setTimeout(() => resolve('still running'), 10_000);
+      const timer = setTimeout(() => resolve('still running'), 30_000);
       void exited.then(() => clearTimeout(timer));
     });
     const outcome = await Promise.race([exited, bound]);

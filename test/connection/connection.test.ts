@@ -14,7 +14,7 @@ import {
 } from '../../src/errors.js';
 import type { DialectName } from '../../src/protocol/dialect.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
-import { deferredCleanup } from '../support.js';
+import { deferredCleanup, until } from '../support.js';
 
 const cleanup = deferredCleanup();
 
@@ -184,8 +184,9 @@ describe('Connection', () => {
     const connection = open(server, { backoff: { initial: 5 } });
     await connection.connect();
     server.stopAnswering();
+    const before = server.stats.requests;
     const inFlight = connection.send(['PING']);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => server.stats.requests === before + 1);
     server.resumeAnswering();
     server.dropConnections();
     await expect(inFlight).rejects.toBeInstanceOf(ConnectionError);
@@ -205,9 +206,10 @@ describe('Connection', () => {
     await expect(aborted).rejects.toBeInstanceOf(AbortError);
     server.delayReplies(30);
     const late = new AbortController();
+    const before = server.stats.requests;
     const written = connection.send(['GET', 'x'], { signal: late.signal });
     const next = connection.send(['PING']);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => server.stats.requests >= before + 1);
     late.abort();
     await expect(written).rejects.toBeInstanceOf(AbortError);
     expect(await next).toBe('PONG');
