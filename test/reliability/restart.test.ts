@@ -185,7 +185,7 @@ describe('server restart under load', () => {
       // One run of 3 attempts (~20 + 40 ms apart) is over long before the server returns.
       await until(() => pool.connections.every((c) => c.state === 'broken' && !c.isConnecting()));
 
-      // Meanwhile requests fail fast, typed, instead of piling up.
+      // Meanwhile requests wait for the resting connections within their time limit (500 ms), then fail typed.
       const during = await Promise.all(Array.from({ length: 50 }, () => outcome(client.get('kept'))));
       for (const result of during) {
         expect(result.ok).toBe(false);
