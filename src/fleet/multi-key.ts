@@ -83,50 +83,57 @@ function sendPart(name: 'MGET' | 'MSET', part: ServerPart, options: CommandOptio
  * MGET over the parts, in parallel. Resolves with a `Map` from each key, in
  * the caller's order (each once), to its value (`null` when missing).
  * Rejects with a {@link PartialFailureError} when some part failed (its
- * `values` hold the rest).
+ * `values` hold the rest). Not `async`: an argument the client refuses
+ * throws here, synchronously (the caller checked multi-part commands
+ * first, so nothing was sent).
  */
-export async function mgetParts(keys: readonly string[], parts: Map<FleetServer, ServerPart>, options: CommandOptions | undefined): Promise<Map<string, Reply>> {
+export function mgetParts(keys: readonly string[], parts: Map<FleetServer, ServerPart>, options: CommandOptions | undefined): Promise<Map<string, Reply>> {
   const list = [...parts.values()];
-  const settled = await Promise.allSettled(list.map((part) => sendPart('MGET', part, options).then(replies.mget)));
-  const answers = new Map<FleetServer, Map<string, Reply>>();
-  const failures = new Map<string, ServerFailure>();
-  settled.forEach((outcome, index) => {
-    const part = list[index]!;
-    if (outcome.status === 'fulfilled') answers.set(part.server, outcome.value);
-    else failures.set(part.server.id, { server: part.server.id, keys: unique(part.keys), error: asError(outcome.reason) });
+  const requests = list.map((part) => sendPart('MGET', part, options).then(replies.mget));
+  return Promise.allSettled(requests).then((settled) => {
+    const answers = new Map<FleetServer, Map<string, Reply>>();
+    const failures = new Map<string, ServerFailure>();
+    settled.forEach((outcome, index) => {
+      const part = list[index]!;
+      if (outcome.status === 'fulfilled') answers.set(part.server, outcome.value);
+      else failures.set(part.server.id, { server: part.server.id, keys: unique(part.keys), error: asError(outcome.reason) });
+    });
+    const owner = new Map<string, FleetServer>();
+    for (const part of list) for (const key of part.keys) owner.set(key, part.server);
+    const values = new Map<string, Reply>();
+    const failed = new Set<string>();
+    for (const key of keys) {
+      const server = owner.get(key);
+      const answer = server === undefined ? undefined : answers.get(server);
+      if (answer === undefined) failed.add(key);
+      else if (!values.has(key)) values.set(key, answer.get(key) ?? null);
+    }
+    if (failures.size > 0) throw new PartialFailureError('MGET', failures, [...failed], values);
+    return values;
   });
-  const owner = new Map<string, FleetServer>();
-  for (const part of list) for (const key of part.keys) owner.set(key, part.server);
-  const values = new Map<string, Reply>();
-  const failed = new Set<string>();
-  for (const key of keys) {
-    const server = owner.get(key);
-    const answer = server === undefined ? undefined : answers.get(server);
-    if (answer === undefined) failed.add(key);
-    else if (!values.has(key)) values.set(key, answer.get(key) ?? null);
-  }
-  if (failures.size > 0) throw new PartialFailureError('MGET', failures, [...failed], values);
-  return values;
 }
 
 /**
  * MSET over the parts, in parallel. Resolves with `'OK'` when every part
  * did; otherwise rejects with a {@link PartialFailureError} naming the keys
- * of the failed parts (the other parts were written).
+ * of the failed parts (the other parts were written). Not `async`, for the
+ * same reason as {@link mgetParts}.
  */
-export async function msetParts(keys: readonly string[], parts: Map<FleetServer, ServerPart>, options: CommandOptions | undefined): Promise<'OK'> {
+export function msetParts(keys: readonly string[], parts: Map<FleetServer, ServerPart>, options: CommandOptions | undefined): Promise<'OK'> {
   const list = [...parts.values()];
-  const settled = await Promise.allSettled(list.map((part) => sendPart('MSET', part, options)));
-  const failures = new Map<string, ServerFailure>();
-  const failedKeys = new Set<string>();
-  settled.forEach((outcome, index) => {
-    if (outcome.status === 'fulfilled') return;
-    const part = list[index]!;
-    failures.set(part.server.id, { server: part.server.id, keys: unique(part.keys), error: asError(outcome.reason) });
-    for (const key of part.keys) failedKeys.add(key);
+  const requests = list.map((part) => sendPart('MSET', part, options));
+  return Promise.allSettled(requests).then((settled) => {
+    const failures = new Map<string, ServerFailure>();
+    const failedKeys = new Set<string>();
+    settled.forEach((outcome, index) => {
+      if (outcome.status === 'fulfilled') return;
+      const part = list[index]!;
+      failures.set(part.server.id, { server: part.server.id, keys: unique(part.keys), error: asError(outcome.reason) });
+      for (const key of part.keys) failedKeys.add(key);
+    });
+    if (failures.size > 0) throw new PartialFailureError('MSET', failures, keys.filter((key) => failedKeys.delete(key)));
+    return 'OK' as const;
   });
-  if (failures.size > 0) throw new PartialFailureError('MSET', failures, keys.filter((key) => failedKeys.delete(key)));
-  return 'OK';
 }
 
 function unique(keys: readonly string[]): string[] {

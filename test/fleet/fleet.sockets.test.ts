@@ -312,6 +312,9 @@ describe('ZCachedFleet: arguments, empty fleets, close', () => {
     expect(() => fleet.mset(entries)).toThrow(DialectError);
     expect(() => fleet.mset(entries)).toThrow(expect.objectContaining({ path: 'mset entry 3 value' }));
     expect(() => fleet.mget('a', '', 'b')).toThrow(expect.objectContaining({ path: 'mget key #2' }));
+    // One server's part only (same hash tag): the client's own check throws, just as synchronously.
+    expect(() => fleet.mget('{t}a', '{t}b\nc')).toThrow(expect.objectContaining({ path: 'mget key #2' }));
+    expect(() => fleet.mset([['{t}a', 1], ['{t}b', 'x\ny']])).toThrow(expect.objectContaining({ path: 'mset entry 2 value' }));
     expect(() => fleet.get(42 as unknown as string)).toThrow(TypeError);
     expect(list.reduce((sum, server) => sum + server.stats.requests, 0)).toBe(before); // nothing was sent
 
