@@ -12,7 +12,6 @@
  */
 export { ZCachedFleet, FLEET_CHANNEL, type FleetCommandOptions, type FleetServerInfo } from './fleet.js';
 export {
-  DEFAULT_PORT,
   type FailoverPolicy,
   type FleetServerOptions,
   type FleetServerSpec,
@@ -23,7 +22,6 @@ export { xxhash64 } from './xxhash64.js';
 export { fleetReducer } from './reducer.js';
 export {
   initialFleetState,
-  isUp,
   DEFAULT_EJECTION,
   type EjectionConfig,
   type FleetAction,
