@@ -226,21 +226,10 @@ export function xxh64Into(bytes: Uint8Array, length: number, seedHi: number, see
 }
 
 /**
- * Mixes a 64-bit hash with a 64-bit seed: `avalanche(hash ^ seed)`, the
- * XXH64 final mix. Used by rendezvous hashing to derive one score per
- * (key, server) pair from the key's hash and the server's seed without
- * hashing the key again. Writes the result to `out[0]` (high) and `out[1]` (low).
- */
-export function mix64Into(hashHi: number, hashLo: number, seedHi: number, seedLo: number, out: Int32Array | Uint32Array): void {
-  const lo = avalanche(hashHi ^ seedHi, hashLo ^ seedLo);
-  out[0] = W[0]!;
-  out[1] = lo;
-}
-
-/**
- * The top 53 bits of `avalanche(hash ^ seed)`, as an integer in [0, 2^53)
- * (exact in a double): the rendezvous draw of a (key, server) pair, without
- * writing anything to memory.
+ * The top 53 bits of `avalanche(hash ^ seed)` (the XXH64 final mix of the
+ * key's hash and the server's seed), as an integer in [0, 2^53), exact in a
+ * double: the rendezvous draw of a (key, server) pair. The key is hashed
+ * once; each server costs one mix, and nothing is written to memory.
  */
 export function mixDraw53(hashHi: number, hashLo: number, seedHi: number, seedLo: number): number {
   const lo = avalanche(hashHi ^ seedHi, hashLo ^ seedLo);

@@ -152,6 +152,24 @@ describe('placement: minimal movement', () => {
 });
 
 describe('placement: balance and weights (fixed key sets)', () => {
+  it("a removed server's keys spread evenly over the other nine (the failover order is fair)", () => {
+    const ten = ids(10);
+    const before = new Placement(ten);
+    const gone = ten[4]!;
+    const after = new Placement(ten.filter((server) => server !== gone));
+    const heirs = new Map<string, number>();
+    let own = 0;
+    for (const key of fixedKeys(90_000)) {
+      if (before.serverFor(key) !== gone) continue;
+      own++;
+      const heir = after.serverFor(key)!.id;
+      heirs.set(heir, (heirs.get(heir) ?? 0) + 1);
+    }
+    // About 9,000 keys over 9 heirs: ~1,000 each (sd ~31); every heir within 15 %.
+    expect(heirs.size).toBe(9);
+    for (const count of heirs.values()) expect(Math.abs(count / (own / 9) - 1)).toBeLessThan(0.15);
+  });
+
   it('10 equal servers: the busiest holds at most 1.04 x the mean of 50,000 keys', () => {
     const loads = [...counts(new Placement(ids(10)), fixedKeys(50_000)).values()];
     // Binomial(50000, 0.1): sd 67 on a mean of 5000 (1.3 %); the max of 10 stays within ~3 sd.
