@@ -379,6 +379,17 @@ describe('RequestWriter: counts and buffer', () => {
     }
   });
 
+  it('a short string written at the very end of a small buffer is whole', () => {
+    for (let size = 0; size <= 90; size++) {
+      for (const value of ['x'.repeat(40), 'y'.repeat(63), 'é'.repeat(30)]) {
+        const writer = new RequestWriter(undefined, size);
+        writer.appendValue(7);
+        writer.appendValue(value);
+        expect(writer.take().equals(Buffer.from(`:7\r\n${bulk(value)}`)), `size ${size}`).toBe(true);
+      }
+    }
+  });
+
   it('writes on into the unused tail of its buffer after take, while 4 KiB or more are left', () => {
     const writer = new RequestWriter(DIALECTS.etx, 16 * 1024);
     writer.append(['PING']);
