@@ -67,6 +67,8 @@ group('argument checks', () => {
     expect(isPoolConnection(null)).toBe(false);
     expect(isPoolConnection('c1')).toBe(false);
     expect(isPoolConnection(() => undefined)).toBe(false);
+    // A function carrying every member is still not a connection object.
+    expect(isPoolConnection(Object.assign(() => undefined, connectionLike()))).toBe(false);
     const members = ['id', 'state', 'pendingRequests', 'isConnected', 'connect', 'tryReconnect', 'close', 'subscribe'];
     for (const member of members) {
       expect(isPoolConnection(connectionLike({ [member]: undefined })), `without ${member}`).toBe(false);
