@@ -39,9 +39,15 @@ interface Model {
   readonly onServer: Map<string, Map<string, Set<Held>>>;
   /** Key → what a single server would hold (several values after uncertain writes). */
   readonly logical: Map<string, Set<Held>>;
-  /** Key → the routing epochs when it was last certainly written. */
-  readonly anchor: Map<string, { membership: number; ejection: number }>;
+  /** Key → the routing epochs when its last certain write was routed. */
+  readonly anchor: Map<string, Epochs>;
   next: number;
+}
+
+/** How many membership changes and ejection events (ejected, returned) the fleet had gone through. */
+interface Epochs {
+  readonly membership: number;
+  readonly ejection: number;
 }
 
 class Real {
@@ -61,6 +67,13 @@ class Real {
   }
 }
 
+/**
+ * The epochs now: taken when an operation is routed (in the same turn as
+ * `serverFor` and the call), since a server may eject or return while the
+ * operation is on its way.
+ */
+const epochs = (real: Real): Epochs => ({ membership: real.membershipEpoch, ejection: real.ejectionEpoch });
+
 const held = (model: Model, server: string, key: string): Set<Held> => {
   let keys = model.onServer.get(server);
   if (keys === undefined) model.onServer.set(server, (keys = new Map()));
@@ -74,27 +87,27 @@ const logical = (model: Model, key: string): Set<Held> => {
   return values;
 };
 
-/** A write of `value` to `key` on `server`: certain (`ok`), or maybe done. Nothing at all when nothing was sent. */
-function wrote(model: Model, real: Real, key: string, server: string, value: Held, outcome: 'ok' | 'unknown' | 'not sent'): void {
+/** A write of `value` to `key` on `server`, routed at `at`: certain (`ok`), or maybe done. Nothing at all when nothing was sent. */
+function wrote(model: Model, key: string, server: string, value: Held, outcome: 'ok' | 'unknown' | 'not sent', at: Epochs): void {
   if (outcome === 'not sent') return;
   if (outcome === 'ok') {
     model.onServer.get(server)!.set(key, new Set([value]));
     model.logical.set(key, new Set([value]));
-    model.anchor.set(key, { membership: real.membershipEpoch, ejection: real.ejectionEpoch });
+    model.anchor.set(key, at);
   } else {
     held(model, server, key).add(value);
     logical(model, key).add(value);
   }
 }
 
-/** A read of `key` on `server` gave `value`: check it against the model. */
-function read(model: Model, real: Real, key: string, server: string, value: unknown): void {
+/** A read of `key` on `server`, routed at `at`, gave `value`: check it against the model. */
+function read(model: Model, real: Real, key: string, server: string, value: unknown, at: Epochs): void {
   const got = (value === null ? undefined : value) as Held;
   expect(held(model, server, key), `${key} on ${server} gave ${String(got)}`).toContain(got);
   if (logical(model, key).has(got)) return;
   const anchor = model.anchor.get(key) ?? { membership: 0, ejection: 0 };
-  if (anchor.membership !== real.membershipEpoch) real.divergences.membership++;
-  else if (model.policy === 'rehash' && anchor.ejection !== real.ejectionEpoch) real.divergences.ejection++;
+  if (anchor.membership !== at.membership) real.divergences.membership++;
+  else if (model.policy === 'rehash' && anchor.ejection !== at.ejection) real.divergences.ejection++;
   else expect.fail(`${key} read ${String(got)} from ${server}; the model says ${[...logical(model, key)].map(String).join(' or ')}, and no membership change${model.policy === 'rehash' ? ' or ejection' : ''} explains it`);
 }
 
@@ -115,54 +128,57 @@ const [setCommand, getCommand, deleteCommand, mgetCommand, msetCommand, crash, b
     command(`set(${key})`, async (model, real) => {
       const value = `v${model.next++}`;
       const server = real.fleet.serverFor(key)!;
+      const at = epochs(real);
       held(model, server, key);
       const outcome = await real.fleet.set(key, value).then(() => 'ok' as const, sent);
-      wrote(model, real, key, server, value, outcome);
+      wrote(model, key, server, value, outcome, at);
     }),
   ),
   keyArb.map((key) =>
     command(`get(${key})`, async (model, real) => {
       const server = real.fleet.serverFor(key)!;
-      await real.fleet.get(key).then((value) => read(model, real, key, server, value), sent);
+      const at = epochs(real);
+      await real.fleet.get(key).then((value) => read(model, real, key, server, value, at), sent);
     }),
   ),
   keyArb.map((key) =>
     command(`delete(${key})`, async (model, real) => {
       const server = real.fleet.serverFor(key)!;
+      const at = epochs(real);
       held(model, server, key);
       const outcome = await real.fleet.delete(key).then(() => 'ok' as const, sent);
-      wrote(model, real, key, server, undefined, outcome);
+      wrote(model, key, server, undefined, outcome, at);
     }),
   ),
   fc.uniqueArray(keyArb, { minLength: 1, maxLength: 6 }).map((keys) =>
     command(`mget(${keys.join(', ')})`, async (model, real) => {
       const servers = new Map(keys.map((key) => [key, real.fleet.serverFor(key)!]));
-      try {
-        const values = await real.fleet.mget(...keys);
-        expect([...values.keys()]).toEqual(keys);
-        for (const [key, value] of values) read(model, real, key, servers.get(key)!, value);
-      } catch (error) {
-        sent(error);
-        if (!(error instanceof PartialFailureError)) return;
-        for (const [key, value] of error.values) read(model, real, key, servers.get(key)!, value);
-        expect([...error.values.keys(), ...error.failedKeys].sort()).toEqual([...keys].sort());
-      }
+      const at = epochs(real);
+      const outcome = await real.fleet.mget(...keys).then(
+        (values) => ({ values, error: undefined }),
+        (error: unknown) => ({ values: error instanceof PartialFailureError ? error.values : new Map<string, unknown>(), error }),
+      );
+      if (outcome.error === undefined) expect([...outcome.values.keys()]).toEqual(keys);
+      else sent(outcome.error);
+      if (outcome.error instanceof PartialFailureError) expect([...outcome.values.keys(), ...outcome.error.failedKeys].sort()).toEqual([...keys].sort());
+      for (const [key, value] of outcome.values) read(model, real, key, servers.get(key)!, value, at);
     }),
   ),
   fc.uniqueArray(keyArb, { minLength: 1, maxLength: 6 }).map((keys) =>
     command(`mset(${keys.join(', ')})`, async (model, real) => {
       const entries = keys.map((key) => [key, `v${model.next++}`] as [string, string]);
       const servers = new Map(keys.map((key) => [key, real.fleet.serverFor(key)!]));
+      const at = epochs(real);
       for (const [key, server] of servers) held(model, server, key);
       try {
         await real.fleet.mset(entries);
-        for (const [key, value] of entries) wrote(model, real, key, servers.get(key)!, value, 'ok');
+        for (const [key, value] of entries) wrote(model, key, servers.get(key)!, value, 'ok', at);
       } catch (error) {
         const failed = error instanceof PartialFailureError ? error.failures : undefined;
         for (const [key, value] of entries) {
           const server = servers.get(key)!;
           const failure = failed === undefined ? error : failed.get(server)?.error;
-          wrote(model, real, key, server, value, failure === undefined ? 'ok' : sent(failure));
+          wrote(model, key, server, value, failure === undefined ? 'ok' : sent(failure), at);
         }
       }
     }),
@@ -236,7 +252,10 @@ async function runFleetModel(policy: FailoverPolicy, numRuns: number): Promise<{
         divergences.ejection += real.divergences.ejection;
       }
     }),
-    { numRuns },
+    // FLEET_MODEL_SEED / FLEET_MODEL_PATH replay a failure fast-check reported (the timing of a rerun may differ).
+    process.env['FLEET_MODEL_SEED'] === undefined
+      ? { numRuns }
+      : { numRuns, seed: Number(process.env['FLEET_MODEL_SEED']), path: process.env['FLEET_MODEL_PATH'] ?? '', endOnFailure: true },
   );
   return divergences;
 }
