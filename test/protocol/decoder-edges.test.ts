@@ -275,7 +275,7 @@ describe('lengths', () => {
     expect(refusal('$\r\n')).toEqual({ reason: 'length', message: 'a length header is empty or too long' });
     expect(refusal(`$${'0'.repeat(16)}\r\n`)).toEqual({ reason: 'length', message: 'a length header is empty or too long' });
     expect(one(`$${'0'.repeat(14)}3\r\nabc\r\n`)).toBe('abc');
-    for (const text of ['-2', '-', '1-', '+1', '1.0', '/', ':', ' 1', 'x1']) {
+    for (const text of ['-2', '-', '1-', '+1', '1.0', '/', ':', ' 1', 'x1', '-10', '-1x', '-11']) {
       expect(refusal(`*${text}\r\n`), text).toEqual({ reason: 'length', message: `malformed length ${JSON.stringify(text)}` });
     }
     expect(one('$10\r\n0123456789\r\n')).toBe('0123456789');
@@ -286,6 +286,7 @@ describe('lengths', () => {
     expect(refusal('$3\r\nabcX\r\n')).toEqual({ reason: 'framing', message: 'a bulk string is not followed by CRLF' });
     expect(refusal('$3\r\nabc\rX')).toEqual({ reason: 'framing', message: 'a bulk string is not followed by CRLF' });
     expect(refusal('$3\r\nabc\n\r')).toEqual({ reason: 'framing', message: 'a bulk string is not followed by CRLF' });
+    expect(refusal('$3\r\nabcX\n')).toEqual({ reason: 'framing', message: 'a bulk string is not followed by CRLF' });
   });
 
   it('a bulk string waits for its body and CR LF, however the bytes are split', () => {
@@ -524,6 +525,73 @@ describe('the stream', () => {
     const out: WireValue[] = [];
     decoder.push(b(':2\r\n'), (value) => out.push(value));
     expect(out).toEqual([{ type: 'integer', value: 2n }]);
+  });
+
+  it('many complete small replies in one chunk may together pass maxBufferedBytes', () => {
+    const decoder = new ReplyDecoder({ limits: { maxBufferedBytes: 100 } });
+    const out: DecodedReply[] = [];
+    decoder.push(b(':1\r\n'.repeat(60)), (reply) => out.push(reply));
+    expect(out).toHaveLength(60);
+    decoder.push(b('$5\r\nab'), (reply) => out.push(reply));
+    decoder.push(b(':2\r\n'.repeat(40).replace(/^/, 'cde\r\n')), (reply) => out.push(reply));
+    expect(out).toHaveLength(60 + 1 + 40);
+  });
+
+  it('a 0x03 where an aggregate resumes is an error, as it is inside one chunk', () => {
+    const decoder = new ReplyDecoder();
+    decoder.push(b('*2\r\n:1\r\n'), () => undefined);
+    expect(decoder.inProgress).toBe(true);
+    expect(() => decoder.push(b('\x03:2\r\n'), () => undefined)).toThrow(expect.objectContaining({ reason: 'type', message: 'unknown type prefix 0x03' }));
+  });
+
+  it('a value is refused as soon as its bytes span more than maxBufferedBytes, counting its finished elements', () => {
+    // 61 bytes of a finished element, then a bulk string that keeps coming.
+    const prefix = `*2\r\n$50\r\n${'x'.repeat(50)}\r\n$1000\r\n`;
+    // The value first in its chunk, or after complete replies (which do not count).
+    for (const before of ['', ':7\r\n', '+OK\r\n:12\r\n']) {
+      const decoder = new ReplyDecoder({ limits: { maxBufferedBytes: 200, maxBulkBytes: 5000 } });
+      decoder.push(b(before + prefix), () => undefined);
+      let pushed = 0;
+      let thrown: unknown;
+      while (thrown === undefined && pushed < 1000) {
+        try {
+          decoder.push(b('y'), () => undefined);
+        } catch (error) {
+          thrown = error;
+        }
+        pushed++;
+      }
+      expect(thrown).toEqual(expect.objectContaining({ reason: 'limit', message: 'one value spans more than 200 bytes' }));
+      // Refused with the first byte past 200, not later.
+      expect(prefix.length + pushed, JSON.stringify(before)).toBe(201);
+    }
+  });
+
+  it('one chunk holding more than maxBufferedBytes of an unfinished value is refused at once', () => {
+    for (const decoder of [new ReplyDecoder({ limits: { maxBufferedBytes: 100 } }), new WireDecoder({ limits: { maxBufferedBytes: 100 } })]) {
+      let thrown: unknown;
+      try {
+        decoder.push(b(`$1000\r\n${'x'.repeat(200)}`), () => undefined);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ProtocolError);
+      expect(thrown).toEqual(expect.objectContaining({ reason: 'limit', message: 'one value spans more than 100 bytes' }));
+      expect(decoder.bufferedBytes).toBe(0);
+    }
+  });
+
+  it('inProgress tells a half-decoded value, on both decoders', () => {
+    const wire = new WireDecoder();
+    expect(wire.inProgress).toBe(false);
+    wire.push(b('*2\r\n:1\r\n'), () => undefined);
+    expect(wire.inProgress).toBe(true);
+    expect(wire.bufferedBytes).toBe(0);
+    wire.push(b(':2\r\n'), () => undefined);
+    expect(wire.inProgress).toBe(false);
+    const reply = new ReplyDecoder();
+    reply.push(b('$3\r\na'), () => undefined);
+    expect(reply.inProgress).toBe(true);
   });
 
   it('decodeReplies refuses bytes that end inside a reply', () => {
