@@ -5,7 +5,8 @@
 //   3. ZCached alone against the embedded server in the default 'etx' dialect;
 //   4. the micro-benchmarks: decoder MB/s (bench/decoder.mjs) and
 //      getLeastLoadedConnection ns (bench/least-loaded.mjs);
-//   5. the goals of issue 6, checked against the numbers above.
+//   5. the goals of issue 6, checked against the numbers above;
+//   6. the fleet's goals (bench/fleet.mjs, issue 13).
 //
 // Prints tables and writes everything to bench/results/<timestamp>.json.
 // BENCH_QUICK=1 for a ~1 minute run; BENCH_ROUNDS / BENCH_SECONDS override
@@ -27,6 +28,7 @@ import {
   throughputRows,
 } from './compare.mjs';
 import { decoderBench } from './decoder.mjs';
+import { fleetBench, printFleetReport } from './fleet.mjs';
 import { startRedisServer } from './redis-server.mjs';
 import { formatRate, formatRatio } from './stats.mjs';
 
@@ -54,6 +56,7 @@ const report = {
   decoder: undefined,
   leastLoaded: undefined,
   connection: undefined,
+  fleet: undefined,
   goals: undefined,
   errors: [],
 };
@@ -325,6 +328,7 @@ function printReport() {
     if (Array.isArray(result)) console.table(result);
     else console.log(result ?? report.connection.note);
   }
+  if (report.fleet !== undefined) printFleetReport(report.fleet);
   if (report.goals !== undefined) {
     section('issue 6 goals');
     console.table(report.goals);
@@ -360,6 +364,12 @@ try {
 log('getLeastLoadedConnection micro-benchmark');
 report.leastLoaded = leastLoadedBench();
 report.connection = await connectionBench();
+log('fleet: placement and a 3-server fleet (bench/fleet.mjs)');
+try {
+  report.fleet = await fleetBench({ quick: settings.quick, print: false });
+} catch (error) {
+  report.errors.push(`fleet.mjs: ${error.stack ?? error}`);
+}
 if (report.comparison !== undefined) report.goals = evaluateGoals(report.comparison);
 report.durationSeconds = Math.round((performance.now() - t0) / 1000);
 report.environment.loadAverageAtEnd = os.loadavg().map((x) => +x.toFixed(2));

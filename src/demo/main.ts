@@ -29,6 +29,9 @@ interface DemoSettings {
   readonly durationMs: number;
   readonly poolSize: number;
   readonly workers: number;
+  /** `--fleet n`: the demo over a fleet of n embedded servers instead of one pool. */
+  readonly fleet: number | undefined;
+  readonly failover: 'fail-fast' | 'rehash';
 }
 
 function parseSettings(argv: readonly string[]): DemoSettings {
@@ -39,11 +42,14 @@ function parseSettings(argv: readonly string[]): DemoSettings {
       duration: { type: 'string', default: '4' },
       pool: { type: 'string', default: '4' },
       workers: { type: 'string', default: '64' },
+      fleet: { type: 'string' },
+      failover: { type: 'string', default: 'fail-fast' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help === true) {
     console.log('usage: npm start -- [--dialect legacy|etx-request|etx] [--duration seconds] [--pool size] [--workers n]');
+    console.log('       npm start -- --fleet 3 [--failover fail-fast|rehash] [--duration seconds]   (a fleet of embedded servers)');
     console.log('       ZCACHED_URL=host:port npm start   (use a running server instead of the embedded one)');
     process.exit(0);
   }
@@ -54,8 +60,11 @@ function parseSettings(argv: readonly string[]): DemoSettings {
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got ${text}`);
     return n;
   };
+  if (values.failover !== 'fail-fast' && values.failover !== 'rehash') throw new Error(`--failover must be fail-fast or rehash, got ${values.failover}`);
   return {
     url: process.env['ZCACHED_URL'] || undefined,
+    fleet: values.fleet === undefined ? undefined : Math.floor(number('fleet', values.fleet, 2)),
+    failover: values.failover,
     dialect,
     durationMs: number('duration', values.duration, 0.5) * 1000,
     poolSize: Math.floor(number('pool', values.pool, 1)),
@@ -73,6 +82,10 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFracti
 
 async function main(): Promise<number> {
   const settings = parseSettings(process.argv.slice(2));
+  if (settings.fleet !== undefined) {
+    const { runFleetDemo } = await import('../fleet/demo.js');
+    return (await runFleetDemo({ servers: settings.fleet, durationMs: settings.durationMs, failover: settings.failover })).exitCode;
+  }
   let server: ZCachedServer | undefined;
   let target: { host: string; port: number };
   if (settings.url === undefined) {
