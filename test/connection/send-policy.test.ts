@@ -22,8 +22,11 @@ const SIZE = encodeRequest(resolveDialect('etx'), ['GET', 'k00']).length;
 class Sink implements RequestSink {
   readonly calls: string[] = [];
   readonly writes: Buffer[] = [];
+  /** The buffers exactly as handed over. */
+  readonly handed: Buffer[] = [];
   write(bytes: Buffer): void {
     this.calls.push(`write ${bytes.length}`);
+    this.handed.push(bytes);
     this.writes.push(Buffer.from(bytes));
   }
   cork(): void {
@@ -261,6 +264,80 @@ describe('PipelinedWrites with maxWriteBytes', () => {
     expect(s.flush()).toBe(1);
     expect(s.sink.keys).toEqual(['k00', 'k02']);
     expect(s.policy.held).toBe(false);
+  });
+});
+
+describe('PipelinedWrites: what it holds, hands over and releases', () => {
+  it('holds nothing before its first flush', () => {
+    expect(setup(SIZE, SIZE).policy.held).toBe(false);
+    expect(setup(Infinity, Infinity).policy.unansweredBytes).toBe(0);
+  });
+
+  it('while a large request is alone, nothing else is written, even within every limit', () => {
+    const s = setup(2 * SIZE, 100 * SIZE);
+    const large = s.add(0, 3 * SIZE);
+    s.flush();
+    expect(s.sink.keys).toEqual(keys(0));
+    s.add(1);
+    s.add(2);
+    s.sink.clear();
+    expect(s.flush()).toBe(0);
+    expect(s.sink.calls).toEqual([]);
+    expect(s.policy.held).toBe(true);
+    expect(s.policy.unansweredBytes).toBe(large.end - large.start);
+    s.answer();
+    s.flush();
+    expect(s.sink.keys).toEqual(keys(1, 2));
+  });
+
+  it('written alone with only settled requests behind it in the same flush: nothing is held', () => {
+    const s = setup(SIZE, SIZE);
+    s.add(0, 2 * SIZE);
+    s.settle(s.add(1));
+    s.flush();
+    expect(s.sink.keys).toEqual(keys(0));
+    expect(s.policy.held).toBe(false);
+  });
+
+  it('written alone after skipped settled requests, with a live one behind: held', () => {
+    const s = setup(SIZE, SIZE);
+    s.settle(s.add(0));
+    s.add(1, 2 * SIZE);
+    s.add(2);
+    expect(s.flush()).toBe(1);
+    expect(s.sink.keys).toEqual(keys(1));
+    expect(s.policy.held).toBe(true);
+  });
+
+  it('a write of one run is handed over without a copy', () => {
+    const s = setup(10 * SIZE, 10 * SIZE);
+    const a = s.add(0);
+    const b = s.add(1);
+    s.unsent.collect();
+    const view = s.unsent.slice(a.start, b.end);
+    s.flush();
+    expect(s.sink.handed).toHaveLength(1);
+    expect(s.sink.handed[0]!.buffer).toBe(view.buffer);
+    expect(s.sink.handed[0]!.byteOffset).toBe(view.byteOffset);
+  });
+
+  it('releases the bytes up to the last request it wrote or skipped, and nothing when it wrote none', () => {
+    const s = setup(SIZE, SIZE);
+    const release = vi.spyOn(s.unsent, 'release');
+    const first = s.add(0);
+    s.add(1);
+    s.flush();
+    expect(release.mock.calls).toEqual([[first.end]]);
+    release.mockClear();
+    s.flush(); // held: nothing written
+    expect(release).not.toHaveBeenCalled();
+    const empty = setup(SIZE, SIZE);
+    const none = vi.spyOn(empty.unsent, 'release');
+    empty.flush();
+    empty.settle(empty.add(0));
+    const skipped = empty.waiting.peek()!;
+    empty.flush();
+    expect(none.mock.calls).toEqual([[skipped.end]]);
   });
 });
 
