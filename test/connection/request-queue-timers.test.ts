@@ -125,6 +125,22 @@ describe('the one timer', () => {
     queue.dispose();
   });
 
+  it.each([
+    ['waiting', false],
+    ['on the wire', true],
+  ] as const)('a request %s times out at the tick of its deadline, even when the timer was armed for another', async (_, written) => {
+    vi.useFakeTimers();
+    const { queue, sink } = harness(PIPELINING, { timeoutLimit: 1000 });
+    const a = watch(queue.enqueue(get(1), { timeout: 100 }));
+    const b = watch(queue.enqueue(get(2), { timeout: 101 }));
+    if (written) queue.flush(sink);
+    // The timer fires at 101 ms (a's deadline + 1): b's deadline is exactly now.
+    await vi.advanceTimersByTimeAsync(101);
+    expect(a.error).toBeInstanceOf(TimeoutError);
+    expect(b.error).toBeInstanceOf(TimeoutError);
+    queue.failAll(new Error('end'));
+  });
+
   it('reports a stalled stream once, and then waits for nothing', async () => {
     vi.useFakeTimers();
     const { queue, sink, streamTimeouts } = harness(PIPELINING, { timeoutLimit: 100 });
