@@ -86,4 +86,4 @@ try {
 const score = total === 0 ? 100 : (100 * killed) / total;
 const out = reportPath.replace(/\.json$/, '.recheck.json');
 writeFileSync(out, JSON.stringify({ report: reportPath, total, killed, score, survivors: results }, null, 2));
-console.log(`recheck: ${killed} / ${total} killed or timed out = ${score.toFixed(2)} % (runner artefacts counted as killed); ${out}`);
+console.log(`recheck: ${killed} / ${total} killed or timed out = ${score.toFixed(2)} % (survivors that fail the tests when applied by hand counted as killed); ${out}`);
