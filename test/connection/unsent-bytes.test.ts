@@ -141,6 +141,21 @@ describe('UnsentBytes', () => {
     expect(unsent.end).toBe(f!.end);
   });
 
+  it('release drops the chunks before the offset, then trims the chunk it falls in', () => {
+    const unsent = new UnsentBytes(DIALECT);
+    const [a] = appendAll(unsent, ['GET', 'a']);
+    unsent.collect();
+    const [b, c] = appendAll(unsent, ['GET', 'bbbbbbbb'], ['GET', 'c']);
+    unsent.collect();
+    const before = unsent.slice(c!.start, c!.end);
+    // The first chunk ends before the offset and goes; in the second, the dead front (b) is the larger: copied out.
+    unsent.release(b!.end, true);
+    const after = unsent.slice(c!.start, c!.end);
+    expect(after.buffer).not.toBe(before.buffer);
+    expect(text(after)).toBe(text(bytesOf(['GET', 'c'])));
+    expect(a!.end).toBe(b!.start);
+  });
+
   it('compact keeps the given requests back to back in one fresh chunk and moves their offsets', () => {
     const unsent = new UnsentBytes(DIALECT);
     const ranges = appendAll(unsent, ['GET', 'a'], ['GET', 'bb'], ['GET', 'ccc']);
