@@ -2,8 +2,12 @@
  * The request FIFO on its own: order through compaction (after 1,024 taken
  * while others still wait), retain, drain and walk.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PendingRequest, RequestFifo } from '../../src/connection/request-fifo.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const noop = (): void => undefined;
 const request = (id: number): PendingRequest => new PendingRequest(undefined, id, id + 1, 0, 0, noop, noop);
@@ -92,6 +96,30 @@ describe('RequestFifo', () => {
     expect(fifo.length).toBe(1900);
     expect(fifo.peek()?.start).toBe(1100);
     expect(walked(fifo)[1899]).toBe(2999);
+  });
+
+  it('compacts its storage only once more than 1,024 were taken and they are most of it, and starts afresh when drained', () => {
+    // Memory stays bounded by what waits: the taken slots are dropped by a copy (an array slice)
+    // made at these points only, never on every shift.
+    const slice = vi.spyOn(Array.prototype, 'slice');
+    const fifo = new RequestFifo();
+    /** Shifts `count` requests; returns after which shifts (1-based) the storage was compacted. */
+    const shiftAll = (count: number): number[] => {
+      const at: number[] = [];
+      for (let taken = 1; taken <= count; taken++) {
+        const before = slice.mock.calls.length;
+        fifo.shift();
+        if (slice.mock.calls.length > before) at.push(taken);
+      }
+      return at;
+    };
+    // A drained FIFO starts again from an empty array: the next batch compacts as a first one.
+    for (let i = 0; i < 3; i++) fifo.push(request(i));
+    expect(shiftAll(3)).toEqual([]);
+    for (let i = 0; i < 3000; i++) fifo.push(request(i));
+    // 3,000 slots: past 1,024 taken, compacted once taken > half (1,501); then 1,499 slots: at 1,025 more.
+    expect(shiftAll(3000)).toEqual([1501, 2526]);
+    expect(fifo.length).toBe(0);
   });
 
   it('retain keeps the requests it is told to, in order, and shifting goes on from there', () => {
