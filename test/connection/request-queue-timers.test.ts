@@ -95,6 +95,19 @@ describe('error messages', () => {
     expect(streamTimeouts).toEqual([probe.error]);
   });
 
+  it('a probe timing out behind an aborted request is reported as the probe’s timeout, not as a stall', async () => {
+    vi.useFakeTimers();
+    const { queue, sink, streamTimeouts } = harness(PIPELINING, { timeoutLimit: 100 });
+    const controller = new AbortController();
+    watch(queue.enqueue(get(1), { signal: controller.signal }));
+    const probe = watch(queue.enqueue(['PING'], { timeout: 100 }, true));
+    queue.flush(sink);
+    controller.abort();
+    await vi.advanceTimersByTimeAsync(101);
+    expect(probe.error).toBeInstanceOf(TimeoutError);
+    expect(streamTimeouts).toEqual([probe.error]);
+  });
+
   it('a stalled stream says how long the oldest request has gone unanswered', async () => {
     vi.useFakeTimers();
     await vi.advanceTimersByTimeAsync(5000); // the request goes out well after time 0
