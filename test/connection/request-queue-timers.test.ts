@@ -11,7 +11,7 @@ import { UnsentBytes } from '../../src/connection/unsent-bytes.js';
 import { AbortError, QueueFullError, TimeoutError } from '../../src/errors.js';
 import { DIALECTS, resolveDialect, type Dialect } from '../../src/protocol/dialect.js';
 import { encodeRequest, type Command } from '../../src/protocol/encoder.js';
-import type { Reply } from '../../src/protocol/values.js';
+import { watch, type Outcome } from './outcome.js';
 
 const PIPELINING = resolveDialect({ base: 'etx', maxWriteBytes: Infinity, maxUnansweredBytes: Infinity });
 const ONE_AT_A_TIME = DIALECTS['etx-request'];
@@ -43,25 +43,6 @@ function harness(dialect: Dialect, options: Partial<RequestQueueOptions> = {}) {
   return { queue, sink: new Sink(), streamTimeouts };
 }
 
-interface Outcome {
-  settled: number;
-  value?: Reply;
-  error?: unknown;
-}
-function watch(promise: Promise<Reply>): Outcome {
-  const outcome: Outcome = { settled: 0 };
-  promise.then(
-    (value) => {
-      outcome.settled++;
-      outcome.value = value;
-    },
-    (error: unknown) => {
-      outcome.settled++;
-      outcome.error = error;
-    },
-  );
-  return outcome;
-}
 
 const get = (i: number): Command => ['GET', `k${i}`];
 

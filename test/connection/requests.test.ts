@@ -6,6 +6,7 @@ import { WireDecoder } from '../../src/protocol/decoder.js';
 import { DIALECTS, resolveDialect, type Dialect } from '../../src/protocol/dialect.js';
 import { encodeRequest, type Command } from '../../src/protocol/encoder.js';
 import type { Reply } from '../../src/protocol/values.js';
+import { watch, type Outcome } from './outcome.js';
 import { wireText } from './fake-transport.js';
 
 /** The 'etx' framing without its send policy: pipelining unlimited (the policy has its own tests in send-policy.test.ts). */
@@ -113,26 +114,6 @@ function harness(options: Partial<RequestQueueOptions> = {}): Harness {
   return h;
 }
 
-/** Records how a promise settled, without awaiting it. */
-interface Outcome {
-  settled: number;
-  value?: Reply;
-  error?: unknown;
-}
-function watch(promise: Promise<Reply>): Outcome {
-  const outcome: Outcome = { settled: 0 };
-  promise.then(
-    (value) => {
-      outcome.settled++;
-      outcome.value = value;
-    },
-    (error: unknown) => {
-      outcome.settled++;
-      outcome.error = error;
-    },
-  );
-  return outcome;
-}
 
 /** Enqueues a request whose rejection the test does not care about. */
 function fireAndForget(queue: RequestQueue, command: Command, options?: Parameters<RequestQueue['enqueue']>[1]): void {
