@@ -15,6 +15,8 @@
 /** The modules whose tests must kill their mutants (the full run). */
 export const coreModules = [
   'src/protocol/decoder.ts',
+  'src/protocol/decoder-limits.ts',
+  'src/protocol/reply-parser.ts',
   'src/protocol/dialect.ts',
   'src/protocol/encoder.ts',
   'src/protocol/value-rules.ts',

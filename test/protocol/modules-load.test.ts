@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 const modules: [string, () => Promise<Record<string, unknown>>][] = [
   ['decoder', () => import('../../src/protocol/decoder.js')],
+  ['decoder-limits', () => import('../../src/protocol/decoder-limits.js')],
+  ['reply-parser', () => import('../../src/protocol/reply-parser.js')],
   ['dialect', () => import('../../src/protocol/dialect.js')],
   ['encoder', () => import('../../src/protocol/encoder.js')],
   ['value-rules', () => import('../../src/protocol/value-rules.js')],
