@@ -22,7 +22,6 @@ import { ReplyDecoder } from '../protocol/decoder.js';
 import type { Dialect } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
-import type { PoolConnection } from '../pool/pool-connection.js';
 import {
   brokenPhase,
   connectionMachine,
@@ -31,6 +30,7 @@ import {
   type ConnectionMachineSnapshot,
   type OpenSocketInput,
 } from './machine.js';
+import { connectionStateChanged, isTracingCommands, traceCommand } from './diagnostics.js';
 import { RequestQueue, type RequestOptions } from './requests.js';
 import { describeConnectionState, type CloseOptions, type ConnectionState, type ConnectionStateChange } from './state.js';
 import { resolveConnectionOptions, timerDuration, type ConnectionOptions } from './options.js';
@@ -57,7 +57,7 @@ let nextConnectionNumber = 1;
  * await connection.close();
  * ```
  */
-export class Connection implements PoolConnection, AsyncDisposable {
+export class Connection implements AsyncDisposable {
   /** Server host. */
   readonly host: string;
   /** Server port. */
@@ -283,6 +283,11 @@ export class Connection implements PoolConnection, AsyncDisposable {
    * @throws DialectError for a request the dialect cannot carry
    */
   send(command: Command, options?: RequestOptions): Promise<Reply> {
+    // Traced (zcached:command) only when someone subscribed: no context is built otherwise.
+    return isTracingCommands() ? (traceCommand(this, this.#send, this, command, options) as Promise<Reply>) : this.#send(command, options);
+  }
+
+  #send(command: Command, options: RequestOptions | undefined): Promise<Reply> {
     const state = this.#state;
     if (state === 'closed' || this.#closing !== undefined) {
       return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
@@ -493,6 +498,7 @@ export class Connection implements PoolConnection, AsyncDisposable {
     }
     if (next !== from) {
       this.#listeners.emit(next === 'broken' && lastError !== undefined ? { id: this.id, from, to: next, error: lastError } : { id: this.id, from, to: next });
+      connectionStateChanged(this, from, next, lastError);
     }
     // The socket ended between opening and `connected`: break now (after the 'connected' event).
     if (next === 'connected' && this.#closedEarly !== undefined) {

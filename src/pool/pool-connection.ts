@@ -1,6 +1,9 @@
 /**
  * What the pool needs of a connection. `Connection` implements it; tests and
  * users can give the pool anything else that does (a fake, a wrapper).
+ * `Connection` satisfies it structurally, without importing it (a lower
+ * layer never imports an upper one); `ConnectionPool<Connection>` in the
+ * client is where the compiler checks the fit.
  *
  * @module
  */
