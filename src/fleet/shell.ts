@@ -11,6 +11,7 @@
 import type { ConnectionPool } from '../pool/pool.js';
 import type { Connection } from '../connection/connection.js';
 import type { ResolvedFleetOptions, ResolvedServer } from './options.js';
+import { logFleetEvent } from './fleet-debug.js';
 import { Placement } from './placement.js';
 import { fleetReducer } from './reducer.js';
 import { FleetServer } from './server.js';
@@ -151,6 +152,7 @@ export class FleetShell {
           if (server !== undefined) void this.#probe(server);
           break;
         case 'notify':
+          logFleetEvent(effect.event);
           this.#emit(effect.event);
           break;
         default:

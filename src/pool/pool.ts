@@ -18,6 +18,7 @@ import { assertInteger, assertSize, describe, isIterable, isPoolConnection } fro
 import { Members, settled, untilRemoved, type Membership, type PoolEvent } from './membership.js';
 import { noneAvailableMessage, noneConnectedMessage, type PoolHistory } from './messages.js';
 import type { PoolConnection } from './pool-connection.js';
+import { logPoolStep } from './pool-debug.js';
 import { poolReducer } from './reducer.js';
 import * as select from './selectors.js';
 import { initialPoolState, type PoolAction, type PoolEffect, type PoolState } from './state.js';
@@ -348,6 +349,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
     const [after, effects] = poolReducer(before, action);
     this.#state = after;
     const { removed, events } = this.#members.sync(before, after);
+    logPoolStep(action, effects, events);
     for (const event of events) this.#events.emit(event);
     return this.#perform(effects, removed);
   }

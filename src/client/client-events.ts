@@ -1,0 +1,154 @@
+/**
+ * The events of a `ZCached` client (`connect`, `ready`, `reconnecting`,
+ * `end`, `error`), derived from its pool's subscription: the pool reports
+ * every member's state change and every membership change, and this module
+ * turns them into Node `EventEmitter` events with the semantics documented
+ * on {@link ZCachedEvents}.
+ *
+ * @module
+ */
+
+import type { EventEmitter } from 'node:events';
+import type { Connection } from '../connection/connection.js';
+import { ConnectError, ConnectionError } from '../errors.js';
+import type { Unsubscribe } from '../events.js';
+import type { ConnectionPool, PoolEvent } from '../pool/pool.js';
+
+/** The payload of a `connect` event: the connection whose socket is up. */
+export interface ConnectEvent {
+  /** The connection's id (`<host>:<port>#<n>`). */
+  readonly id: string;
+  /** Server host. */
+  readonly host: string;
+  /** Server port. */
+  readonly port: number;
+}
+
+/** The payload of a `reconnecting` event: a connection waits before its next connect attempt. */
+export interface ReconnectingEvent {
+  /** The connection's id. */
+  readonly id: string;
+  /**
+   * How many times this connection has started waiting to reconnect since it
+   * was last connected (or since it joined, if it never was): 1 for the first
+   * wait, then 2, 3, … across runs of attempts.
+   */
+  readonly attempt: number;
+  /** The wait before that attempt starts, in ms (the back-off drawn, or the rest after a failed run). */
+  readonly delay: number;
+  /** Why it is not connected: the break or the failed attempt. */
+  readonly error: Error | undefined;
+}
+
+/**
+ * The events of `ZCached`, as the type map of its `EventEmitter`
+ * (`client.on('reconnecting', (event) => …)` is typed).
+ *
+ * Only the connections of the client's pool count; every event is emitted
+ * synchronously from the lifecycle change that causes it.
+ *
+ * - `connect` `(event: ConnectEvent)`: a connection's socket is up (every
+ *   time, for each connection: after `run()`, after each reconnect).
+ * - `ready` `()`: the client went from no connected connection to at least
+ *   one. Emitted each time, not once: during `run()` (before its promise
+ *   resolves, right after the first `connect`), then after every outage that
+ *   `end` reported. `ready` and `end` alternate, starting with `ready`.
+ * - `reconnecting` `(event: ReconnectingEvent)`: a connection lost its socket
+ *   or failed a connect attempt and will try again by itself after
+ *   `event.delay` ms (a back-off wait, or the rest after a failed run of
+ *   attempts). Not emitted with `reconnect: false` once a connection gives up.
+ * - `end` `()`: the last connected connection is gone: it broke, or it left
+ *   the pool (`close()`, `reducePoolConnections`, `cleanupBrokenConnections`).
+ *   After `close()`, no event follows.
+ * - `error` `(error: Error)`: a connected connection broke (a
+ *   `ConnectionError` naming it, `cause` the socket error or timeout), or a
+ *   connection used up a run of connect attempts (a `ConnectError`, `cause`
+ *   the last failure). Emitted only while the client has an `error`
+ *   listener: without one, nothing is emitted, so a client with no listener
+ *   never crashes the process (`EventEmitter` throws an `error` nobody
+ *   listens to). The commands involved reject with their own errors either way.
+ *
+ * Order when one change causes several: `error`, then `end`, then
+ * `reconnecting`; and `connect` before `ready`.
+ */
+export type ZCachedEvents = {
+  connect: [event: ConnectEvent];
+  ready: [];
+  reconnecting: [event: ReconnectingEvent];
+  end: [];
+  error: [error: Error];
+};
+
+/**
+ * Turns the pool's events into the client's: subscribes to `pool` and emits
+ * on `emitter`. Returns the function that unsubscribes.
+ */
+export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: ConnectionPool<Connection>): Unsubscribe {
+  /** Ids of the connected members. */
+  const connected = new Set<string>();
+  /** Waits to reconnect since each member was last connected. */
+  const waits = new Map<string, number>();
+
+  const up = (id: string): void => {
+    if (connected.has(id)) return;
+    connected.add(id);
+    if (connected.size === 1) emitter.emit('ready');
+  };
+  const down = (id: string): void => {
+    if (connected.delete(id) && connected.size === 0) emitter.emit('end');
+  };
+
+  const onEvent = (event: PoolEvent<Connection>): void => {
+    switch (event.type) {
+      case 'connectionAdded':
+        if (event.connection.isConnected()) up(event.connection.id);
+        return;
+      case 'connectionRemoved':
+        waits.delete(event.connection.id);
+        down(event.connection.id);
+        return;
+      case 'connectionStateChanged':
+        break;
+      default:
+        return;
+    }
+    const { connection, change } = event;
+    const { id } = connection;
+    if (change.to === 'connected') {
+      waits.delete(id);
+      emitter.emit('connect', { id, host: connection.host, port: connection.port });
+      up(id);
+      return;
+    }
+    if (change.to !== 'broken') {
+      down(id);
+      return;
+    }
+    const retryIn = connection.nextAttemptIn;
+    if (emitter.listenerCount('error') > 0) {
+      const error = brokenError(connection, change.from, change.error, retryIn);
+      if (error !== undefined) emitter.emit('error', error);
+    }
+    down(id);
+    if (retryIn === undefined) return;
+    const attempt = (waits.get(id) ?? 0) + 1;
+    waits.set(id, attempt);
+    emitter.emit('reconnecting', { id, attempt, delay: Math.round(retryIn), error: change.error });
+  };
+
+  return pool.subscribe(onEvent);
+}
+
+/**
+ * The `error` event of a connection that entered `broken`: it broke while
+ * connected, or its run of attempts is over; `undefined` for a failed
+ * attempt with attempts left (the `reconnecting` event reports it).
+ */
+function brokenError(connection: Connection, from: string, cause: Error | undefined, retryIn: number | undefined): Error | undefined {
+  const options = cause === undefined ? undefined : { cause };
+  const why = cause === undefined ? '' : `: ${cause.message}`;
+  const next = retryIn === undefined ? 'it does not reconnect by itself (reconnect: false)' : `it retries by itself in ~${Math.round(retryIn)} ms`;
+  if (from === 'connected') return new ConnectionError(`connection ${connection.id} broke${why}; ${next}`, options);
+  if (connection.isConnecting()) return undefined;
+  return new ConnectError(`connection ${connection.id} could not connect to ${connection.host}:${connection.port}${why}; ${next}`, options);
+}
