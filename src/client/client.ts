@@ -5,6 +5,7 @@
  * @module
  */
 
+import { EventEmitter } from 'node:events';
 import { Connection, type ConnectionOptions } from '../connection/connection.js';
 import type { RequestOptions } from '../connection/requests.js';
 import { ConnectError, ConnectionClosedError, PoolEmptyError } from '../errors.js';
@@ -13,6 +14,7 @@ import { DIALECTS } from '../protocol/dialect.js';
 import { encodeRequest, type Command } from '../protocol/encoder.js';
 import type { Reply, Value } from '../protocol/values.js';
 import { assertKey, copyCommand, isNotFound, msetCommand, nameArguments, replies, type CopyOptions, type MsetEntries } from './commands.js';
+import { emitClientEvents, type ZCachedEvents } from './client-events.js';
 import { fpView, type ZCachedFp } from './fp.js';
 
 /** Options of {@link ZCached}: the connection options, with defaults for a local server, plus the pool size. */
@@ -46,6 +48,11 @@ export type CommandOptions = RequestOptions;
  * `map key "a\nb" in value`, `newKey`, `mset entry 3 value`). Store such
  * values through a codec that escapes them (JSON, base64).
  *
+ * It is an `EventEmitter` of {@link ZCachedEvents}: `connect`, `ready`,
+ * `reconnecting`, `end` and `error` (emitted only while an `error` listener
+ * is attached, so a client without one never crashes the process); see
+ * docs/observability.md.
+ *
  * @example
  * ```ts
  * const client = new ZCached({ host: '127.0.0.1', port: 7556, poolSize: 4 });
@@ -55,7 +62,7 @@ export type CommandOptions = RequestOptions;
  * await client.close();
  * ```
  */
-export class ZCached implements AsyncDisposable {
+export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposable {
   readonly #pool: ConnectionPool<Connection>;
   #fp: ZCachedFp | undefined;
   /** The run in progress or done (shared by every `run()` call); cleared when it rejects. */
@@ -72,15 +79,18 @@ export class ZCached implements AsyncDisposable {
    * @throws TypeError / RangeError for an invalid option, naming it
    */
   constructor(options: ZCachedOptions = {}) {
+    super();
     const adopted = ZCached.#adopting;
     if (adopted !== undefined) {
       this.#pool = adopted;
+      emitClientEvents(this, adopted);
       return;
     }
     const { poolSize = 1, host = '127.0.0.1', port = 7556, ...connectionOptions } = options;
     const settings: ConnectionOptions = { ...connectionOptions, host, port };
     Connection.validateOptions(settings);
     this.#pool = new ConnectionPool<Connection>(poolSize, () => new Connection(settings));
+    emitClientEvents(this, this.#pool);
   }
 
   /** A client over an existing pool, which it then owns: `close()` closes the pool. */
