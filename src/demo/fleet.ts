@@ -1,21 +1,22 @@
 /**
- * The fleet demo (`npm start -- --fleet 3`, or `node dist/fleet/demo.js
+ * The fleet demo (`npm start -- --fleet 3`, or `node dist/demo/fleet.js
  * --servers 3`): starts embedded servers on 127.0.0.1, 127.0.0.2, ...,
  * runs a checked GET/SET/MGET workload through a `ZCachedFleet`, stops one
  * server half-way (it is ejected; its keys fail fast, or move with
  * `--failover rehash`), brings it back with its data (it is probed and
- * returns), and prints the timeline and a report. The exit code is not 0
- * when a reply was wrong, the server was not ejected, or it did not return.
+ * returns), and prints the timeline and a report, with the errors caused
+ * by the stop labelled as expected. The exit code is not 0 when a reply was
+ * wrong, the server was not ejected, or it did not return.
  *
  * @module
  */
 
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { ZCachedFleet } from '../fleet/fleet.js';
+import type { FailoverPolicy } from '../fleet/options.js';
+import type { FleetEvent } from '../fleet/state.js';
 import { startServer, type ZCachedServer } from '../testing/server.js';
-import { ZCachedFleet } from './fleet.js';
-import type { FailoverPolicy } from './options.js';
-import type { FleetEvent } from './state.js';
+import { DemoUsageError, FLEET_DEMO_USAGE, parseFleetDemoArgs } from './args.js';
 
 /** Options of {@link runFleetDemo}. */
 export interface FleetDemoOptions {
@@ -35,7 +36,10 @@ export interface FleetDemoOptions {
 export interface FleetDemoResult {
   readonly requests: number;
   readonly wrongReplies: number;
+  /** Failures by error name, expected ones included. */
   readonly errors: ReadonlyMap<string, number>;
+  /** The failures while the stopped server was away (from its stop until 1 s after it returned), by error name. */
+  readonly expectedErrors: ReadonlyMap<string, number>;
   readonly events: readonly (FleetEvent & { readonly atMs: number })[];
   /** 0 when every reply was right and the stopped server was ejected and returned. */
   readonly exitCode: number;
@@ -70,14 +74,29 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
     print(`  [${String(atMs).padStart(5)} ms] ${event.type}${detail}`);
   });
   const errors = new Map<string, number>();
+  const expectedErrors = new Map<string, number>();
   let requests = 0;
   let wrongReplies = 0;
+  // The stopped server's absence, in performance.now() time: failures then are what the stop causes.
+  let stoppedAt: number | undefined;
+  let returnedAt: number | undefined;
   const fail = (error: unknown): void => {
     const name = error instanceof Error ? error.name : 'unknown';
     errors.set(name, (errors.get(name) ?? 0) + 1);
+    const now = performance.now();
+    if (stoppedAt !== undefined && now >= stoppedAt && (returnedAt === undefined || now <= returnedAt + 1_000)) {
+      expectedErrors.set(name, (expectedErrors.get(name) ?? 0) + 1);
+    }
   };
+  fleet.subscribe((event) => {
+    if (event.type === 'serverReturned' && stoppedAt !== undefined) returnedAt ??= performance.now();
+  });
   try {
-    print(`fleet of ${count} embedded servers (${servers.map((server) => `${server.host}:${server.port}`).join(', ')}), failover '${failover}'`);
+    const first = servers[0]!;
+    print(
+      `fleet of ${count} embedded zcached servers (${first.faithful ? 'faithful' : 'lenient'} ${first.dialect}, in this process) on ` +
+        `${servers.map((server) => `${server.host}:${server.port}`).join(', ')}; failover '${failover}'`,
+    );
     await fleet.run();
     const deadline = started + durationMs;
     const worker = async (id: number): Promise<void> => {
@@ -107,7 +126,8 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
     const victim = servers[count - 1]!;
     const chaos = (async () => {
       await sleep(durationMs / 3);
-      print(`  [${String(Math.round(performance.now() - started)).padStart(5)} ms] stopping server ${victim.host}:${victim.port}`);
+      stoppedAt = performance.now();
+      print(`  [${String(Math.round(stoppedAt - started)).padStart(5)} ms] stopping server ${victim.host}:${victim.port}`);
       await victim.close();
       await sleep(durationMs / 3);
       print(`  [${String(Math.round(performance.now() - started)).padStart(5)} ms] starting it again (same address, same data)`);
@@ -121,10 +141,15 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
     const sizes = await fleet.byServer.dbsize();
     print('');
     print(`requests: ${requests}, wrong replies: ${wrongReplies}`);
-    print(`errors: ${errors.size === 0 ? 'none' : [...errors].map(([name, n]) => `${name} ${n}`).join(', ')}`);
+    const list = (counts: ReadonlyMap<string, number>) => [...counts].map(([name, n]) => `${n} ${name}`).join(', ');
+    const unexpected = new Map<string, number>();
+    for (const [name, n] of errors) if (n > (expectedErrors.get(name) ?? 0)) unexpected.set(name, n - (expectedErrors.get(name) ?? 0));
+    const stopAt = stoppedAt === undefined ? '' : ` at ${((stoppedAt - started) / 1000).toFixed(1)} s`;
+    print(`errors: expected: ${expectedErrors.size === 0 ? 'none' : list(expectedErrors)} while ${victim.host}:${victim.port} was stopped${stopAt}`);
+    print(`        unexpected: ${unexpected.size === 0 ? 'none' : `${list(unexpected)} (reported; only wrong replies, no ejection or no return fail the run)`}`);
     print(`keys per server: ${[...sizes].map(([id, outcome]) => `${id} ${outcome.status === 'fulfilled' ? outcome.value : outcome.reason.name}`).join(', ')}`);
     print(`ejected: ${ejected ? 'yes' : 'NO'}, returned: ${returned ? 'yes' : 'NO'}`);
-    return { requests, wrongReplies, errors, events, exitCode: wrongReplies === 0 && ejected && returned ? 0 : 1 };
+    return { requests, wrongReplies, errors, expectedErrors, events, exitCode: wrongReplies === 0 && ejected && returned ? 0 : 1 };
   } finally {
     await fleet.close();
     await Promise.all(servers.map((server) => server.close()));
@@ -132,16 +157,24 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: { servers: { type: 'string', default: '3' }, duration: { type: 'string', default: '6' }, failover: { type: 'string', default: 'fail-fast' } },
-  });
-  runFleetDemo({ servers: Number(values.servers), durationMs: Number(values.duration) * 1000, failover: values.failover as FailoverPolicy }).then(
-    (result) => {
-      process.exitCode = result.exitCode;
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
+  let command: ReturnType<typeof parseFleetDemoArgs> | undefined;
+  try {
+    command = parseFleetDemoArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof DemoUsageError)) throw error;
+    console.error(`error: ${error.message}\n${FLEET_DEMO_USAGE}`);
+    process.exitCode = 2;
+  }
+  if (command?.kind === 'help') console.log(command.usage);
+  else if (command?.kind === 'run') {
+    runFleetDemo(command.settings).then(
+      (result) => {
+        process.exitCode = result.exitCode;
+      },
+      (error: unknown) => {
+        console.error(error);
+        process.exitCode = 1;
+      },
+    );
+  }
 }

@@ -1,0 +1,166 @@
+/**
+ * The command line of the demo (`npm start -- [options]`, `node
+ * dist/demo/main.js [options]`, `node dist/demo/fleet.js [options]`):
+ * parsed with `node:util` `parseArgs` in strict mode, so a misspelt flag is
+ * an error (exit code 2, with the usage) rather than silently ignored.
+ *
+ * @module
+ */
+
+import { parseArgs } from 'node:util';
+import type { DialectName } from '../protocol/dialect.js';
+
+const DIALECTS: readonly DialectName[] = ['legacy', 'etx-request', 'etx'];
+
+/** The usage text of `npm start`. */
+export const DEMO_USAGE = [
+  'usage: npm start -- [--dialect legacy|etx-request|etx] [--duration seconds] [--pool size] [--workers n]',
+  '       npm start -- --fleet 3 [--failover fail-fast|rehash] [--duration seconds]   (a fleet of embedded servers)',
+  '       ZCACHED_URL=host:port npm start   (use a running server instead of the embedded one)',
+  '',
+  '  --dialect    framing dialect of client and embedded server (default etx)',
+  '  --duration   length of the run, in seconds (default 4)',
+  '  --pool       connections in the pool (default 4)',
+  '  --workers    requests in flight (default 64; 32 with --fleet)',
+  '  --fleet      run over a fleet of n embedded servers (n >= 2) instead of one server',
+  '  --failover   with --fleet: what happens to a stopped server\'s keys (default fail-fast)',
+  '  -h, --help   this text',
+].join('\n');
+
+/** The usage text of `node dist/demo/fleet.js`. */
+export const FLEET_DEMO_USAGE = [
+  'usage: node dist/demo/fleet.js [--servers n] [--duration seconds] [--workers n] [--failover fail-fast|rehash]',
+  '  (the same as npm start -- --fleet n)',
+].join('\n');
+
+/** A command line the demo cannot run with: the caller prints the message and the usage, and exits with code 2. */
+export class DemoUsageError extends Error {
+  override readonly name = 'DemoUsageError';
+  readonly code = 'ERR_DEMO_USAGE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** What `npm start` was asked to do. */
+export interface DemoSettings {
+  /** `ZCACHED_URL` (`host:port`): a running server instead of the embedded one. */
+  readonly url: string | undefined;
+  readonly dialect: DialectName;
+  /** Length of the run, in ms. */
+  readonly durationMs: number;
+  readonly poolSize: number;
+  /** Requests in flight. */
+  readonly workers: number;
+  /** `--fleet n`: the demo over a fleet of n embedded servers instead of one pool. */
+  readonly fleet: number | undefined;
+  readonly failover: 'fail-fast' | 'rehash';
+}
+
+/** The outcome of parsing: settings to run with, or the usage to print (for `--help`). */
+export type DemoCommand = { readonly kind: 'run'; readonly settings: DemoSettings } | { readonly kind: 'help'; readonly usage: string };
+
+/** Runs a strict `parseArgs`, its errors (unknown flag, missing value, stray positional) turned into {@link DemoUsageError}. */
+function asUsageError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new DemoUsageError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+function numberOption(name: string, text: string, min: number, integer: boolean): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new DemoUsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+function failoverOption(text: string): 'fail-fast' | 'rehash' {
+  if (text !== 'fail-fast' && text !== 'rehash') throw new DemoUsageError(`--failover must be fail-fast or rehash, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+/**
+ * Parses the demo's arguments (`process.argv.slice(2)`) and environment.
+ * Defaults: dialect `'etx'`, 4 s, pool of 4, 64 requests
+ * in flight (32 with `--fleet`), failover `'fail-fast'`.
+ * @throws DemoUsageError for an unknown flag, a stray argument or a bad value
+ */
+export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DemoCommand {
+  const { values } = asUsageError(() =>
+    parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        dialect: { type: 'string' },
+        duration: { type: 'string' },
+        pool: { type: 'string' },
+        workers: { type: 'string' },
+        fleet: { type: 'string' },
+        failover: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
+  if (values.help === true) return { kind: 'help', usage: DEMO_USAGE };
+  const dialect = (values.dialect ?? 'etx') as DialectName;
+  if (!DIALECTS.includes(dialect)) throw new DemoUsageError(`--dialect must be one of ${DIALECTS.join(', ')}, got ${JSON.stringify(values.dialect)}`);
+  const fleet = values.fleet === undefined ? undefined : numberOption('fleet', values.fleet, 2, true);
+  if (fleet === undefined && values.failover !== undefined) throw new DemoUsageError('--failover only applies with --fleet <n>');
+  return {
+    kind: 'run',
+    settings: {
+      url: env['ZCACHED_URL'] || undefined,
+      dialect,
+      durationMs: numberOption('duration', values.duration ?? '4', 0.5, false) * 1000,
+      poolSize: numberOption('pool', values.pool ?? '4', 1, true),
+      workers: numberOption('workers', values.workers ?? (fleet === undefined ? '64' : '32'), 1, true),
+      fleet,
+      failover: failoverOption(values.failover ?? 'fail-fast'),
+    },
+  };
+}
+
+/** What `node dist/demo/fleet.js` was asked to do. */
+export interface FleetDemoArgs {
+  readonly servers: number;
+  /** Length of the run, in ms. */
+  readonly durationMs: number;
+  readonly workers: number;
+  readonly failover: 'fail-fast' | 'rehash';
+}
+
+/**
+ * Parses the arguments of `node dist/demo/fleet.js`. Defaults: 3 servers, 6 s,
+ * 32 requests in flight, `'fail-fast'`.
+ * @throws DemoUsageError for an unknown flag, a stray argument or a bad value
+ */
+export function parseFleetDemoArgs(argv: readonly string[]): { readonly kind: 'run'; readonly settings: FleetDemoArgs } | { readonly kind: 'help'; readonly usage: string } {
+  const { values } = asUsageError(() =>
+    parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        servers: { type: 'string' },
+        duration: { type: 'string' },
+        workers: { type: 'string' },
+        failover: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
+  if (values.help === true) return { kind: 'help', usage: FLEET_DEMO_USAGE };
+  return {
+    kind: 'run',
+    settings: {
+      servers: numberOption('servers', values.servers ?? '3', 2, true),
+      durationMs: numberOption('duration', values.duration ?? '6', 0.5, false) * 1000,
+      workers: numberOption('workers', values.workers ?? '32', 1, true),
+      failover: failoverOption(values.failover ?? 'fail-fast'),
+    },
+  };
+}

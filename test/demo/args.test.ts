@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { DEMO_USAGE, DemoUsageError, parseDemoArgs, parseFleetDemoArgs } from '../../src/demo/args.js';
+
+const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+  const command = parseDemoArgs(argv, env);
+  if (command.kind !== 'run') throw new Error(`expected settings, got ${command.kind}`);
+  return command.settings;
+};
+
+const usageError = (parse: () => unknown): DemoUsageError => {
+  try {
+    parse();
+  } catch (error) {
+    expect(error).toBeInstanceOf(DemoUsageError);
+    return error as DemoUsageError;
+  }
+  throw new Error('expected a DemoUsageError');
+};
+
+describe('parseDemoArgs (npm start)', () => {
+  it('has the documented defaults', () => {
+    expect(run([])).toEqual({ url: undefined, dialect: 'etx', durationMs: 4000, poolSize: 4, workers: 64, fleet: undefined, failover: 'fail-fast' });
+  });
+
+  it('parses every flag', () => {
+    expect(run(['--dialect', 'legacy', '--duration', '1.5', '--pool', '2', '--workers', '8'])).toMatchObject({
+      dialect: 'legacy',
+      durationMs: 1500,
+      poolSize: 2,
+      workers: 8,
+    });
+    expect(run(['--dialect=etx-request']).dialect).toBe('etx-request');
+    expect(run(['--fleet', '3', '--failover', 'rehash'])).toMatchObject({ fleet: 3, failover: 'rehash', workers: 32, durationMs: 4000 });
+    expect(run(['--fleet', '5', '--workers', '7']).workers).toBe(7);
+  });
+
+  it('takes the server from ZCACHED_URL (an empty one means the embedded server)', () => {
+    expect(run([], { ZCACHED_URL: 'cache:7556' }).url).toBe('cache:7556');
+    expect(run([], { ZCACHED_URL: '' }).url).toBeUndefined();
+  });
+
+  it('returns the usage for --help and -h', () => {
+    expect(parseDemoArgs(['--help'], {})).toEqual({ kind: 'help', usage: DEMO_USAGE });
+    expect(parseDemoArgs(['-h'], {}).kind).toBe('help');
+    expect(() => parseDemoArgs(['--help', '--bogus'], {})).toThrow(DemoUsageError); // a typo is reported even with --help
+    for (const flag of ['--dialect', '--duration', '--pool', '--workers', '--fleet', '--failover']) expect(DEMO_USAGE).toContain(flag);
+  });
+
+  it('rejects an unknown flag, naming it', () => {
+    const error = usageError(() => parseDemoArgs(['--bogus'], {}));
+    expect(error.message).toContain('--bogus');
+    expect(error.code).toBe('ERR_DEMO_USAGE');
+    expect(usageError(() => parseDemoArgs(['--duraton', '3'], {})).message).toContain('--duraton');
+  });
+
+  it('rejects a stray positional argument and a flag without its value', () => {
+    expect(usageError(() => parseDemoArgs(['4'], {})).message).toMatch(/positional/);
+    expect(usageError(() => parseDemoArgs(['--pool'], {})).message).toContain('--pool');
+  });
+
+  it('rejects bad values with the flag and the value in the message', () => {
+    expect(usageError(() => run(['--dialect', 'resp3'])).message).toBe('--dialect must be one of legacy, etx-request, etx, got "resp3"');
+    expect(usageError(() => run(['--duration', '0.1'])).message).toContain('--duration');
+    expect(usageError(() => run(['--duration', 'abc'])).message).toContain('"abc"');
+    expect(usageError(() => run(['--pool', '0'])).message).toContain('--pool must be an integer >= 1');
+    expect(usageError(() => run(['--pool', '2.5'])).message).toContain('--pool');
+    expect(usageError(() => run(['--workers', ''])).message).toContain('--workers');
+    expect(usageError(() => run(['--fleet', '1'])).message).toContain('--fleet must be an integer >= 2');
+    expect(usageError(() => run(['--fleet', '3', '--failover', 'retry'])).message).toContain('--failover must be fail-fast or rehash');
+    expect(usageError(() => run(['--failover', 'rehash'])).message).toBe('--failover only applies with --fleet <n>');
+  });
+});
+
+describe('parseFleetDemoArgs (node dist/demo/fleet.js)', () => {
+  it('has defaults and parses every flag', () => {
+    expect(parseFleetDemoArgs([])).toEqual({ kind: 'run', settings: { servers: 3, durationMs: 6000, workers: 32, failover: 'fail-fast' } });
+    expect(parseFleetDemoArgs(['--servers', '4', '--duration', '2', '--workers', '9', '--failover', 'rehash'])).toEqual({
+      kind: 'run',
+      settings: { servers: 4, durationMs: 2000, workers: 9, failover: 'rehash' },
+    });
+    expect(parseFleetDemoArgs(['--help']).kind).toBe('help');
+  });
+
+  it('rejects unknown flags and bad values', () => {
+    expect(usageError(() => parseFleetDemoArgs(['--fleet', '3'])).message).toContain('--fleet');
+    expect(usageError(() => parseFleetDemoArgs(['--servers', '1'])).message).toContain('--servers must be an integer >= 2');
+  });
+});
