@@ -264,3 +264,22 @@ export class PoolEmptyError extends RangeError {
     return 'PoolEmptyError';
   }
 }
+
+/**
+ * A stored value that the client's value codec could not decode: for
+ * `codec: 'json'`, a value that is not JSON text (written by something that
+ * did not use the codec); for a codec of your own, whatever its `decode`
+ * threw, as `cause`. `get` and `mget` reject with it. Code `ECODEC`.
+ */
+export class CodecError extends ZCachedError {
+  /** The key whose stored value could not be decoded; undefined when not known. */
+  readonly key: string | undefined;
+  /** The codec's name: `'json'`, or the `name` of your codec (`'custom'` without one). */
+  readonly codec: string;
+
+  constructor(message: string, options?: ZCachedErrorOptions & { readonly key?: string | undefined; readonly codec?: string | undefined }) {
+    super('ECODEC', message, options);
+    this.key = options?.key;
+    this.codec = options?.codec ?? 'custom';
+  }
+}
