@@ -5,7 +5,7 @@
 // throw-away redis-server with the dialect { requestTerminator: false, pipelining: true }.
 // Every reply is checked (GET must return the value set).
 //
-//   npm run build && node bench/connection.mjs [--seconds 2.5] [--warmup 0.5]
+//   npm run build && node bench/connection.mjs [--seconds 2.5] [--warmup 0.5]   (--help; unknown flags: exit 2)
 //
 // A measurement, not a test: nothing here asserts a time.
 
@@ -15,6 +15,8 @@ import os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Connection } from 'zcached';
 import { startServer } from 'zcached/testing';
+import { CONNECTION_USAGE, cli, parseConnectionArgs } from './args.mjs';
+import { LatencyHistogram } from './stats.mjs';
 
 const KEYS = 1000;
 const VALUE_BYTES = 100;
@@ -110,11 +112,6 @@ async function startRedis(binary) {
 const keys = Array.from({ length: KEYS }, (_, i) => `bench:key:${i}`);
 const values = keys.map((key) => `${key}:`.padEnd(VALUE_BYTES, 'v'));
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 /**
  * One cell: `inFlight` closed-loop workers send `op` for `warmup` + `seconds`;
  * only the last `seconds` count. Throws on the first wrong reply.
@@ -148,11 +145,14 @@ async function measureCell(connection, op, inFlight, { seconds, warmup }) {
   const elapsed = (performance.now() - start) / 1000;
   stop = true;
   await Promise.all(workers);
-  latencies.sort((a, b) => a - b);
+  // Into the perf_hooks histogram after the run: a record() per request would cost more than the push.
+  const histogram = new LatencyHistogram();
+  for (const latency of latencies) histogram.record(latency);
+  const [p50, p99] = histogram.percentilesMs([50, 99]);
   return {
     'ops/s': Math.round(ops / elapsed),
-    'p50 ms': +percentile(latencies, 50).toFixed(3),
-    'p99 ms': +percentile(latencies, 99).toFixed(3),
+    'p50 ms': +p50.toFixed(3),
+    'p99 ms': +p99.toFixed(3),
     requests: ops,
   };
 }
@@ -212,11 +212,6 @@ export async function connectionBench({ seconds = 2.5, warmup = 0.5, redis = 'au
   return rows;
 }
 
-function argument(name, fallback) {
-  const index = process.argv.indexOf(`--${name}`);
-  return index === -1 ? fallback : Number(process.argv[index + 1]);
-}
-
 if (isMainThread && import.meta.url === `file://${process.argv[1]}`) {
-  await connectionBench({ seconds: argument('seconds', 2.5), warmup: argument('warmup', 0.5) });
+  await connectionBench(cli('connection', CONNECTION_USAGE, parseConnectionArgs));
 }

@@ -1,6 +1,7 @@
 // Decoder throughput: MB/s and replies/s on GET-sized and MGET-sized replies.
-// Run: npm run build && node bench/decoder.mjs
+// Run: npm run build && node bench/decoder.mjs   (no flags; --help)
 import { ReplyDecoder, encodeValue, encodeWire } from 'zcached';
+import { DECODER_USAGE, cli, parseNoArgs } from './args.mjs';
 
 function measure(name, reply, { seconds = 1.5, chunkSize = 64 * 1024 } = {}) {
   const one = Buffer.concat([Buffer.isBuffer(reply) ? reply : encodeValue(reply), Buffer.from([3])]);
@@ -42,5 +43,6 @@ export function decoderBench() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  cli('decoder', DECODER_USAGE, parseNoArgs);
   console.table(decoderBench());
 }

@@ -6,6 +6,7 @@
 //   BENCH_QUICK=1 node bench/fleet.mjs             # shorter throughput cells
 //   node bench/fleet.mjs --only placement          # balance, weights, movement, cost (no sockets)
 //   node bench/fleet.mjs --only throughput
+//   node bench/fleet.mjs --help                    # unknown flags are refused (exit 2)
 //
 // `npm run bench` runs it through `fleetBench()`. A measurement, not a test:
 // each goal is reported as met or NOT MET with its figure, and nothing here
@@ -17,6 +18,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ZCached } from 'zcached';
 import { Placement, ZCachedFleet } from '../dist/fleet/index.js';
+import { FLEET_USAGE, cli, parseFleetArgs } from './args.mjs';
 import { startEmbeddedServer } from './compare.mjs';
 import { formatRate, median, pairedRatio } from './stats.mjs';
 
@@ -350,9 +352,8 @@ export function printFleetReport(report) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const onlyAt = process.argv.indexOf('--only');
-  const only = onlyAt === -1 ? undefined : process.argv[onlyAt + 1];
-  fleetBench({ quick: process.env.BENCH_QUICK === '1', only }).catch((error) => {
+  const { quick, only } = cli('fleet', FLEET_USAGE, parseFleetArgs);
+  fleetBench({ quick, only }).catch((error) => {
     console.error(error);
     process.exitCode = 1;
   });

@@ -1,12 +1,15 @@
 // Cost of ConnectionPool.getLeastLoadedConnection(), the choice made on every
 // request, with 1, 8 and 64 connected connections carrying varied pending counts.
 //
-//   npm run build && node bench/least-loaded.mjs
+//   npm run build && node bench/least-loaded.mjs   (no flags; --help)
 //
 // A measurement, not a test: nothing here asserts a time.
 
 import { ConnectionPool } from '../dist/pool/index.js';
 import { FakeConnection } from '../dist/testing/fake-connection.js';
+import { LEAST_LOADED_USAGE, cli, parseNoArgs } from './args.mjs';
+
+cli('least-loaded', LEAST_LOADED_USAGE, parseNoArgs);
 
 const WARM_UP_CALLS = 1_000_000;
 const MEASURED_CALLS = 5_000_000;

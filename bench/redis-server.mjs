@@ -10,6 +10,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { REDIS_SERVER_USAGE, cli, parseNoArgs } from './args.mjs';
 
 const INSTALL_HINT =
   'redis-server was not found. Install it (Debian/Ubuntu: `sudo apt-get install redis-server`, ' +
@@ -141,6 +142,7 @@ export async function startRedisServer({ host = '127.0.0.1', extraArgs = [], att
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  cli('redis-server', REDIS_SERVER_USAGE, parseNoArgs);
   try {
     const redis = await startRedisServer();
     console.log(`redis-server ${redis.version} (pid ${redis.pid}) on ${redis.host}:${redis.port}; Ctrl-C stops it`);

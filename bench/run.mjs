@@ -10,7 +10,8 @@
 //
 // Prints tables and writes everything to bench/results/<timestamp>.json.
 // BENCH_QUICK=1 for a ~1 minute run; BENCH_ROUNDS / BENCH_SECONDS override
-// the rounds per cell and the seconds per run.
+// the rounds per cell and the seconds per run. No flags (--help prints the
+// settings; anything else exits 2).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,9 +30,11 @@ import {
 } from './compare.mjs';
 import { decoderBench } from './decoder.mjs';
 import { fleetBench, printFleetReport } from './fleet.mjs';
+import { RUN_USAGE, cli, parseNoArgs } from './args.mjs';
 import { startRedisServer } from './redis-server.mjs';
 import { formatRate, formatRatio } from './stats.mjs';
 
+cli('bench', RUN_USAGE, parseNoArgs);
 const here = dirname(fileURLToPath(import.meta.url));
 const settings = benchSettings();
 const startedAt = new Date();

@@ -11,7 +11,7 @@
 //   npm run soak -- --minutes 5 --outage 10
 //   SOAK_MINUTES=1 npm run soak
 //
-// Options (node:util parseArgs; unknown options are refused):
+// Options (node:util parseArgs in bench/args.mjs; unknown options are refused, exit 2; --help):
 //   --minutes <m>    length of the load (default: env SOAK_MINUTES, else 10)
 //   --workers <n>    closed-loop workers, one request at a time each (default 16)
 //   --seed <n>       seed of the PRNG that draws operations and faults (default: from the clock)
@@ -59,65 +59,15 @@
 // late landings are counted and printed, not failed. Anything else is wrong.
 // Flood ECHOs must come back as sent.
 
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DialectError, PoolEmptyError, ZCached, ZCachedError } from '../dist/index.js';
 import { startProxy, startServer } from '../dist/testing/index.js';
+import { SOAK_USAGE, cli, parseSoakArgs } from './args.mjs';
 
 // ---------------------------------------------------------------- settings
 
-const USAGE = 'usage: node --expose-gc bench/soak.mjs [--minutes <m>] [--workers <n>] [--seed <n>] [--outage <seconds>] [--flood <requests/s>]';
-
-function options() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        minutes: { type: 'string' },
-        workers: { type: 'string' },
-        seed: { type: 'string' },
-        outage: { type: 'string' },
-        flood: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    usageError(error.message);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n(see the header of bench/soak.mjs)\n`);
-    process.exit(0);
-  }
-  /** The option as a number, checked; `fallback` when absent. */
-  const number = (name, raw, fallback, valid, what) => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (raw.trim() === '' || !valid(value)) usageError(`--${name} must be ${what}, got ${JSON.stringify(raw)}`);
-    return value;
-  };
-  const positive = (v) => Number.isFinite(v) && v > 0;
-  const nonNegative = (v) => Number.isFinite(v) && v >= 0;
-  const minutes = number('minutes', values.minutes ?? process.env.SOAK_MINUTES, 10, positive, 'a positive number (also SOAK_MINUTES)');
-  const workers = number('workers', values.workers, 16, (v) => Number.isSafeInteger(v) && v > 0, 'a positive integer');
-  const seed = number('seed', values.seed, Date.now() % 2 ** 31, Number.isSafeInteger, 'an integer');
-  const outage = number('outage', values.outage, 10, nonNegative, 'a number of seconds >= 0 (0: no outage)');
-  const flood = number('flood', values.flood, 2_000, nonNegative, 'a number of requests per second >= 0 (0: no flood)');
-  // Room for a baseline before it and for "after" samples once it is over.
-  if (outage > 0 && outage * 1_000 > (minutes * 60_000) / 3) {
-    usageError(`--outage ${outage} s is too long for a ${minutes} min run: at most a third of it (${Math.floor(minutes * 20)} s)`);
-  }
-  return { minutes, workers, seed, outage, flood };
-}
-
-function usageError(message) {
-  process.stderr.write(`soak: ${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-const settings = options();
+const settings = cli('soak', SOAK_USAGE, parseSoakArgs);
 const minutes = settings.minutes;
 const DURATION_MS = minutes * 60_000;
 const WORKERS = settings.workers;

@@ -1,5 +1,13 @@
-// Small statistics helpers for the benchmarks: medians, percentiles, and the
-// pair-wise ratios that let machine drift cancel.
+// Small statistics helpers for the benchmarks: latency percentiles (a
+// perf_hooks histogram), medians over rounds, and the pair-wise ratios that
+// let machine drift cancel.
+//
+// `median` stays a small sort: it is a statistic over a handful of rounds
+// (5 to 15 values, e.g. the per-round ops/s or p99 of a client), not over
+// latency samples, and it must average the two middle values of an even
+// count, which a histogram (nearest recorded value) does not do.
+
+import { createHistogram } from 'node:perf_hooks';
 
 /** Median of a list of numbers (NaN for an empty list); finite values only. */
 export function median(values) {
@@ -16,22 +24,41 @@ export function range(values) {
   return [Math.min(...finite), Math.max(...finite)];
 }
 
+/** Longest latency a LatencyHistogram holds, in ns (one minute); longer ones are recorded as this. */
+const HIGHEST_NS = 60_000_000_000;
+
 /**
- * Percentiles of the first `count` samples of a Float64Array (nearest rank).
- * Sorts a copy; the samples are left as they are.
- * @param {Float64Array} samples
- * @param {number} count
- * @param {number[]} ps - percentiles in [0, 100]
- * @returns {number[]} one value per requested percentile (NaN when count is 0)
+ * Latency percentiles from `perf_hooks.createHistogram()` (an HDR
+ * histogram): each latency is recorded as an integer number of nanoseconds,
+ * with 3 significant digits, so a percentile is within 0.1 % of the value
+ * recorded (performance.now() itself resolves to a microsecond or better).
  */
-export function percentiles(samples, count, ps) {
-  const n = Math.min(count, samples.length);
-  if (n === 0) return ps.map(() => Number.NaN);
-  const sorted = samples.slice(0, n).sort();
-  return ps.map((p) => {
-    const rank = Math.ceil((p / 100) * n);
-    return sorted[Math.min(n - 1, Math.max(0, rank - 1))];
-  });
+export class LatencyHistogram {
+  #histogram = createHistogram({ lowest: 1, highest: HIGHEST_NS, figures: 3 });
+
+  /** Records one latency, in ms. */
+  record(ms) {
+    this.#histogram.record(Math.min(HIGHEST_NS, Math.max(1, Math.round(ms * 1e6))));
+  }
+
+  /** Records the first `count` latencies (ms) of a Float64Array. */
+  recordAll(samples, count = samples.length) {
+    const n = Math.min(count, samples.length);
+    for (let i = 0; i < n; i++) this.record(samples[i]);
+  }
+
+  get count() {
+    return this.#histogram.count;
+  }
+
+  /** The percentiles (each in [0, 100]) in ms; NaN when nothing was recorded. */
+  percentilesMs(ps) {
+    return ps.map((p) => (this.#histogram.count === 0 ? Number.NaN : this.#histogram.percentile(p) / 1e6));
+  }
+
+  reset() {
+    this.#histogram.reset();
+  }
 }
 
 /**

@@ -9,9 +9,9 @@
  *   npm run mutate -- src/pool/reducer.ts --concurrency 2 --incremental
  *
  * Arguments that do not start with `-` are files (or globs, or `file:lines`)
- * to mutate; they become Stryker's `--mutate`. Everything else goes to
- * `stryker run` as it is (`--concurrency N`, `--incremental`, `--testFiles`,
- * `--logLevel debug`, ...). The reports land in reports/mutation/NAME.html
+ * to mutate; they become Stryker's `--mutate`. The options of `stryker run`
+ * go to it as they are (`--concurrency N`, `--incremental`, `--testFiles`,
+ * `--logLevel debug`, ...); an unknown flag is refused (exit 2). The reports land in reports/mutation/NAME.html
  * and NAME.json, NAME taken from the files (`core` for the full run), so the
  * report of one module's run is kept when another module is run.
  *
@@ -33,52 +33,58 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 
-const args = process.argv.slice(2);
-if (args.includes('-h') || args.includes('--help')) {
-  console.log(
-    'usage: npm run mutate -- [FILE[:LINES]...] [stryker run options]\n' +
-      '  no FILE: every core module listed in stryker.config.mjs\n' +
-      '  --no-recheck: skip checking the survivors again by hand\n' +
-      '  reports: reports/mutation/<name>.html and .json',
-  );
-  process.exit(0);
-}
-
-// Stryker options that take a value: their value is not a file to mutate.
-const takesValue = new Set([
-  '-c',
-  '--concurrency',
-  '-t',
-  '--testFiles',
-  '--logLevel',
-  '--fileLogLevel',
-  '--timeoutMS',
-  '--timeoutFactor',
-  '--incrementalFile',
-  '--reporters',
-  '--coverageAnalysis',
-  '--maxTestRunnerReuse',
-  '--dryRunTimeoutMinutes',
-  '--tempDirName',
-  '--cleanTempDir',
-  '--ignorePatterns',
-  '--checkers',
-  '--testRunnerNodeArgs',
+/**
+ * The options of `stryker run` (StrykerJS 9.6) this script passes on, for
+ * node:util parseArgs in strict mode: any other flag is refused (exit 2),
+ * so that a typo does not silently reach Stryker or become a file to mutate.
+ */
+const STRYKER_SHORT = { files: 'f', mutate: 'm', testFiles: 't', buildCommand: 'b', concurrency: 'c' };
+const STRYKER_OPTIONS = Object.fromEntries([
+  ...Object.entries(STRYKER_SHORT).map(([name, short]) => [name, { type: 'string', short }]),
+  ...[
+    'ignorePatterns', 'incrementalFile', 'checkers', 'checkerNodeArgs', 'coverageAnalysis', 'testRunner', 'testRunnerNodeArgs',
+    'reporters', 'plugins', 'appendPlugins', 'timeoutMS', 'timeoutFactor', 'dryRunTimeoutMinutes', 'maxConcurrentTestRunners',
+    'maxTestRunnerReuse', 'logLevel', 'fileLogLevel', 'allowConsoleColors', 'dashboard.project', 'dashboard.version',
+    'dashboard.module', 'dashboard.baseUrl', 'dashboard.reportType', 'tempDirName', 'cleanTempDir',
+  ].map((name) => [name, { type: 'string' }]),
+  ...['ignoreStatic', 'incremental', 'allowEmpty', 'force', 'dryRunOnly', 'disableBail', 'inPlace'].map((name) => [name, { type: 'boolean' }]),
 ]);
+
+const usage =
+  'usage: npm run mutate -- [FILE[:LINES]...] [--no-recheck] [stryker run options]\n' +
+  '  no FILE: every core module listed in stryker.config.mjs\n' +
+  '  --no-recheck: skip checking the survivors again by hand\n' +
+  '  stryker run options passed on: ' + Object.keys(STRYKER_OPTIONS).map((name) => `--${name}`).join(' ') + '\n' +
+  '  reports: reports/mutation/<name>.html and .json';
+
+const options = {
+  ...STRYKER_OPTIONS,
+  'no-recheck': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+let tokens;
+try {
+  ({ tokens } = parseArgs({ args: process.argv.slice(2), options, strict: true, allowPositionals: true, tokens: true }));
+} catch (error) {
+  console.error(`mutate: ${error.message}\n${usage}`);
+  process.exit(2);
+}
 
 const files = [];
 const passThrough = [];
 let recheck = true;
-for (let i = 0; i < args.length; i++) {
-  const arg = args[i];
-  if (arg === '--no-recheck') {
-    recheck = false;
-  } else if (arg.startsWith('-')) {
-    passThrough.push(arg);
-    if (takesValue.has(arg) && i + 1 < args.length) passThrough.push(args[++i]);
-  } else {
-    files.push(arg);
+for (const token of tokens) {
+  if (token.kind === 'positional') files.push(token.value);
+  else if (token.kind === 'option' && token.name === 'help') {
+    console.log(usage);
+    process.exit(0);
+  } else if (token.kind === 'option' && token.name === 'no-recheck') recheck = false;
+  else if (token.kind === 'option') {
+    // Passed on to `stryker run` in the order given, each value as its own argument.
+    passThrough.push(token.rawName);
+    if (token.value !== undefined) passThrough.push(token.value);
   }
 }
 

@@ -18,12 +18,25 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 
-const reportPath = process.argv[2];
-if (!reportPath) {
-  console.error('usage: node scripts/recheck-survivors.mjs reports/mutation/NAME.json');
+const usage = 'usage: node scripts/recheck-survivors.mjs reports/mutation/NAME.json';
+let parsed;
+try {
+  parsed = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+} catch (error) {
+  console.error(`recheck-survivors: ${error.message}\n${usage}`);
   process.exit(2);
 }
+if (parsed.values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+if (parsed.positionals.length !== 1) {
+  console.error(`recheck-survivors: expected one Stryker JSON report, got ${parsed.positionals.length} arguments\n${usage}`);
+  process.exit(2);
+}
+const [reportPath] = parsed.positionals;
 const root = process.cwd();
 const report = JSON.parse(readFileSync(reportPath, 'utf8'));
 const testFileOf = new Map();

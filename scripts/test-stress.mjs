@@ -34,6 +34,7 @@ const usage = `usage: npm run test:stress -- [--runs N] [--hogs N] [--timeout SE
 let parsed;
 try {
   parsed = parseArgs({
+    strict: true, // an unknown flag is an error (exit 2); vitest options go after a second --
     allowPositionals: true,
     options: {
       runs: { type: 'string', default: '5' },

@@ -79,7 +79,8 @@ function boundsLines(settings: DemoSettings, embedded: boolean, busy: number, on
   if (dialect.pipelining) {
     lines.push(
       `the '${dialect.name}' send policy: at most ${fmt(dialect.maxUnansweredBytes)} bytes (one TCP segment) unanswered per connection,`,
-      `so a connection sends more only as replies come back (what keeps a real server of this generation alive)`,
+      `about ten of this workload's 100-byte SETs: a connection sends more only as replies come back`,
+      `(what keeps a real server of this generation alive)`,
     );
   } else {
     lines.push(`the '${dialect.name}' dialect does not pipeline: each connection has one request on the wire at a time`);
