@@ -126,6 +126,7 @@ describe('ZCached events', () => {
 
     // The attempt count starts again from 1 once connected.
     const again = log.length;
+    await second.waitForConnections(2);
     second.dropConnections();
     await until(() => ofType(log.slice(again), 'reconnecting').length >= 2);
     expect(ofType(log.slice(again), 'reconnecting').slice(0, 2).map((e) => e.payload.attempt)).toEqual([1, 1]);
