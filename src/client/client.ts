@@ -6,7 +6,7 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { Connection, type ConnectionOptions } from '../connection/connection.js';
+import { Connection } from '../connection/connection.js';
 import type { RequestOptions } from '../connection/requests.js';
 import { ConnectError, ConnectionClosedError, PoolEmptyError } from '../errors.js';
 import { ConnectionPool } from '../pool/pool.js';
@@ -16,16 +16,24 @@ import type { Reply, Value } from '../protocol/values.js';
 import { assertKey, copyCommand, isNotFound, msetCommand, nameArguments, replies, type CopyOptions, type MsetEntries } from './commands.js';
 import { emitClientEvents, type ZCachedEvents } from './client-events.js';
 import { fpView, type ZCachedFp } from './fp.js';
+import { resolveZCachedOptions, type ZCachedOptions } from './options.js';
+import { rootCauseText } from '../connection/root-cause.js';
+import {
+  decodeMap,
+  decodeValue,
+  encodeEntries,
+  encodeValue,
+  resolveCodec,
+  type CodecOption,
+  type DecodedValue,
+  type EncodableValue,
+  type EntriesFor,
+  type MgetValue,
+  type ResolvedCodec,
+} from './codec.js';
 
-/** Options of {@link ZCached}: the connection options, with defaults for a local server, plus the pool size. */
-export interface ZCachedOptions extends Omit<ConnectionOptions, 'host' | 'port'> {
-  /** Server host. Default `'127.0.0.1'`. */
-  readonly host?: string;
-  /** Server port. Default 7556. */
-  readonly port?: number;
-  /** Connections in the pool. Default 1. */
-  readonly poolSize?: number;
-}
+// The options' shape and checks (URL grammar, unknown keys) live in options.ts; `codec` is typed there too.
+export type { ZCachedOptions } from './options.js';
 
 /** Per-call options: an `AbortSignal` and a time limit overriding `timeoutLimit`. */
 export type CommandOptions = RequestOptions;
@@ -62,8 +70,10 @@ export type CommandOptions = RequestOptions;
  * await client.close();
  * ```
  */
-export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposable {
+export class ZCached<C extends CodecOption | undefined = undefined> extends EventEmitter<ZCachedEvents> implements AsyncDisposable {
   readonly #pool: ConnectionPool<Connection>;
+  /** The value codec (`codec` option); undefined: values as they are. */
+  readonly #codec: ResolvedCodec | undefined = undefined;
   #fp: ZCachedFp | undefined;
   /** The run in progress or done (shared by every `run()` call); cleared when it rejects. */
   #run: Promise<void> | undefined;
@@ -76,9 +86,18 @@ export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposa
 
   /**
    * Creates a client and its pool (nothing connects until {@link run}).
-   * @throws TypeError / RangeError for an invalid option, naming it
+   * With a `codec`, the client's type says what `get` gives back:
+   * `new ZCached({ codec: 'json' })` is a `ZCached<'json'>`.
+   *
+   * Takes an options object, a connection URL (`'zcached://host:7556?poolSize=4'`,
+   * `'zcacheds://...'` for TLS, or a `URL`), or a URL and an options object,
+   * whose keys win over the URL's (grammar: see src/client/url.ts).
+   * @throws TypeError / RangeError for an invalid URL or option, naming it;
+   *   an unknown option is a TypeError naming the closest valid one
    */
-  constructor(options: ZCachedOptions = {}) {
+  constructor(options?: ZCachedOptions<C>);
+  constructor(url: string | URL, options?: ZCachedOptions<C>);
+  constructor(target?: string | URL | ZCachedOptions<C>, options?: ZCachedOptions<C>) {
     super();
     const adopted = ZCached.#adopting;
     if (adopted !== undefined) {
@@ -86,10 +105,9 @@ export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposa
       emitClientEvents(this, adopted);
       return;
     }
-    const { poolSize = 1, host = '127.0.0.1', port = 7556, ...connectionOptions } = options;
-    const settings: ConnectionOptions = { ...connectionOptions, host, port };
-    Connection.validateOptions(settings);
-    this.#pool = new ConnectionPool<Connection>(poolSize, () => new Connection(settings));
+    const resolved = resolveZCachedOptions(target, options);
+    this.#codec = resolveCodec(resolved.options.codec);
+    this.#pool = new ConnectionPool<Connection>(resolved.poolSize, () => new Connection(resolved.connection));
     emitClientEvents(this, this.#pool);
   }
 
@@ -111,7 +129,8 @@ export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposa
 
   /** The same commands returning fp-ts `TaskEither<ZCachedError, T>` (lazy: nothing runs until the task is called). */
   get fp(): ZCachedFp {
-    this.#fp ??= fpView(this);
+    // The fp view is typed as the raw client's (with a codec, its get and mget resolve decoded values).
+    this.#fp ??= fpView(this as unknown as ZCached);
     return this.#fp;
   }
 
@@ -172,10 +191,12 @@ export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposa
     }
     const cause = connections.find((c) => c.lastError !== undefined)?.lastError;
     const count = connections.length;
+    const address = first.host.includes(':') ? `[${first.host}]:${first.port}` : `${first.host}:${first.port}`;
+    // The root cause (`connect ECONNREFUSED ...`, `getaddrinfo ENOTFOUND ...`) ends the message; the chain stays in `cause`.
     return new ConnectError(
-      `cannot reach the zcached server at ${first.host}:${first.port}: ` +
-        `${count === 1 ? 'the connection' : `none of the ${count} connections`} could connect` +
-        `${cause === undefined ? '' : ` (${cause.message})`}; the pool was closed, nothing is left running: call run() again to retry`,
+      `cannot reach the zcached server at ${address}: ` +
+        `${count === 1 ? 'the connection could not connect' : `none of the ${count} connections could connect`}; ` +
+        `the pool was closed, nothing is left running: call run() again to retry${cause === undefined ? '' : ` (${rootCauseText(cause)})`}`,
       cause === undefined ? undefined : { cause },
     );
   }
@@ -240,7 +261,7 @@ export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposa
     if (this.#closed) return closedError('commands');
     if (!this.#pool.isEmpty()) return error;
     if (this.#runFailure !== undefined) {
-      return new PoolEmptyError(`no connection: run() failed and left nothing running; call run() again (${this.#runFailure.message})`, {
+      return new PoolEmptyError(`no connection: run() failed and left nothing running; call run() again (${rootCauseText(this.#runFailure)})`, {
         cause: this.#runFailure,
       });
     }
@@ -258,10 +279,17 @@ export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposa
     return this.sendCommand(['PING'], options) as Promise<string>;
   }
 
-  /** GET: the stored value, or `undefined` when the key does not exist. */
-  get(key: string, options?: CommandOptions): Promise<Reply | undefined> {
+  /**
+   * GET: the stored value, or `undefined` when the key does not exist. With
+   * a codec, the decoded value: `T` names its type (`get<User>('user:1')`;
+   * not checked at run time: a codec of your own may check it).
+   * @throws CodecError (rejection) when the codec cannot decode the stored value
+   */
+  get<T extends DecodedValue<C> = DecodedValue<C>>(key: string, options?: CommandOptions): Promise<T | undefined> {
     assertKey(key);
-    return this.sendCommand(['GET', key], options).catch(undefinedWhenNotFound);
+    const stored = this.sendCommand(['GET', key], options).catch(undefinedWhenNotFound);
+    const codec = this.#codec;
+    return (codec === undefined ? stored : stored.then((value) => decodeValue(codec, key, value))) as Promise<T | undefined>;
   }
 
   /**
@@ -269,10 +297,15 @@ export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposa
    * @throws DialectError when the dialect cannot carry the key or the value
    *   (on `'etx'`: a line feed or 0x03 in any string, an empty string, an
    *   empty map), with `path` `'key'`, `'value'` or a part of it (`'value[1]'`)
+   * @throws TypeError with `codec: 'json'`, for a value JSON cannot store
+   *   faithfully (`undefined`, a function, a symbol, a bigint, NaN, a Map,
+   *   a Set, binary data, a cycle), naming the part at fault; with a codec of
+   *   your own, what its `encode` throws
    */
-  set(key: string, value: Value, options?: CommandOptions): Promise<'OK'> {
+  set(key: string, value: EncodableValue<C>, options?: CommandOptions): Promise<'OK'> {
     assertKey(key);
-    return this.sendCommand(['SET', key, value], options) as Promise<'OK'>;
+    const stored = this.#codec === undefined ? (value as Value) : encodeValue(this.#codec, value, `SET ${JSON.stringify(key)}`);
+    return this.sendCommand(['SET', key, stored], options) as Promise<'OK'>;
   }
 
   /** DELETE: resolves with true when the key existed, false when it did not. */
@@ -289,7 +322,15 @@ export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposa
 
   /** EXISTS (client-side, through GET): whether the key exists. */
   exists(key: string, options?: CommandOptions): Promise<boolean> {
-    return this.get(key, options).then((value) => value !== undefined);
+    assertKey(key);
+    // Not through get(): the stored value is not decoded.
+    return this.sendCommand(['GET', key], options).then(
+      () => true,
+      (error: unknown) => {
+        if (isNotFound(error)) return false;
+        throw error;
+      },
+    );
   }
 
   /** FLUSH: removes every key; resolves with `'OK'`. */
@@ -319,24 +360,32 @@ export class ZCached extends EventEmitter<ZCachedEvents> implements AsyncDisposa
 
   /**
    * MGET: a `Map` from each requested key to its value, `null` for a missing
-   * key. Per-call options may follow the keys: `mget('a', 'b', { timeout: 100 })`.
+   * key; with a codec, to the decoded value, `undefined` for a missing key.
+   * Per-call options may follow the keys: `mget('a', 'b', { timeout: 100 })`.
+   * @throws CodecError (rejection) when the codec cannot decode a stored value
    */
-  mget(...keys: string[] | [...keys: string[], options: CommandOptions]): Promise<Map<string, Reply>> {
+  mget<T extends DecodedValue<C> = DecodedValue<C>>(
+    ...keys: string[] | [...keys: string[], options: CommandOptions]
+  ): Promise<Map<string, MgetValue<C, T>>> {
     // Keys are strings, so a trailing object can only be the per-call options.
     const last = keys[keys.length - 1];
     const options = typeof last === 'object' && last !== null ? (last as CommandOptions) : undefined;
     const names = (options === undefined ? keys : keys.slice(0, -1)) as unknown[];
     names.forEach((key, i) => assertKey(key, `mget key #${i + 1}`));
-    return this.sendCommand(['MGET', ...(names as string[])], options).then(replies.mget);
+    const stored = this.sendCommand(['MGET', ...(names as string[])], options).then(replies.mget);
+    const codec = this.#codec;
+    return (codec === undefined ? stored : stored.then((map) => decodeMap(codec, map))) as Promise<Map<string, MgetValue<C, T>>>;
   }
 
   /**
    * MSET: stores many values at once; accepts a `Map`, an object or `[key, value]` pairs.
    * @throws DialectError as {@link set}, with `path` naming the entry
    *   (1-based, in iteration order): `'mset entry 3 key'`, `'mset entry 3 value'`
+   * @throws TypeError with a codec, as {@link set}, naming the entry
    */
-  mset(entries: MsetEntries, options?: CommandOptions): Promise<'OK'> {
-    return this.sendCommand(msetCommand(entries), options) as Promise<'OK'>;
+  mset(entries: EntriesFor<C>, options?: CommandOptions): Promise<'OK'> {
+    const encoded = this.#codec === undefined ? (entries as MsetEntries) : encodeEntries(this.#codec, entries);
+    return this.sendCommand(msetCommand(encoded), options) as Promise<'OK'>;
   }
 
   /** ECHO (newer servers): resolves with the message. */

@@ -5,9 +5,10 @@
  */
 
 import type { DecoderLimits } from '../protocol/decoder.js';
-import { resolveDialect, type DialectInput } from '../protocol/dialect.js';
+import { resolveDialect, type DialectInput, type DialectOptions } from '../protocol/dialect.js';
 import { ExponentialBackoff, type ExponentialBackoffOptions } from './backoff.js';
 import { DEFAULT_STABLE_AFTER, MAX_TIMER_DELAY, validateConnectionMachineInput } from './machine.js';
+import { assertKnownOptions, optionNames } from './option-keys.js';
 import type { OpenTransport, TlsSetting } from './transport.js';
 
 /** Options of a {@link Connection}. Only `host` and `port` are required. */
@@ -59,10 +60,78 @@ export interface ConnectionOptions {
   readonly openTransport?: OpenTransport;
 }
 
+/** Every option of {@link ConnectionOptions} (the compiler keeps this list in step with the interface). */
+export const CONNECTION_OPTION_NAMES = optionNames({
+  host: true,
+  port: true,
+  connectionAttempts: true,
+  reconnect: true,
+  timeoutLimit: true,
+  connectTimeout: true,
+  dialect: true,
+  tls: true,
+  keepAliveDelay: true,
+  maxPending: true,
+  pingInterval: true,
+  closeTimeout: true,
+  backoff: true,
+  random: true,
+  stableAfter: true,
+  decoderLimits: true,
+  bulkAsBuffer: true,
+  openTransport: true,
+} satisfies Record<keyof ConnectionOptions, true>);
+
+const BACKOFF_OPTION_NAMES = optionNames({ initial: true, multiplier: true, max: true, jitter: true } satisfies Record<keyof ExponentialBackoffOptions, true>);
+
+const DECODER_LIMIT_NAMES = optionNames({
+  maxBulkBytes: true,
+  maxAggregateLength: true,
+  maxDepth: true,
+  maxBufferedBytes: true,
+} satisfies Record<keyof DecoderLimits, true>);
+
+const DIALECT_OPTION_NAMES = optionNames({
+  base: true,
+  requestTerminator: true,
+  pipelining: true,
+  maxRequestBytes: true,
+  forbidLineFeed: true,
+  forbidCarriageReturn: true,
+  forbidEmpty: true,
+  maxWriteBytes: true,
+  maxUnansweredBytes: true,
+} satisfies Record<keyof DialectOptions, true>);
+
+function isPlainObject(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * Refuses unknown keys in connection options and in their nested option
+ * objects (`backoff`, `decoderLimits`, a custom `dialect`), naming the key
+ * and the option most likely meant. `names` are the valid top-level keys
+ * (the connection's, or a wider set for the client and the fleet).
+ * @throws TypeError for the first unknown key
+ */
+export function assertKnownConnectionOptions(options: object, owner: string, names: readonly string[] = CONNECTION_OPTION_NAMES): void {
+  assertKnownOptions(options, names, owner);
+  const { backoff, decoderLimits, dialect } = options as Partial<Record<string, unknown>>;
+  if (isPlainObject(backoff)) assertKnownOptions(backoff, BACKOFF_OPTION_NAMES, owner, 'backoff.');
+  if (isPlainObject(decoderLimits)) assertKnownOptions(decoderLimits, DECODER_LIMIT_NAMES, owner, 'decoderLimits.');
+  if (isPlainObject(dialect)) assertKnownOptions(dialect, DIALECT_OPTION_NAMES, owner, 'dialect.');
+}
+
 function positiveInteger(name: string, value: number): number {
   if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
   if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? `the string ${JSON.stringify(value)}` : value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
 }
 
 function nonNegativeNumber(name: string, value: number): number {
@@ -81,13 +150,22 @@ export function timerDuration(name: string, value: number, allowZero: boolean): 
 /** Checks every option and fills in the defaults. */
 export function resolveConnectionOptions(options: ConnectionOptions) {
   if (typeof options !== 'object' || options === null) throw new TypeError('Connection: options must be an object');
+  assertKnownConnectionOptions(options, 'Connection');
   const { host, port } = options;
   if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`port must be an integer in 0..65535, got ${String(port)}`);
-  }
+  if (typeof port !== 'number') throw new TypeError(`port must be a number, got ${typeof port}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be an integer in 1..65535, got ${port}`);
   const reconnect = options.reconnect ?? true;
   if (typeof reconnect !== 'boolean') throw new TypeError('reconnect must be a boolean');
+  const { tls } = options;
+  if (tls !== undefined && typeof tls !== 'boolean' && (typeof tls !== 'object' || tls === null || Array.isArray(tls))) {
+    throw new TypeError(`tls must be true, false or an object of tls.connect options, got ${describeValue(tls)}`);
+  }
+  if (options.bulkAsBuffer !== undefined && typeof options.bulkAsBuffer !== 'boolean') throw new TypeError('bulkAsBuffer must be a boolean');
+  if (options.decoderLimits !== undefined && !isPlainObject(options.decoderLimits)) {
+    throw new TypeError(`decoderLimits must be an object, got ${describeValue(options.decoderLimits)}`);
+  }
+  if (options.random !== undefined && typeof options.random !== 'function') throw new TypeError('random must be a function');
   if (options.openTransport !== undefined && typeof options.openTransport !== 'function') {
     throw new TypeError('openTransport must be a function');
   }

@@ -10,6 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectionError } from '../errors.js';
 import type { RequestSink } from './requests.js';
+import { rootCauseText } from './root-cause.js';
 
 /** TLS settings: `true` for defaults, or Node's `tls.connect` options. */
 export type TlsSetting = boolean | tls.ConnectionOptions;
@@ -78,7 +79,8 @@ export function openTransport(options: TransportOptions, events: TransportEvents
       if (destroyed) return;
       destroyed = true;
       const error = new ConnectionError(
-        open ? `the connection to ${options.host}:${options.port} closed` : `cannot connect to ${options.host}:${options.port}`,
+        (open ? `the connection to ${options.host}:${options.port} closed` : `cannot connect to ${options.host}:${options.port}`) +
+          (lastError === undefined ? '' : `: ${rootCauseText(lastError)}`),
         lastError === undefined ? undefined : { cause: lastError },
       );
       if (open) events.onClose(error);

@@ -6,7 +6,10 @@
  * @module
  */
 
+import { ZCACHED_URL_GRAMMAR } from '../client/options.js';
+import { parseConnectionUrl, type UrlGrammar } from '../client/url.js';
 import { Connection, type ConnectionOptions } from '../connection/connection.js';
+import { assertKnownConnectionOptions, CONNECTION_OPTION_NAMES } from '../connection/options.js';
 import { resolveDialect, type Dialect } from '../protocol/dialect.js';
 import { assertWeight } from './placement.js';
 import { DEFAULT_EJECTION, type EjectionConfig } from './state.js';
@@ -97,7 +100,26 @@ export interface SharedServerOptions {
   readonly connection: Omit<ConnectionOptions, 'host' | 'port'>;
 }
 
-const FLEET_ONLY = ['servers', 'poolSize', 'failureLimit', 'retryTimeout', 'failover', 'flushOnReturn', 'hashTags', 'now'] as const;
+/** The fleet's own options (the compiler keeps this table in step with {@link ZCachedFleetOptions}). */
+const FLEET_ONLY_TABLE = {
+  servers: true,
+  poolSize: true,
+  failureLimit: true,
+  retryTimeout: true,
+  failover: true,
+  flushOnReturn: true,
+  hashTags: true,
+  now: true,
+} satisfies Record<Exclude<keyof ZCachedFleetOptions, keyof ConnectionOptions>, true>;
+const FLEET_ONLY = Object.keys(FLEET_ONLY_TABLE) as (keyof typeof FLEET_ONLY_TABLE)[];
+
+/** What a server object holds besides connection options. */
+const SERVER_ONLY = { weight: true, id: true, poolSize: true } satisfies Record<Exclude<keyof FleetServerOptions, keyof ConnectionOptions>, true>;
+
+/** Every key of {@link ZCachedFleetOptions}: the connection options but `host` and `port`, and the fleet's own. */
+const FLEET_OPTION_NAMES: readonly string[] = [...CONNECTION_OPTION_NAMES.filter((name) => name !== 'host' && name !== 'port'), ...FLEET_ONLY];
+/** Every key of {@link FleetServerOptions}. */
+const SERVER_OPTION_NAMES: readonly string[] = [...CONNECTION_OPTION_NAMES, ...Object.keys(SERVER_ONLY)];
 
 /**
  * Reads and checks the fleet options.
@@ -105,6 +127,7 @@ const FLEET_ONLY = ['servers', 'poolSize', 'failureLimit', 'retryTimeout', 'fail
  */
 export function resolveFleetOptions(options: ZCachedFleetOptions): ResolvedFleetOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('ZCachedFleet: options must be an object');
+  assertKnownConnectionOptions(options, 'ZCachedFleet', FLEET_OPTION_NAMES);
   if (!Array.isArray(options.servers)) throw new TypeError('servers must be an array of server specs');
   const connection: Record<string, unknown> = { ...options };
   for (const name of FLEET_ONLY) delete connection[name];
@@ -149,6 +172,7 @@ export function resolveFleetOptions(options: ZCachedFleetOptions): ResolvedFleet
 export function resolveServer(spec: FleetServerSpec, shared: SharedServerOptions, label = 'server'): ResolvedServer {
   const fields = typeof spec === 'string' ? parseServerUrl(spec, label) : spec;
   if (typeof fields !== 'object' || fields === null) throw new TypeError(`${label} must be a 'zcached://host:port' string or a { host, port } object`);
+  assertKnownConnectionOptions(fields, label, SERVER_OPTION_NAMES);
   const { weight = 1, id, poolSize, ...own } = fields;
   const host = own.host;
   const port = own.port ?? DEFAULT_PORT;
@@ -171,29 +195,17 @@ export function resolveServer(spec: FleetServerSpec, shared: SharedServerOptions
   }
 }
 
-/** `zcached://host:port?weight=2&id=name`, `zcacheds://...` (TLS), `host:port` or `host`. */
+/**
+ * `zcached://host:port?weight=2&id=name`, `zcacheds://...` (TLS), `host:port`
+ * or `host`. The URL grammar of `new ZCached(url)` (src/client/url.ts), with
+ * `weight` and `id` in the query too; a host is required.
+ */
 function parseServerUrl(spec: string, label: string): FleetServerOptions {
   const text = spec.includes('://') ? spec : `zcached://${spec}`;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch (error) {
-    throw new TypeError(`${label}: ${JSON.stringify(spec)} is not a server address ('zcached://host:port')`, { cause: error });
-  }
-  if (url.protocol !== 'zcached:' && url.protocol !== 'zcacheds:') {
-    throw new TypeError(`${label}: unknown scheme ${JSON.stringify(url.protocol)} in ${JSON.stringify(spec)}; expected zcached:// or zcacheds://`);
-  }
-  if (url.hostname === '') throw new TypeError(`${label}: no host in ${JSON.stringify(spec)}`);
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  const weight = url.searchParams.get('weight');
-  const id = url.searchParams.get('id');
-  return {
-    host,
-    ...(url.port === '' ? {} : { port: Number(url.port) }),
-    ...(weight === null ? {} : { weight: Number(weight) }),
-    ...(id === null ? {} : { id }),
-    ...(url.protocol === 'zcacheds:' ? { tls: true } : {}),
-  };
+  const grammar: UrlGrammar = { ...ZCACHED_URL_GRAMMAR, owner: label, query: { ...ZCACHED_URL_GRAMMAR.query, weight: 'number', id: 'string' } };
+  const fields = parseConnectionUrl(text, grammar);
+  if (fields.host === undefined) throw new TypeError(`${label}: no host in ${JSON.stringify(spec)}`);
+  return fields as FleetServerOptions;
 }
 
 function poolSizeOption(value: unknown, name: string): number {

@@ -1,0 +1,45 @@
+/**
+ * The root cause of a failure, as a short text for the end of a message:
+ * `cannot reach ... (connect ECONNREFUSED 127.0.0.1:1)`. The
+ * whole chain stays in `cause`; this only brings its last link to the top,
+ * where people read.
+ *
+ * @module
+ */
+
+/** How deep a `cause` chain is followed (a cycle or a very long chain stops there). */
+const MAX_DEPTH = 16;
+
+/** The last `Error` of `error`'s `cause` chain (`error` itself when it has no `Error` cause). */
+export function rootCause(error: Error): Error {
+  let current = error;
+  const seen = new Set<Error>([current]);
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    const next: unknown = current.cause;
+    if (!(next instanceof Error) || seen.has(next)) break;
+    seen.add(next);
+    current = next;
+  }
+  return current;
+}
+
+/**
+ * What went wrong at the bottom, for a message: the root cause's message,
+ * led by its `code` when the message does not hold it
+ * (`DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate`). An
+ * `AggregateError` with no message of its own (Node's `net.connect` when
+ * every address of a host name failed) gives the messages of its errors.
+ */
+export function rootCauseText(error: Error): string {
+  const root = rootCause(error);
+  let text = root.message;
+  if (text === '' && root instanceof AggregateError) {
+    text = (root.errors as unknown[])
+      .map((inner) => (inner instanceof Error ? rootCauseText(inner) : String(inner)))
+      .filter((inner) => inner !== '')
+      .join(', ');
+  }
+  const code = (root as { code?: unknown }).code;
+  if (typeof code === 'string' && code !== '' && !text.includes(code)) text = text === '' ? code : `${code}: ${text}`;
+  return text === '' ? root.name : text;
+}

@@ -1,0 +1,183 @@
+/**
+ * The root cause of a connect failure is in the top-level message, not two
+ * `cause` levels down: `run()` rejects with `cannot reach the zcached server
+ * at 127.0.0.1:P: ... (connect ECONNREFUSED 127.0.0.1:P)`, and so on for
+ * what a command gets after it, for DNS failures and for TLS handshakes
+ * that fail. The `cause` chain is kept. Real sockets throughout.
+ *
+ * Before, the message ended with `(cannot connect to 127.0.0.1:P)`: the
+ * socket's error was only in `error.cause.cause`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tls from 'node:tls';
+import { describe, expect, it } from 'vitest';
+import { ZCached } from '../../src/client/client.js';
+import { Connection } from '../../src/connection/connection.js';
+import { ConnectError, ConnectionError, PoolEmptyError } from '../../src/errors.js';
+import { deferredCleanup, watchUnhandledRejections } from '../support.js';
+
+const cleanup = deferredCleanup();
+const unhandled = watchUnhandledRejections();
+
+/** A port that was just bound and closed on 127.0.0.1: nothing listens there. */
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** A server on a free port of 127.0.0.1 that does `onSocket` to every connection; closed after the test. */
+async function rawServer(onSocket: (socket: net.Socket) => void, make: () => net.Server = () => net.createServer()): Promise<number> {
+  const server = make();
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanup.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return (server.address() as net.AddressInfo).port;
+}
+
+function client(target: string | object, options?: object): ZCached {
+  const created = typeof target === 'string' ? new ZCached(target, options) : new ZCached(target);
+  cleanup.push(() => created.close());
+  return created;
+}
+
+/** The errors of `error`'s cause chain, `error` first. */
+function chain(error: unknown): Error[] {
+  const errors: Error[] = [];
+  for (let e = error; e instanceof Error && errors.length < 10; e = e.cause) errors.push(e);
+  return errors;
+}
+
+const rootOf = (error: unknown): Error & { code?: string } => chain(error).at(-1)!;
+
+/** Matches the whole `text` literally. */
+const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe('connection refused', () => {
+  it('run() rejects with the root cause at the end of its message; the cause chain is kept', async () => {
+    const port = await closedPort();
+    const error = await client({ port, connectionAttempts: 1 }).run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    const message = (error as Error).message;
+    expect(message).toMatch(new RegExp(`^cannot reach the zcached server at 127\\.0\\.0\\.1:${port}: .*\\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)$`));
+    const [, connectionError, socketError] = chain(error);
+    expect(connectionError).toBeInstanceOf(ConnectionError);
+    expect(connectionError!.message).toBe(`cannot connect to 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect((socketError as Error & { code?: string }).code).toBe('ECONNREFUSED');
+  });
+
+  it('a command after the failed run() says why, with the root cause last', async () => {
+    const port = await closedPort();
+    const c = client({ port, connectionAttempts: 1, poolSize: 2 });
+    const failure = await c.run().catch((e: unknown) => e);
+    const error = await c.get('k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PoolEmptyError);
+    expect((error as Error).message).toMatch(new RegExp(`\\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)$`));
+    expect((error as Error).cause).toBe(failure);
+  });
+
+  it('Connection: connect() and a request on a connection that gave up name the root cause', async () => {
+    const port = await closedPort();
+    const connection = new Connection({ host: '127.0.0.1', port, connectionAttempts: 1, reconnect: false });
+    cleanup.push(() => connection.close());
+    const connectError = await connection.connect().catch((e: unknown) => e);
+    expect(connectError).toBeInstanceOf(ConnectError);
+    expect((connectError as Error).message).toContain(`connect ECONNREFUSED 127.0.0.1:${port}`);
+    const sendError = await connection.send(['PING']).catch((e: unknown) => e);
+    expect(sendError).toBeInstanceOf(ConnectionError);
+    expect((sendError as Error).message).toContain(`connect ECONNREFUSED 127.0.0.1:${port}`);
+  });
+});
+
+describe('DNS', () => {
+  it('a host name that does not resolve: the resolver error is in the message', async () => {
+    // `.invalid` never resolves (RFC 6761). Offline, the resolver may answer EAI_AGAIN, or time out: only the root's code is asserted.
+    const error = await client('zcached://nothing.invalid:7556', { connectionAttempts: 1, connectTimeout: 20_000 })
+      .run()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    const root = rootOf(error);
+    expect(root).not.toBe(error);
+    expect(typeof root.code).toBe('string');
+    expect((error as Error).message).toMatch(new RegExp(`^cannot reach the zcached server at nothing\\.invalid:7556: .*\\(.*${literal(root.code!)}.*\\)$`));
+  }, 30_000);
+});
+
+describe('TLS handshake failures', () => {
+  it('a server that hangs up during the handshake', async () => {
+    const port = await rawServer((socket) => socket.destroy());
+    const error = await client(`zcacheds://127.0.0.1:${port}`, { connectionAttempts: 1 }).run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    const root = rootOf(error);
+    expect(root.message).not.toBe('');
+    expect((error as Error).message).toMatch(new RegExp(`\\(.*${literal(root.message)}\\)$`));
+    if (typeof root.code === 'string') expect((error as Error).message).toContain(root.code);
+  });
+
+  it('a server that does not speak TLS', async () => {
+    const port = await rawServer((socket) => socket.end('-ERR not TLS\r\n'));
+    const error = await client(`zcacheds://127.0.0.1:${port}`, { connectionAttempts: 1 }).run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    const root = rootOf(error);
+    expect((error as Error).message).toContain(root.message);
+    if (typeof root.code === 'string') expect((error as Error).message).toContain(root.code);
+  });
+
+  const credentials = selfSignedCertificate();
+  it.skipIf(credentials === undefined)('a certificate the client does not trust: its code and reason', async () => {
+    const port = await rawServer(
+      () => {},
+      () => tls.createServer({ key: credentials!.key, cert: credentials!.cert }),
+    );
+    const error = await client(`zcacheds://localhost:${port}`, { connectionAttempts: 1 }).run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    const root = rootOf(error);
+    expect(root.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect((error as Error).message).toMatch(/\(DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate\)$/);
+  });
+});
+
+describe('no unhandled rejections', () => {
+  it('none in this file', () => {
+    expect(unhandled).toEqual([]);
+  });
+});
+
+/** A self-signed certificate for `localhost`, made with the openssl CLI; undefined without it. */
+function selfSignedCertificate(): { key: Buffer; cert: Buffer } | undefined {
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'zcached-root-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+          '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+        { stdio: 'ignore' },
+      );
+      return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } catch {
+    return undefined;
+  }
+}
