@@ -34,6 +34,7 @@ import { connectionStateChanged, isTracingCommands, traceCommand } from './diagn
 import { RequestQueue, type RequestOptions } from './requests.js';
 import { describeConnectionState, type CloseOptions, type ConnectionState, type ConnectionStateChange } from './state.js';
 import { resolveConnectionOptions, timerDuration, type ConnectionOptions } from './options.js';
+import { rootCauseText } from './root-cause.js';
 import { openTransport, type OpenTransport, type TlsSetting, type Transport } from './transport.js';
 
 export type { ConnectionOptions } from './options.js';
@@ -481,7 +482,7 @@ export class Connection implements AsyncDisposable {
           : 'it does not reconnect by itself (reconnect: false)';
       this.#settleConnectWaiters(
         new ConnectError(
-          `cannot connect to ${this.host}:${this.port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastError?.message ?? 'unknown error'}; ${fate}`,
+          `cannot connect to ${this.host}:${this.port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastError === undefined ? 'unknown error' : rootCauseText(lastError)}; ${fate}`,
           cause,
         ),
       );

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { ZCachedError } from '../errors.js';
+
 /** How deep a `cause` chain is followed (a cycle or a very long chain stops there). */
 const MAX_DEPTH = 16;
 
@@ -26,7 +28,8 @@ export function rootCause(error: Error): Error {
 /**
  * What went wrong at the bottom, for a message: the root cause's message,
  * led by its `code` when the message does not hold it
- * (`DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate`). An
+ * (`DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate`; not for this
+ * library's own errors, whose class says it). An
  * `AggregateError` with no message of its own (Node's `net.connect` when
  * every address of a host name failed) gives the messages of its errors.
  */
@@ -39,7 +42,8 @@ export function rootCauseText(error: Error): string {
       .filter((inner) => inner !== '')
       .join(', ');
   }
-  const code = (root as { code?: unknown }).code;
+  // Node's codes (`DEPTH_ZERO_SELF_SIGNED_CERT`) say what its messages may not; ours are in the error's class already.
+  const code = root instanceof ZCachedError ? undefined : (root as { code?: unknown }).code;
   if (typeof code === 'string' && code !== '' && !text.includes(code)) text = text === '' ? code : `${code}: ${text}`;
   return text === '' ? root.name : text;
 }

@@ -36,9 +36,12 @@ export interface FleetServerOptions extends Omit<ConnectionOptions, 'host' | 'po
 }
 
 /**
- * A server spec: `'zcached://host:port'` (optionally `?weight=2&id=cache-a`;
- * `zcacheds://` for TLS; `[::1]` for IPv6), `'host:port'`, `'host'`, or a
- * {@link FleetServerOptions} object.
+ * A server spec: a URL as `new ZCached(url)` reads it (`'zcached://host:port'`,
+ * `zcacheds://` for TLS, `[::1]` for IPv6, connection options in the query;
+ * see src/client/url.ts) with `weight` and `id` in the query too
+ * (`?weight=2&id=cache-a`), `'host:port'`, `'host'`, or a
+ * {@link FleetServerOptions} object. An unknown key, in the query or the
+ * object, is a `TypeError` naming the closest valid one.
  */
 export type FleetServerSpec = string | FleetServerOptions;
 

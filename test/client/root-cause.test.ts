@@ -101,7 +101,9 @@ describe('connection refused', () => {
     cleanup.push(() => connection.close());
     const connectError = await connection.connect().catch((e: unknown) => e);
     expect(connectError).toBeInstanceOf(ConnectError);
-    expect((connectError as Error).message).toContain(`connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect((connectError as Error).message).toBe(
+      `cannot connect to 127.0.0.1:${port} after 1 attempt: connect ECONNREFUSED 127.0.0.1:${port}; it does not reconnect by itself (reconnect: false)`,
+    );
     const sendError = await connection.send(['PING']).catch((e: unknown) => e);
     expect(sendError).toBeInstanceOf(ConnectionError);
     expect((sendError as Error).message).toContain(`connect ECONNREFUSED 127.0.0.1:${port}`);
