@@ -83,10 +83,21 @@ function failoverOption(text: string): 'fail-fast' | 'rehash' {
 }
 
 /**
+ * `ZCACHED_URL` as host and port: `host:port`, `zcached://host:port`, `[::1]:port`.
+ * @throws DemoUsageError when it has another shape
+ */
+export function parseServerAddress(url: string): { host: string; port: number } {
+  const match = /^(?:zcached:\/\/)?(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(url.trim());
+  const port = Number(match?.[2]);
+  if (match === null || port < 1 || port > 65_535) throw new DemoUsageError(`ZCACHED_URL must look like host:port, got ${JSON.stringify(url)}`);
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+/**
  * Parses the demo's arguments (`process.argv.slice(2)`) and environment.
  * Defaults: dialect `'etx'`, 4 s, pool of 4, 64 requests
  * in flight (32 with `--fleet`), failover `'fail-fast'`.
- * @throws DemoUsageError for an unknown flag, a stray argument or a bad value
+ * @throws DemoUsageError for an unknown flag, a stray argument, a bad value or a malformed `ZCACHED_URL`
  */
 export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): DemoCommand {
   const { values } = asUsageError(() =>
@@ -110,10 +121,12 @@ export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (!DIALECTS.includes(dialect)) throw new DemoUsageError(`--dialect must be one of ${DIALECTS.join(', ')}, got ${JSON.stringify(values.dialect)}`);
   const fleet = values.fleet === undefined ? undefined : numberOption('fleet', values.fleet, 2, true);
   if (fleet === undefined && values.failover !== undefined) throw new DemoUsageError('--failover only applies with --fleet <n>');
+  const url = env['ZCACHED_URL'] || undefined;
+  if (url !== undefined) parseServerAddress(url);
   return {
     kind: 'run',
     settings: {
-      url: env['ZCACHED_URL'] || undefined,
+      url,
       dialect,
       durationMs: numberOption('duration', values.duration ?? '4', 0.5, false) * 1000,
       poolSize: numberOption('pool', values.pool ?? '4', 1, true),

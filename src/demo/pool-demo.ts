@@ -8,6 +8,7 @@
  * @module
  */
 
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ZCached } from '../client/client.js';
 import { Connection, type ConnectionOptions } from '../connection/connection.js';
@@ -17,7 +18,7 @@ import { ConnectionPool } from '../pool/pool.js';
 import { resolveDialect } from '../protocol/dialect.js';
 import { startProxy } from '../testing/proxy.js';
 import { startServer, type ZCachedServer } from '../testing/server.js';
-import type { DemoSettings } from './args.js';
+import { parseServerAddress, type DemoSettings } from './args.js';
 import { runWorkload, type WorkloadResult } from './workload.js';
 
 /** Options of {@link runPoolDemo}. */
@@ -45,10 +46,18 @@ export interface PoolDemoResult {
 /** After the reconnect, a `ConnectionError` within this many ms is still put down to the cut (its request failed as the socket closed). */
 const CUT_GRACE_MS = 1_000;
 
-function parseUrl(url: string): { host: string; port: number } {
-  const match = /^(?:zcached:\/\/)?(\[[^\]]+\]|[^:]+):(\d+)$/.exec(url.trim());
-  if (match === null) throw new Error(`ZCACHED_URL must look like host:port, got ${JSON.stringify(url)}`);
-  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+/** Whether a TCP connection to `target` opens within `timeoutMs`; resolves with the error otherwise. */
+function probe(target: { host: string; port: number }, timeoutMs: number): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect(target);
+    const done = (error: Error | undefined) => {
+      socket.destroy();
+      resolve(error);
+    };
+    socket.setTimeout(timeoutMs, () => done(new Error(`no answer within ${timeoutMs} ms`)));
+    socket.once('connect', () => done(undefined));
+    socket.once('error', done);
+  });
 }
 
 export const fmt = (n: number, digits = 0): string =>
@@ -66,7 +75,7 @@ function boundsLines(settings: DemoSettings, embedded: boolean, busy: number, on
   const dialect = resolveDialect(settings.dialect);
   const lines: string[] = [];
   const load = `event loop busy ${fmt(100 * busy)} % of the run; on a CPU ${fmt(100 * onCpu)} % of it`;
-  const contention = onCpu < 0.9 * busy ? ': other processes had the core the rest of the time' : '';
+  const contention = busy > 0.5 && onCpu < 0.9 * busy ? ': other processes had the core the rest of the time' : '';
   if (embedded) {
     lines.push(
       `client and embedded server share this process's one JavaScript thread: each request costs`,
@@ -104,7 +113,13 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
     server = await startServer({ dialect: settings.dialect });
     target = { host: server.host, port: server.port };
   } else {
-    target = parseUrl(settings.url);
+    target = parseServerAddress(settings.url);
+    // Connection #1 goes through the proxy, which accepts even when the server is down: check the server itself first.
+    const unreachable = await probe(target, 2_000);
+    if (unreachable !== undefined) {
+      printError(`error: cannot reach the zcached server at ${target.host}:${target.port} (${unreachable.message})`);
+      return { exitCode: 2, workload: undefined, cutAtMs: undefined, healedAfterMs: undefined };
+    }
   }
   // The first connection of the pool goes through a fault-injection proxy, so that half-way
   // through its socket can be cut for real (an RST) while the others are left alone.

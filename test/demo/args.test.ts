@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_USAGE, DemoUsageError, parseDemoArgs, parseFleetDemoArgs } from '../../src/demo/args.js';
+import { DEMO_USAGE, DemoUsageError, parseDemoArgs, parseFleetDemoArgs, parseServerAddress } from '../../src/demo/args.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   const command = parseDemoArgs(argv, env);
@@ -37,6 +37,14 @@ describe('parseDemoArgs (npm start)', () => {
   it('takes the server from ZCACHED_URL (an empty one means the embedded server)', () => {
     expect(run([], { ZCACHED_URL: 'cache:7556' }).url).toBe('cache:7556');
     expect(run([], { ZCACHED_URL: '' }).url).toBeUndefined();
+    expect(usageError(() => run([], { ZCACHED_URL: 'nonsense' })).message).toBe('ZCACHED_URL must look like host:port, got "nonsense"');
+    expect(usageError(() => run([], { ZCACHED_URL: 'cache:70000' })).message).toContain('ZCACHED_URL');
+  });
+
+  it('reads host and port from ZCACHED_URL', () => {
+    expect(parseServerAddress('cache.local:7556')).toEqual({ host: 'cache.local', port: 7556 });
+    expect(parseServerAddress('zcached://10.0.0.2:7000')).toEqual({ host: '10.0.0.2', port: 7000 });
+    expect(parseServerAddress('[::1]:7556')).toEqual({ host: '::1', port: 7556 });
   });
 
   it('returns the usage for --help and -h', () => {
