@@ -6,8 +6,8 @@
  * @module
  */
 
-import net from 'node:net';
-import tls from 'node:tls';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { ConnectionError } from '../errors.js';
 import type { RequestSink } from './requests.js';
 import { rootCauseText } from './root-cause.js';

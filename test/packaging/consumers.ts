@@ -1,0 +1,194 @@
+/**
+ * The consumer projects of the packaging test: each one is a folder with a
+ * `package.json`, maybe a `tsconfig.json`, and one program that imports (or
+ * requires) 'zcached', 'zcached/testing' and, when the package has it,
+ * 'zcached/keyv'; starts the embedded server from 'zcached/testing'; does a
+ * SET and a GET with `ZCached`; closes both; and prints one JSON line:
+ * `{ "value": <what GET returned>, "keyv": <typeof KeyvZCached or null>, "resolved": <where 'zcached' resolved> }`.
+ *
+ * The program must then exit on its own: a socket or timer left open would
+ * keep it alive until the test's bound kills it.
+ */
+
+/** One consumer project. */
+export interface Consumer {
+  /** Folder name, and the value the program SETs and expects back. */
+  readonly name: string;
+  /** Files to write, by path relative to the folder. */
+  readonly files: Readonly<Record<string, string>>;
+  /** Whether the project's own tsc (`tsc -p <folder>`) compiles it first. */
+  readonly typescript: boolean;
+  /** The file `node` runs (after compiling, for TypeScript). */
+  readonly main: string;
+  /** How 'zcached' must resolve: the CommonJS build or the ES module build. */
+  readonly format: 'cjs' | 'esm';
+}
+
+const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+
+/**
+ * The body shared by every program: `server`, `client` and `KeyvZCached`
+ * are in scope; `resolved` is where 'zcached' resolved.
+ */
+function body(name: string, withKeyv: boolean, typed: boolean): string {
+  const keyv = withKeyv ? 'typeof KeyvZCached' : 'null';
+  const declare = typed ? 'const value: unknown' : 'const value';
+  return [
+    `  const server${typed ? ': ZCachedServer' : ''} = await startServer();`,
+    `  const client = new ZCached({ host: '127.0.0.1', port: server.port });`,
+    '  try {',
+    '    await client.run();',
+    `    await client.set('packaging', ${JSON.stringify(name)});`,
+    `    ${declare} = await client.get('packaging');`,
+    `    console.log(JSON.stringify({ value, keyv: ${keyv}, resolved }));`,
+    '  } finally {',
+    '    await client.close();',
+    '    await server.close();',
+    '  }',
+  ].join('\n');
+}
+
+/** A program in ES module syntax (compiled to `require` calls when the project is CommonJS). */
+function esmSyntax(name: string, withKeyv: boolean, typed: boolean, topLevelAwait: boolean, resolved: string): string {
+  const lines = [
+    `import { ZCached } from 'zcached';`,
+    typed ? `import { startServer, type ZCachedServer } from 'zcached/testing';` : `import { startServer } from 'zcached/testing';`,
+  ];
+  if (withKeyv) lines.push(`import { KeyvZCached } from 'zcached/keyv';`);
+  lines.push('', `const resolved = ${resolved};`, '');
+  if (topLevelAwait) {
+    lines.push('{', body(name, withKeyv, typed), '}');
+  } else {
+    lines.push(
+      `async function main()${typed ? ': Promise<void>' : ''} {`,
+      body(name, withKeyv, typed),
+      '}',
+      'main().catch((error) => {',
+      '  console.error(error);',
+      '  process.exitCode = 1;',
+      '});',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A plain CommonJS program with `require`. */
+function requireSyntax(name: string, withKeyv: boolean): string {
+  const lines = [
+    `'use strict';`,
+    `const { ZCached } = require('zcached');`,
+    `const { startServer } = require('zcached/testing');`,
+  ];
+  if (withKeyv) lines.push(`const { KeyvZCached } = require('zcached/keyv');`);
+  lines.push(
+    '',
+    `const resolved = require.resolve('zcached');`,
+    '',
+    'async function main() {',
+    body(name, withKeyv, false),
+    '}',
+    'main().catch((error) => {',
+    '  console.error(error);',
+    '  process.exitCode = 1;',
+    '});',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** Compiler options every TypeScript consumer shares: strict, and the package's `.d.ts` checked too. */
+const BASE_OPTIONS = {
+  target: 'ES2022',
+  strict: true,
+  skipLibCheck: false,
+  types: ['node'],
+  outDir: 'out',
+  rootDir: 'src',
+};
+
+const tsconfig = (options: Record<string, unknown>): string =>
+  json({ compilerOptions: { ...BASE_OPTIONS, ...options }, include: ['src'] });
+
+/** Where 'zcached' resolved, in an ES module. */
+const ESM_RESOLVED = `import.meta.resolve('zcached')`;
+/** Where 'zcached' resolved, in a CommonJS module. */
+const CJS_RESOLVED = `require.resolve('zcached')`;
+
+/** Every consumer, for a package with (or without) the 'zcached/keyv' entry. */
+export function consumers(withKeyv: boolean): readonly Consumer[] {
+  return [
+    {
+      name: 'esm-js',
+      files: {
+        'package.json': json({ name: 'esm-js', private: true, type: 'module' }),
+        'main.js': esmSyntax('esm-js', withKeyv, false, true, ESM_RESOLVED),
+      },
+      typescript: false,
+      main: 'main.js',
+      format: 'esm',
+    },
+    {
+      name: 'cjs-js',
+      files: {
+        'package.json': json({ name: 'cjs-js', private: true, type: 'commonjs' }),
+        'main.js': requireSyntax('cjs-js', withKeyv),
+      },
+      typescript: false,
+      main: 'main.js',
+      format: 'cjs',
+    },
+    {
+      name: 'ts-nodenext-esm',
+      files: {
+        'package.json': json({ name: 'ts-nodenext-esm', private: true, type: 'module' }),
+        'tsconfig.json': tsconfig({ module: 'NodeNext', moduleResolution: 'NodeNext', verbatimModuleSyntax: true }),
+        'src/main.ts': esmSyntax('ts-nodenext-esm', withKeyv, true, true, ESM_RESOLVED),
+      },
+      typescript: true,
+      main: 'out/main.js',
+      format: 'esm',
+    },
+    {
+      // The set-up of the report: a CommonJS project on `module: nodenext`
+      // type-checked cleanly, then crashed with ERR_PACKAGE_PATH_NOT_EXPORTED.
+      name: 'ts-nodenext-cjs',
+      files: {
+        'package.json': json({ name: 'ts-nodenext-cjs', private: true, type: 'commonjs' }),
+        'tsconfig.json': tsconfig({ module: 'NodeNext', moduleResolution: 'NodeNext' }),
+        'src/main.ts': esmSyntax('ts-nodenext-cjs', withKeyv, true, false, CJS_RESOLVED),
+      },
+      typescript: true,
+      main: 'out/main.js',
+      format: 'cjs',
+    },
+    {
+      name: 'ts-bundler',
+      files: {
+        'package.json': json({ name: 'ts-bundler', private: true, type: 'module' }),
+        'tsconfig.json': tsconfig({ module: 'ESNext', moduleResolution: 'Bundler' }),
+        'src/main.ts': esmSyntax('ts-bundler', withKeyv, true, true, ESM_RESOLVED),
+      },
+      typescript: true,
+      main: 'out/main.js',
+      format: 'esm',
+    },
+    {
+      // The old default: node10 resolution (no `exports`; subpaths through
+      // `typesVersions`) and no esModuleInterop (a default import of a
+      // CommonJS module such as node:tls in a .d.ts fails with TS1192).
+      name: 'ts-node10',
+      files: {
+        'package.json': json({ name: 'ts-node10', private: true, type: 'commonjs' }),
+        'tsconfig.json': tsconfig({
+          module: 'CommonJS',
+          moduleResolution: 'Node10',
+          esModuleInterop: false,
+          allowSyntheticDefaultImports: false,
+        }),
+        'src/main.ts': esmSyntax('ts-node10', withKeyv, true, false, CJS_RESOLVED),
+      },
+      typescript: true,
+      main: 'out/main.js',
+      format: 'cjs',
+    },
+  ];
+}
