@@ -92,7 +92,10 @@ function boundsLines(settings: DemoSettings, embedded: boolean, busy: number, on
       `(what keeps a real server of this generation alive)`,
     );
   } else {
-    lines.push(`the '${dialect.name}' dialect does not pipeline: each connection has one request on the wire at a time`);
+    lines.push(
+      `the '${dialect.name}' dialect does not pipeline: each connection has one request on the wire at a time`,
+      `(${settings.poolSize} for this pool; the other requests in flight wait in the queues)`,
+    );
   }
   return lines;
 }
