@@ -64,6 +64,8 @@ export interface ImportTargets {
   readonly zcached: string;
   readonly zcachedTesting: string;
   readonly vitest: string;
+  /** Where `'zcached/keyv'` goes; default: `keyv/index.js` next to {@link ImportTargets.zcached}. */
+  readonly zcachedKeyv?: string;
 }
 
 /** An example ready to be written to a `.ts` file and imported. */
@@ -87,7 +89,7 @@ const NAMES_PORT = /\b7556\b/;
 
 /**
  * Rewrites an example into a module that runs on this repository:
- * `'zcached'`, `'zcached/testing'` and `'vitest'` imports point to the
+ * `'zcached'`, `'zcached/testing'`, `'zcached/keyv'` and `'vitest'` imports point to the
  * targets, `7556` becomes `port` (when given), and each `console.log(...)`
  * line with a trailing `// expected` comment reports to {@link LOG_GLOBAL}.
  */
@@ -95,6 +97,7 @@ export function prepareExample(block: CodeBlock, targets: ImportTargets, port?: 
   const spec = (name: string): string => {
     if (name === 'zcached') return targets.zcached;
     if (name === 'zcached/testing') return targets.zcachedTesting;
+    if (name === 'zcached/keyv') return targets.zcachedKeyv ?? targets.zcached.replace(/index\.js$/, 'keyv/index.js');
     if (name === 'vitest') return targets.vitest;
     return name;
   };
@@ -102,7 +105,7 @@ export function prepareExample(block: CodeBlock, targets: ImportTargets, port?: 
   const lines = block.code.split('\n').map((text, index) => {
     const line = block.line + 1 + index;
     let out = text.replace(
-      /(\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])(zcached(?:\/testing)?|vitest)\2/g,
+      /(\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(['"])(zcached(?:\/testing|\/keyv)?|vitest)\2/g,
       (_, lead: string, quote: string, name: string) => `${lead}${quote}${spec(name)}${quote}`,
     );
     const output = OUTPUT_LINE.exec(out);
