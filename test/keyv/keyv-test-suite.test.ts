@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import { KeyvZCached } from '../../src/keyv/index.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { until } from '../support.js';
 
 let server: ZCachedServer;
 let client: ZCached;
@@ -27,7 +28,10 @@ beforeAll(async () => {
   await client.run();
 });
 afterAll(async () => {
+  expect(server.stats.connectionsAccepted).toBe(2); // the adapters opened no client of their own
   await client?.close();
+  // Nothing left open: the server sees both sockets of the pool go.
+  await until(() => server.stats.openConnections === 0);
   await server?.close();
   expect(server.crashLog).toEqual([]);
 });
