@@ -41,7 +41,7 @@ export interface ValueCodec<T = unknown> {
 }
 
 /** The `codec` option: `'json'`, or a {@link ValueCodec} of your own. */
-export type CodecOption = 'json' | ValueCodec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type CodecOption = 'json' | ValueCodec<any>;
 
 /**
  * What `get` resolves with (besides `undefined`) for a client whose codec is `C`:

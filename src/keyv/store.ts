@@ -40,7 +40,6 @@ export interface KeyvZCachedOpts {
 }
 
 /** A `ZCached` client, whatever its value codec (the adapter sends its commands raw). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyZCached = ZCached<any>;
 
 /** What the constructor accepts in place of a client: a URL, or `ZCached` options. */
