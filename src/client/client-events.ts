@@ -84,8 +84,9 @@ export type ZCachedEvents = {
  * on `emitter`. Returns the function that unsubscribes.
  */
 export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: ConnectionPool<Connection>): Unsubscribe {
-  /** Ids of the connected members. */
+  /** Ids of the connected members (a pool adopted with connected connections starts ready). */
   const connected = new Set<string>();
+  for (const connection of pool.connections) if (connection.isConnected()) connected.add(connection.id);
   /** Waits to reconnect since each member was last connected. */
   const waits = new Map<string, number>();
 

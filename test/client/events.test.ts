@@ -183,6 +183,21 @@ describe('ZCached events', () => {
     expect((rest as { payload: ReconnectingEvent }).payload.delay).toBeGreaterThan(1_000);
   });
 
+  it('a client adopting a connected pool (fromConnectionPool) starts ready: its outage ends it', async () => {
+    const up = await server();
+    const owner = client({ port: up.port, ...RECONNECT });
+    await owner.run();
+    const adopted = ZCached.fromConnectionPool(owner.connectionPool);
+    const log = record(adopted);
+    await up.close();
+    await until(() => names(log).includes('reconnecting'));
+    expect(names(log).slice(0, 3)).toEqual(['error', 'end', 'reconnecting']);
+    const back = await server({ port: up.port });
+    await until(() => names(log).includes('ready'));
+    expect(names(log).filter((name) => name !== 'reconnecting')).toEqual(['error', 'end', 'connect', 'ready']);
+    expect(back.port).toBe(up.port);
+  });
+
   it('without an error listener, error is never emitted (the other events are)', async () => {
     const up = await server();
     const c = client({ port: up.port, ...RECONNECT });
