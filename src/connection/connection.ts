@@ -280,6 +280,10 @@ export class Connection implements AsyncDisposable {
    * `reconnect: false`: {@link ConnectionError}) is rejected at once, with a
    * message saying so.
    *
+   * When the `zcached:command` tracing channel has a subscriber, the call
+   * is traced there (`tracePromise`; context and events in
+   * docs/observability.md); otherwise nothing is built for it.
+   *
    * @throws TypeError / RangeError for arguments with no wire form
    * @throws DialectError for a request the dialect cannot carry
    */
