@@ -17,6 +17,7 @@ import * as tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import { Connection } from '../../src/connection/connection.js';
+import { rootCauseText } from '../../src/connection/root-cause.js';
 import { ConnectError, ConnectionError, PoolEmptyError } from '../../src/errors.js';
 import { deferredCleanup, watchUnhandledRejections } from '../support.js';
 
@@ -155,6 +156,25 @@ describe('TLS handshake failures', () => {
     const root = rootOf(error);
     expect(root.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
     expect((error as Error).message).toMatch(/\(DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate\)$/);
+  });
+});
+
+describe('rootCauseText', () => {
+  it('an AggregateError without a message (net.connect when every address of a name failed) gives its errors', () => {
+    const refused = (address: string) => Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
+    const aggregate = Object.assign(new AggregateError([refused('::1:1'), refused('127.0.0.1:1')], ''), { code: 'ECONNREFUSED' });
+    const wrapped = new ConnectionError('cannot connect to localhost:1', { cause: aggregate });
+    expect(rootCauseText(wrapped)).toBe('connect ECONNREFUSED ::1:1, connect ECONNREFUSED 127.0.0.1:1');
+  });
+
+  it('a code the message lacks leads it, except for this library\'s own errors; a cycle ends the walk', () => {
+    const tlsError = Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    expect(rootCauseText(new ConnectError('x', { cause: tlsError }))).toBe('DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate');
+    expect(rootCauseText(new ConnectError('x', { cause: new ConnectionError('fake: refused') }))).toBe('fake: refused');
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    a.cause = b;
+    expect(['a', 'b']).toContain(rootCauseText(a));
   });
 });
 
