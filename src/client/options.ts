@@ -10,7 +10,7 @@
 import type { ConnectionOptions } from '../connection/connection.js';
 import { assertKnownConnectionOptions, CONNECTION_OPTION_NAMES, resolveConnectionOptions } from '../connection/options.js';
 import type { CodecOption } from './codec.js';
-import { parseConnectionUrl, type UrlGrammar } from './url.js';
+import { parseConnectionUrl, type QueryValueType, type UrlGrammar } from './url.js';
 
 /** The zcached server's default port. */
 export const DEFAULT_PORT = 7556;
@@ -62,7 +62,7 @@ const URL_QUERY = {
   closeTimeout: 'integer',
   stableAfter: 'integer',
   bulkAsBuffer: 'boolean',
-} as const;
+} as const satisfies Partial<Record<keyof ZCachedOptions, QueryValueType>>;
 
 const OPTIONS_OBJECT = 'pass it in the options object: new ZCached(url, { ... })';
 
