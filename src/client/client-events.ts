@@ -69,7 +69,9 @@ export interface ReconnectingEvent {
  *   listens to). The commands involved reject with their own errors either way.
  *
  * Order when one change causes several: `error`, then `end`, then
- * `reconnecting`; and `connect` before `ready`.
+ * `reconnecting`; and `connect` before `ready`. A listener that throws does
+ * not stop the events after it: its error is rethrown on a later tick (an
+ * uncaught exception, as Node reports any).
  */
 export type ZCachedEvents = {
   connect: [event: ConnectEvent];
@@ -90,13 +92,27 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
   /** Waits to reconnect since each member was last connected. */
   const waits = new Map<string, number>();
 
+  /**
+   * Emits one event. A listener that throws does not stop the events that
+   * follow from the same change (nor the pool's other listeners): its error
+   * is rethrown on a later tick, where it surfaces as an uncaught exception.
+   */
+  const emit = <K extends keyof ZCachedEvents>(name: K, ...args: ZCachedEvents[K]): void => {
+    try {
+      (emitter.emit as (name: K, ...args: ZCachedEvents[K]) => boolean)(name, ...args);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  };
   const up = (id: string): void => {
     if (connected.has(id)) return;
     connected.add(id);
-    if (connected.size === 1) emitter.emit('ready');
+    if (connected.size === 1) emit('ready');
   };
   const down = (id: string): void => {
-    if (connected.delete(id) && connected.size === 0) emitter.emit('end');
+    if (connected.delete(id) && connected.size === 0) emit('end');
   };
 
   const onEvent = (event: PoolEvent<Connection>): void => {
@@ -117,7 +133,7 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
     const { id } = connection;
     if (change.to === 'connected') {
       waits.delete(id);
-      emitter.emit('connect', { id, host: connection.host, port: connection.port });
+      emit('connect', { id, host: connection.host, port: connection.port });
       up(id);
       return;
     }
@@ -128,13 +144,13 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
     const retryIn = connection.nextAttemptIn;
     if (emitter.listenerCount('error') > 0) {
       const error = brokenError(connection, change.from, change.error, retryIn);
-      if (error !== undefined) emitter.emit('error', error);
+      if (error !== undefined) emit('error', error);
     }
     down(id);
     if (retryIn === undefined) return;
     const attempt = (waits.get(id) ?? 0) + 1;
     waits.set(id, attempt);
-    emitter.emit('reconnecting', { id, attempt, delay: Math.round(retryIn), error: change.error });
+    emit('reconnecting', { id, attempt, delay: Math.round(retryIn), error: change.error });
   };
 
   return pool.subscribe(onEvent);

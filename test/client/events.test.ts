@@ -232,6 +232,32 @@ describe('ZCached events', () => {
     expect(outcome.stderr).toBe('');
     expect(outcome.stdout.trim()).toBe('survived 0 1,2,3,4');
     expect(outcome.code).toBe(0);
+
+    // A listener that throws: the events after it still come, and its error surfaces as an uncaught exception.
+    const throwing = `
+      import { ZCached } from ${moduleUrl(build, 'index.js')};
+      import { startServer } from ${moduleUrl(build, 'testing/index.js')};
+      const server = await startServer({ faithful: false });
+      const client = new ZCached({ port: server.port, backoff: { initial: 5, max: 20, jitter: 0 } });
+      const seen = [];
+      const uncaught = [];
+      process.on('uncaughtException', (error) => uncaught.push(error.message));
+      client.on('error', () => {
+        seen.push('error');
+        throw new Error('the listener failed');
+      });
+      client.on('end', () => seen.push('end'));
+      client.on('reconnecting', () => seen.push('reconnecting'));
+      await client.run();
+      await server.close();
+      while (!seen.includes('reconnecting') || uncaught.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await client.close();
+      console.log(seen.slice(0, 3).join(','), uncaught[0], client.connectionPool.isEmpty());
+    `;
+    const thrown = await runScript(throwing);
+    expect(thrown.stderr).toBe('');
+    expect(thrown.stdout.trim()).toBe('error,end,reconnecting the listener failed true');
+    expect(thrown.code).toBe(0);
   }, 60_000);
 
   it('is typed: payloads per event, unknown events refused', () => {
