@@ -3,8 +3,9 @@
  * `package.json`, maybe a `tsconfig.json`, and one program that imports (or
  * requires) 'zcached', 'zcached/testing' and, when the package has it,
  * 'zcached/keyv'; starts the embedded server from 'zcached/testing'; does a
- * SET and a GET with `ZCached`; closes both; and prints one JSON line:
- * `{ "value": <what GET returned>, "keyv": <typeof KeyvZCached or null>, "resolved": <where 'zcached' resolved> }`.
+ * SET and a GET with `ZCached`, and another through `KeyvZCached` on the same
+ * client; closes both; and prints one JSON line:
+ * `{ "value": <what GET returned>, "keyv": <what KeyvZCached's get returned, or null>, "resolved": <where 'zcached' resolved> }`.
  *
  * The program must then exit on its own: a socket or timer left open would
  * keep it alive until the test's bound kills it.
@@ -31,16 +32,24 @@ const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
  * are in scope; `resolved` is where 'zcached' resolved.
  */
 function body(name: string, withKeyv: boolean, typed: boolean): string {
-  const keyv = withKeyv ? 'typeof KeyvZCached' : 'null';
-  const declare = typed ? 'const value: unknown' : 'const value';
+  const declare = (variable: string): string => (typed ? `const ${variable}: unknown` : `const ${variable}`);
+  // Through the Keyv adapter: the same client, another key.
+  const keyv = withKeyv
+    ? [
+        '    const store = new KeyvZCached(client);',
+        `    await store.set('packaging:keyv', ${JSON.stringify(`${name}:keyv`)});`,
+        `    ${declare('keyv')} = await store.get('packaging:keyv');`,
+      ]
+    : [`    ${declare('keyv')} = null;`];
   return [
     `  const server${typed ? ': ZCachedServer' : ''} = await startServer();`,
     `  const client = new ZCached({ host: '127.0.0.1', port: server.port });`,
     '  try {',
     '    await client.run();',
     `    await client.set('packaging', ${JSON.stringify(name)});`,
-    `    ${declare} = await client.get('packaging');`,
-    `    console.log(JSON.stringify({ value, keyv: ${keyv}, resolved }));`,
+    `    ${declare('value')} = await client.get('packaging');`,
+    ...keyv,
+    '    console.log(JSON.stringify({ value, keyv, resolved }));',
     '  } finally {',
     '    await client.close();',
     '    await server.close();',
