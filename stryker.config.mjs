@@ -31,6 +31,8 @@ export const coreModules = [
   'src/pool/selectors.ts',
   'src/pool/state.ts',
   'src/pool/pool.ts',
+  'src/pool/pool-runner.ts',
+  'src/pool/background.ts',
   'src/pool/membership.ts',
   'src/pool/checks.ts',
   'src/pool/messages.ts',

@@ -1,34 +1,32 @@
 /**
- * `ConnectionPool`: the thin shell around {@link poolReducer}. It owns the
- * real connection objects, runs the reducer, performs the effects it asks
- * for (create, connect, reconnect, close) and feeds every connection state
- * change back in as an action.
+ * `ConnectionPool`: the thin shell around `poolReducer` (reducer.ts): the pool's
+ * public operations, its events, and the choice of a connection per
+ * request. It owns the real connection objects; running the reducer,
+ * performing the effects it asks for (create, connect, reconnect, close)
+ * and feeding every connection state change back in as an action is
+ * `PoolRunner`'s part (pool-runner.ts).
  *
- * The one exception is the per-request path: {@link ConnectionPool.getLeastLoadedConnection}
- * and {@link ConnectionPool.getConnectionForRequest} read the live
- * connections directly and never run the reducer.
+ * The per-request path, {@link ConnectionPool.getLeastLoadedConnection}
+ * and {@link ConnectionPool.getConnectionForRequest}, reads the live
+ * connections directly and never runs the reducer.
  *
  * @module
  */
 
-import type { ConnectionStateChange } from '../connection/state.js';
 import { PoolEmptyError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
-import { assertInteger, assertSize, describe, isIterable, isPoolConnection } from './checks.js';
-import { Members, settled, untilRemoved, type Membership, type PoolEvent } from './membership.js';
+import { runInBackground } from './background.js';
+import { assertInteger, assertSize, describe, isIterable } from './checks.js';
+import { Members, type PoolEvent } from './membership.js';
 import { noneAvailableMessage, noneConnectedMessage, type PoolHistory } from './messages.js';
 import type { PoolConnection } from './pool-connection.js';
-import { logPoolStep } from './pool-debug.js';
-import { poolReducer } from './reducer.js';
+import { PoolRunner } from './pool-runner.js';
 import * as select from './selectors.js';
-import { initialPoolState, type PoolAction, type PoolEffect, type PoolState } from './state.js';
 
 export type { PoolEvent } from './membership.js';
 
 /** The rotation counter wraps here, long before it could lose integer precision. */
 const ROTATION_LIMIT = 0x3fff_ffff;
-
-const FORCE = Object.freeze({ force: true });
 
 /**
  * A pool of connections to zcached servers, mirroring the Python client's
@@ -53,7 +51,8 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   readonly #events = new Listeners<PoolEvent<C>>();
   /** The connections, by id and in state order (a plain array for the per-request scan). */
   readonly #members = new Members<C>();
-  #state: PoolState;
+  /** The reducer, its state and its effects (pool-runner.ts). */
+  readonly #runner: PoolRunner<C>;
   /** Start of the next least-loaded scan: the live counterpart of `PoolState.rotation`. */
   #rotation = 0;
   /** The setup in progress, shared by every `setup()` call made meanwhile. */
@@ -75,12 +74,12 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
       throw new TypeError(`connectionFactory must be a function, got ${describe(connectionFactory)}`);
     }
     this.#connectionFactory = connectionFactory;
-    this.#state = initialPoolState(poolSize);
+    this.#runner = new PoolRunner(poolSize, connectionFactory, this.#members, this.#events);
   }
 
   /** The size the pool aims for. */
   get poolSize(): number {
-    return this.#state.poolSize;
+    return this.#runner.state.poolSize;
   }
 
   /** The function that creates new connections. */
@@ -136,7 +135,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   setup(): Promise<void> {
     if (this.#setup !== undefined) return this.#setup;
     this.#history = 'setUp';
-    const setup = this.#dispatch({ type: 'setup' }).finally(() => {
+    const setup = this.#runner.dispatch({ type: 'setup' }).finally(() => {
       if (this.#setup === setup) this.#setup = undefined;
     });
     this.#setup = setup;
@@ -153,7 +152,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
     // A setup() from now on is a new one, not the one this close ends.
     this.#setup = undefined;
     this.#history = 'closed';
-    await this.#dispatch({ type: 'close' });
+    await this.#runner.dispatch({ type: 'close' });
   }
 
   /**
@@ -166,7 +165,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    */
   async extendPoolBySize(size: number): Promise<void> {
     assertSize(size, 'size');
-    await this.#dispatch({ type: 'extendBySize', size });
+    await this.#runner.dispatch({ type: 'extendBySize', size });
   }
 
   /**
@@ -188,11 +187,11 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
     const joining: C[] = [];
     const ids = new Set<string>();
     for (const connection of connections) {
-      this.#assertJoinable(connection, ids, `connections[${joining.length}]`);
+      this.#runner.assertJoinable(connection, ids, `connections[${joining.length}]`);
       joining.push(connection);
       ids.add(connection.id);
     }
-    await this.#add(joining);
+    await this.#runner.add(joining);
   }
 
   /**
@@ -217,16 +216,16 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
       throw new TypeError(`deletePendingConnections must be a boolean, got ${describe(deletePendingConnections)}`);
     }
     if (amount <= 0) return;
-    void this.#dispatch({
+    void this.#runner.dispatch({
       type: 'pendingSnapshot',
       pendingRequests: new Map(this.#members.list.map((connection) => [connection.id, connection.pendingRequests])),
     });
-    await this.#dispatch({ type: 'reduce', amount, deletePendingConnections });
+    await this.#runner.dispatch({ type: 'reduce', amount, deletePendingConnections });
   }
 
   /** Removes and closes every connection that is not connected; the pool size stays. Resolves when they are closed. */
   async cleanupBrokenConnections(): Promise<void> {
-    await this.#dispatch({ type: 'cleanup' });
+    await this.#runner.dispatch({ type: 'cleanup' });
   }
 
   /**
@@ -237,7 +236,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    * @returns the number of connected connections once every attempt has settled.
    */
   async reconnect(onlyBrokenConnections = true): Promise<number> {
-    await this.#dispatch({ type: 'reconnect', onlyBrokenConnections });
+    await this.#runner.dispatch({ type: 'reconnect', onlyBrokenConnections });
     return select.connected(this.#members.list).length;
   }
 
@@ -316,18 +315,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    * that rejection is not reported as an unhandled rejection.
    */
   static runInBackground<A extends readonly unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Promise<R> {
-    const result = new Promise<R>((resolve, reject) => {
-      setImmediate(() => {
-        try {
-          resolve(fn(...args));
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    // Marks the promise as handled; whoever awaits it still gets the rejection.
-    result.catch(() => {});
-    return result;
+    return runInBackground(fn, ...args);
   }
 
   /**
@@ -337,95 +325,5 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    */
   static runInThread<A extends readonly unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Promise<R> {
     return ConnectionPool.runInBackground(fn, ...args);
-  }
-
-  /**
-   * Runs one reducer step: commits the state, brings the memberships in line
-   * with it, tells the listeners, then performs the effects. Resolves when
-   * the effects are done.
-   */
-  #dispatch(action: PoolAction): Promise<void> {
-    const before = this.#state;
-    const [after, effects] = poolReducer(before, action);
-    this.#state = after;
-    const { removed, events } = this.#members.sync(before, after);
-    logPoolStep(action, effects, events);
-    for (const event of events) this.#events.emit(event);
-    return this.#perform(effects, removed);
-  }
-
-  /** Starts every effect; resolves when all are done. */
-  #perform(effects: readonly PoolEffect[], removed: ReadonlyMap<string, Membership<C>>): Promise<void> {
-    const work: Promise<void>[] = [];
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'create':
-          work.push(this.#create(effect.count));
-          break;
-        case 'connect':
-          for (const membership of this.#members.stillMembers(effect.ids)) {
-            work.push(untilRemoved(membership, () => membership.connection.connect()));
-          }
-          break;
-        case 'reconnect':
-          for (const membership of this.#members.stillMembers(effect.ids)) {
-            work.push(untilRemoved(membership, () => membership.connection.tryReconnect()));
-          }
-          break;
-        case 'close':
-          for (const id of effect.ids) {
-            const connection = (removed.get(id) ?? this.#members.get(id))?.connection;
-            if (connection === undefined) continue;
-            work.push(settled(() => (effect.force ? connection.close(FORCE) : connection.close())));
-          }
-          break;
-      }
-    }
-    return work.length === 0 ? Promise.resolve() : Promise.all(work).then(() => undefined);
-  }
-
-  /** Calls the factory `count` times and adds what it returns; on failure, closes those and rejects. */
-  #create(count: number): Promise<void> {
-    const factory = this.#connectionFactory;
-    const created: C[] = [];
-    const ids = new Set<string>();
-    try {
-      for (let index = 0; index < count; index++) {
-        const connection = factory();
-        this.#assertJoinable(connection, ids, 'connectionFactory()');
-        created.push(connection);
-        ids.add(connection.id);
-      }
-    } catch (error) {
-      for (const connection of created) void settled(() => connection.close());
-      return Promise.reject(error);
-    }
-    return this.#add(created);
-  }
-
-  /** Subscribes to each connection and dispatches `added`. */
-  #add(connections: readonly C[]): Promise<void> {
-    if (connections.length === 0) return Promise.resolve();
-    for (const connection of connections) this.#members.join(connection, this.#onConnectionChange);
-    return this.#dispatch({
-      type: 'added',
-      connections: connections.map(({ id, state, pendingRequests }) => ({ id, state, pendingRequests })),
-    });
-  }
-
-  /** A member connection changed state: the reducer learns it, then the listeners. */
-  readonly #onConnectionChange = (connection: C, change: ConnectionStateChange): void => {
-    void this.#dispatch({ type: 'stateChanged', id: connection.id, state: change.to });
-    this.#events.emit({ type: 'connectionStateChanged', connection, change });
-  };
-
-  /** Throws unless `candidate` is a connection whose id is neither in the pool nor among `batchIds`. */
-  #assertJoinable(candidate: unknown, batchIds: ReadonlySet<string>, label: string): asserts candidate is C {
-    if (!isPoolConnection(candidate)) {
-      throw new TypeError(`${label} is not a connection (id, state, pendingRequests, connect, close...): ${describe(candidate)}`);
-    }
-    if (this.#members.has(candidate.id) || batchIds.has(candidate.id)) {
-      throw new RangeError(`${label} has id "${candidate.id}", which is already in the pool`);
-    }
   }
 }

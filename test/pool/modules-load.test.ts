@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 const modules: [string, () => Promise<Record<string, unknown>>][] = [
   ['pool', () => import('../../src/pool/pool.js')],
+  ['pool-runner', () => import('../../src/pool/pool-runner.js')],
+  ['background', () => import('../../src/pool/background.js')],
   ['membership', () => import('../../src/pool/membership.js')],
   ['checks', () => import('../../src/pool/checks.js')],
   ['messages', () => import('../../src/pool/messages.js')],
