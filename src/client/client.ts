@@ -1,6 +1,10 @@
 /**
  * `ZCached`: the client. Every command goes to the pool's least-loaded
- * connected connection.
+ * connected connection. This module holds the class: construction, the
+ * command methods and `sendCommand`, the per-request entry. The rest lives
+ * beside it: `run()` / `close()` state and its errors (client-run.ts),
+ * events (client-events.ts), value codecs (codec.ts), argument checks and
+ * reply shapes (commands.ts), options (options.ts, url.ts).
  *
  * @module
  */
@@ -8,16 +12,16 @@
 import { EventEmitter } from 'node:events';
 import { Connection } from '../connection/connection.js';
 import type { RequestOptions } from '../connection/requests.js';
-import { ConnectError, ConnectionClosedError, PoolEmptyError } from '../errors.js';
+import { PoolEmptyError } from '../errors.js';
 import { ConnectionPool } from '../pool/pool.js';
 import { DIALECTS } from '../protocol/dialect.js';
 import { encodeRequest, type Command } from '../protocol/encoder.js';
 import type { Reply, Value } from '../protocol/values.js';
+import { ClientRun } from './client-run.js';
 import { assertKey, copyCommand, isNotFound, msetCommand, nameArguments, replies, type CopyOptions, type MsetEntries } from './commands.js';
 import { emitClientEvents, type ZCachedEvents } from './client-events.js';
 import { fpView, type ZCachedFp } from './fp.js';
 import { resolveZCachedOptions, type ZCachedOptions } from './options.js';
-import { rootCauseText } from '../connection/root-cause.js';
 import {
   decodeMap,
   decodeValue,
@@ -75,12 +79,8 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   /** The value codec (`codec` option); undefined: values as they are. */
   readonly #codec: ResolvedCodec | undefined = undefined;
   #fp: ZCachedFp | undefined;
-  /** The run in progress or done (shared by every `run()` call); cleared when it rejects. */
-  #run: Promise<void> | undefined;
-  /** What the last `run()` rejected with, until the next one starts. */
-  #runFailure: Error | undefined;
-  /** `close()` was called: the client is done for good. */
-  #closed = false;
+  /** The shared `run()`, its failure and the closed flag (client-run.ts). */
+  readonly #lifecycle: ClientRun;
   /** Set only while {@link fromConnectionPool} constructs a client around an existing pool. */
   static #adopting: ConnectionPool<Connection> | undefined;
 
@@ -102,12 +102,14 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     const adopted = ZCached.#adopting;
     if (adopted !== undefined) {
       this.#pool = adopted;
+      this.#lifecycle = new ClientRun(adopted);
       emitClientEvents(this, adopted);
       return;
     }
     const resolved = resolveZCachedOptions(target, options);
     this.#codec = resolveCodec(resolved.options.codec);
     this.#pool = new ConnectionPool<Connection>(resolved.poolSize, () => new Connection(resolved.connection));
+    this.#lifecycle = new ClientRun(this.#pool);
     emitClientEvents(this, this.#pool);
   }
 
@@ -155,50 +157,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    *   (create a new `ZCached`).
    */
   run(): Promise<void> {
-    if (this.#closed) return Promise.reject(closedError('run()'));
-    this.#run ??= this.#start();
-    return this.#run;
-  }
-
-  async #start(): Promise<void> {
-    this.#runFailure = undefined;
-    try {
-      await this.#pool.setup();
-      if (this.#closed) {
-        throw new ConnectError('run() did not finish: the client was closed while its pool was connecting', {
-          cause: new ConnectionClosedError('close() was called while run() was connecting'),
-        });
-      }
-      if (!this.#pool.isWorking()) {
-        const error = this.#unreachable();
-        // Leave nothing behind: no reconnect timers, no sockets. A later run() starts afresh.
-        await this.#pool.close();
-        throw error;
-      }
-    } catch (error) {
-      this.#run = undefined;
-      this.#runFailure = error instanceof Error ? error : new Error(String(error));
-      throw error;
-    }
-  }
-
-  /** The ConnectError of a run in which no connection could connect. */
-  #unreachable(): ConnectError {
-    const connections = this.#pool.connections;
-    const first = connections[0];
-    if (first === undefined) {
-      return new ConnectError(`run() has nothing to connect: the pool has no connection (poolSize ${this.#pool.poolSize})`);
-    }
-    const cause = connections.find((c) => c.lastError !== undefined)?.lastError;
-    const count = connections.length;
-    const address = first.host.includes(':') ? `[${first.host}]:${first.port}` : `${first.host}:${first.port}`;
-    // The root cause (`connect ECONNREFUSED ...`, `getaddrinfo ENOTFOUND ...`) ends the message; the chain stays in `cause`.
-    return new ConnectError(
-      `cannot reach the zcached server at ${address}: ` +
-        `${count === 1 ? 'the connection could not connect' : `none of the ${count} connections could connect`}; ` +
-        `the pool was closed, nothing is left running: call run() again to retry${cause === undefined ? '' : ` (${rootCauseText(cause)})`}`,
-      cause === undefined ? undefined : { cause },
-    );
+    return this.#lifecycle.run();
   }
 
   /**
@@ -208,8 +167,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    * Resolves when all is closed; calling it again is harmless.
    */
   close(): Promise<void> {
-    this.#closed = true;
-    return this.#pool.close();
+    return this.#lifecycle.close();
   }
 
   /** `await using client = new ZCached(...)` closes it at the end of the scope. */
@@ -251,27 +209,9 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
       if (!(error instanceof PoolEmptyError)) throw error;
       // Invalid arguments still throw here, as they would with a connection.
       encodeRequest(this.#pool.connections[0]?.dialect ?? DIALECTS.etx, command);
-      return Promise.reject(this.#unavailable(error));
+      return Promise.reject(this.#lifecycle.unavailable(error));
     }
     return connection.send(command, options);
-  }
-
-  /** The error of a command no connection can take: why, from the client's point of view. */
-  #unavailable(error: PoolEmptyError): Error {
-    if (this.#closed) return closedError('commands');
-    if (!this.#pool.isEmpty()) return error;
-    if (this.#runFailure !== undefined) {
-      return new PoolEmptyError(`no connection: run() failed and left nothing running; call run() again (${rootCauseText(this.#runFailure)})`, {
-        cause: this.#runFailure,
-      });
-    }
-    if (this.#run === undefined) {
-      return new PoolEmptyError(
-        `no connection: run() was never called on this client; call \`await client.run()\` before sending commands (${error.message})`,
-        { cause: error },
-      );
-    }
-    return error;
   }
 
   /** PING: resolves with `'PONG'`. */
@@ -311,26 +251,14 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   /** DELETE: resolves with true when the key existed, false when it did not. */
   delete(key: string, options?: CommandOptions): Promise<boolean> {
     assertKey(key);
-    return this.sendCommand(['DELETE', key], options).then(
-      () => true,
-      (error: unknown) => {
-        if (isNotFound(error)) return false;
-        throw error;
-      },
-    );
+    return this.sendCommand(['DELETE', key], options).then(returnTrue, falseWhenNotFound);
   }
 
   /** EXISTS (client-side, through GET): whether the key exists. */
   exists(key: string, options?: CommandOptions): Promise<boolean> {
     assertKey(key);
     // Not through get(): the stored value is not decoded.
-    return this.sendCommand(['GET', key], options).then(
-      () => true,
-      (error: unknown) => {
-        if (isNotFound(error)) return false;
-        throw error;
-      },
-    );
+    return this.sendCommand(['GET', key], options).then(returnTrue, falseWhenNotFound);
   }
 
   /** FLUSH: removes every key; resolves with `'OK'`. */
@@ -421,12 +349,16 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   }
 }
 
-/** The error of `run()` or a command on a closed client. */
-function closedError(what: string): ConnectionClosedError {
-  return new ConnectionClosedError(`the client was closed: ${what} cannot be used any more; create a new ZCached`);
-}
-
 function undefinedWhenNotFound(error: unknown): undefined {
   if (isNotFound(error)) return undefined;
   throw error;
+}
+
+function falseWhenNotFound(error: unknown): false {
+  if (isNotFound(error)) return false;
+  throw error;
+}
+
+function returnTrue(): true {
+  return true;
 }

@@ -1,0 +1,109 @@
+/**
+ * `ClientRun`: the start-and-stop state of a `ZCached` client. It holds the
+ * `run()` shared by every caller (and what the last one rejected with), the
+ * closed-for-good flag set by `close()`, and builds the errors that state
+ * explains: a run in which no connection could connect, a command no
+ * connection can take (run never called, run failed, client closed).
+ *
+ * None of it runs per request: a command consults it only when the pool
+ * has no connection to give.
+ *
+ * @module
+ */
+
+import type { Connection } from '../connection/connection.js';
+import { rootCauseText } from '../connection/root-cause.js';
+import { ConnectError, ConnectionClosedError, PoolEmptyError } from '../errors.js';
+import type { ConnectionPool } from '../pool/pool.js';
+
+/** The run and close state of one client over its pool. */
+export class ClientRun {
+  readonly #pool: ConnectionPool<Connection>;
+  /** The run in progress or done (shared by every `run()` call); cleared when it rejects. */
+  #run: Promise<void> | undefined;
+  /** What the last `run()` rejected with, until the next one starts. */
+  #runFailure: Error | undefined;
+  /** `close()` was called: the client is done for good. */
+  #closed = false;
+
+  constructor(pool: ConnectionPool<Connection>) {
+    this.#pool = pool;
+  }
+
+  /** `ZCached.run()`: the run in progress or done, a new one after a failure; rejects at once after {@link close}. */
+  run(): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError('run()'));
+    this.#run ??= this.#start();
+    return this.#run;
+  }
+
+  /** `ZCached.close()`: the client is done for good; closes the pool. */
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.#pool.close();
+  }
+
+  /** The error of a command no connection can take: why, from the client's point of view. */
+  unavailable(error: PoolEmptyError): Error {
+    if (this.#closed) return closedError('commands');
+    if (!this.#pool.isEmpty()) return error;
+    if (this.#runFailure !== undefined) {
+      return new PoolEmptyError(`no connection: run() failed and left nothing running; call run() again (${rootCauseText(this.#runFailure)})`, {
+        cause: this.#runFailure,
+      });
+    }
+    if (this.#run === undefined) {
+      return new PoolEmptyError(
+        `no connection: run() was never called on this client; call \`await client.run()\` before sending commands (${error.message})`,
+        { cause: error },
+      );
+    }
+    return error;
+  }
+
+  async #start(): Promise<void> {
+    this.#runFailure = undefined;
+    try {
+      await this.#pool.setup();
+      if (this.#closed) {
+        throw new ConnectError('run() did not finish: the client was closed while its pool was connecting', {
+          cause: new ConnectionClosedError('close() was called while run() was connecting'),
+        });
+      }
+      if (!this.#pool.isWorking()) {
+        const error = unreachableError(this.#pool);
+        // Leave nothing behind: no reconnect timers, no sockets. A later run() starts afresh.
+        await this.#pool.close();
+        throw error;
+      }
+    } catch (error) {
+      this.#run = undefined;
+      this.#runFailure = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+  }
+}
+
+/** The ConnectError of a run in which no connection of `pool` could connect. */
+function unreachableError(pool: ConnectionPool<Connection>): ConnectError {
+  const connections = pool.connections;
+  const first = connections[0];
+  if (first === undefined) {
+    return new ConnectError(`run() has nothing to connect: the pool has no connection (poolSize ${pool.poolSize})`);
+  }
+  const cause = connections.find((c) => c.lastError !== undefined)?.lastError;
+  const count = connections.length;
+  const address = first.host.includes(':') ? `[${first.host}]:${first.port}` : `${first.host}:${first.port}`;
+  // The root cause (`connect ECONNREFUSED ...`, `getaddrinfo ENOTFOUND ...`) ends the message; the chain stays in `cause`.
+  return new ConnectError(
+    `cannot reach the zcached server at ${address}: ` +
+      `${count === 1 ? 'the connection could not connect' : `none of the ${count} connections could connect`}; ` +
+      `the pool was closed, nothing is left running: call run() again to retry${cause === undefined ? '' : ` (${rootCauseText(cause)})`}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** The error of `run()` or a command on a closed client. */
+function closedError(what: string): ConnectionClosedError {
+  return new ConnectionClosedError(`the client was closed: ${what} cannot be used any more; create a new ZCached`);
+}
