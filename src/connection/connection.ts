@@ -2,45 +2,33 @@
  * `Connection`: one TCP (or TLS) socket to a zcached server, carrying many
  * requests. It wires three parts together:
  *
- * - the lifecycle machine (XState) for connect, back-off, break and close;
+ * - the lifecycle (connection-lifecycle.ts: the XState machine, the socket
+ *   it opens, what each state change does) for connect, back-off, break and close;
  * - the request queue (plain code) for the per-request hot path;
  * - the transport (the effect layer) for the socket itself.
+ *
+ * This module holds the class, its public API and the per-request path
+ * (send, flush, bytes in, reply out), which runs on the class's own fields.
  *
  * @module
  */
 
-import { createActor, fromPromise, type Actor } from 'xstate';
-import {
-  ConnectError,
-  ConnectionClosedError,
-  ConnectionError,
-  ProtocolError,
-  ZCachedError,
-} from '../errors.js';
-import { Listeners, type Unsubscribe } from '../events.js';
+import { ConnectionClosedError, ConnectionError, ProtocolError, ZCachedError } from '../errors.js';
+import type { Unsubscribe } from '../events.js';
 import { ReplyDecoder } from '../protocol/decoder.js';
 import type { Dialect } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
-import {
-  brokenPhase,
-  connectionMachine,
-  isOutOfAttempts,
-  lifecycleState,
-  type ConnectionMachineSnapshot,
-  type OpenSocketInput,
-} from './machine.js';
-import { connectionStateChanged, isTracingCommands, traceCommand } from './diagnostics.js';
+import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './connection-lifecycle.js';
+import { isTracingCommands, traceCommand } from './diagnostics.js';
 import { RequestQueue, type RequestOptions } from './requests.js';
-import { describeConnectionState, type CloseOptions, type ConnectionState, type ConnectionStateChange } from './state.js';
+import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
 import { resolveConnectionOptions, timerDuration, type ConnectionOptions } from './options.js';
-import { rootCauseText } from './root-cause.js';
-import { openTransport, type OpenTransport, type TlsSetting, type Transport } from './transport.js';
+import type { Transport } from './transport.js';
 
 export type { ConnectionOptions } from './options.js';
 
 let nextConnectionNumber = 1;
-
 
 /**
  * One socket to a zcached server. Requests are pipelined when the dialect
@@ -68,33 +56,20 @@ export class Connection implements AsyncDisposable {
   /** The framing rules in use. */
   readonly dialect: Dialect;
 
-  readonly #tls: TlsSetting | undefined;
-  readonly #openTransport: OpenTransport;
-  readonly #keepAliveDelay: number;
-  readonly #timeoutLimit: number;
-  readonly #pingInterval: number;
-  readonly #closeTimeout: number;
-  readonly #actor: Actor<typeof connectionMachine>;
   readonly #requests: RequestQueue;
   readonly #decoder: ReplyDecoder;
-  readonly #listeners = new Listeners<ConnectionStateChange>();
+  /** connect / reconnect / close, the machine, the socket it opens, ping, events (connection-lifecycle.ts). */
+  readonly #lifecycle: ConnectionLifecycle;
 
   #state: ConnectionState = 'idle';
   #totalRequests = 0;
-  /** The sub-state of `broken` (`undefined` in the other states). */
-  #phase: 'waiting' | 'resting' | 'failed' | undefined;
-  /** When the next connect attempt starts (`performance.now()` time), in `broken.waiting` and `broken.resting`. */
-  #retryAt = 0;
   #transport: Transport | undefined;
   /** A flush is scheduled for this turn (as an immediate, or as a microtask on an idle connection). */
   #flushScheduled = false;
   #flushImmediate: NodeJS.Immediate | undefined;
-  #pingTimer: NodeJS.Timeout | undefined;
   #lastActivity = 0;
-  #connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** The close under way, if any (set by the lifecycle's `close`). */
   #closing: Promise<void> | undefined;
-  #drained: (() => void) | undefined;
-  #closedEarly: Error | undefined;
 
   /**
    * Creates the connection; nothing is opened until {@link connect}.
@@ -106,30 +81,19 @@ export class Connection implements AsyncDisposable {
     this.port = settings.port;
     this.id = `${settings.host}:${settings.port}#${nextConnectionNumber++}`;
     this.dialect = settings.dialect;
-    this.#tls = options.tls;
-    this.#openTransport = options.openTransport ?? openTransport;
-    this.#keepAliveDelay = settings.keepAliveDelay;
-    this.#timeoutLimit = settings.timeoutLimit;
-    this.#pingInterval = settings.pingInterval;
-    this.#closeTimeout = settings.closeTimeout;
     this.#decoder = new ReplyDecoder({
       ...(options.decoderLimits === undefined ? {} : { limits: options.decoderLimits }),
       bulkAsBuffer: options.bulkAsBuffer === true,
     });
+    this.#lifecycle = new ConnectionLifecycle(lifecycleSettings(options, settings));
     this.#requests = new RequestQueue({
       dialect: this.dialect,
       maxPending: settings.maxPending,
-      timeoutLimit: this.#timeoutLimit,
+      timeoutLimit: settings.timeoutLimit,
       onStreamTimeout: (error) => this.#break(error),
-      onDrained: () => this.#drained?.(),
+      onDrained: this.#lifecycle.onDrained,
     });
-    const machine = connectionMachine.provide({
-      actors: { openSocket: fromPromise<void, OpenSocketInput>(({ signal }) => this.#open(signal)) },
-      actions: { closeSocket: () => this.#dropTransport() },
-    });
-    this.#actor = createActor(machine, { input: settings.machine });
-    this.#actor.subscribe((snapshot) => this.#onLifecycle(snapshot));
-    this.#actor.start();
+    this.#lifecycle.start(this.#lifecycleHost());
   }
 
   /**
@@ -167,7 +131,7 @@ export class Connection implements AsyncDisposable {
 
   /** Why the connection last failed to connect or broke; `undefined` before any failure. */
   get lastError(): Error | undefined {
-    return this.#actor.getSnapshot().context.lastError;
+    return this.#lifecycle.lastError;
   }
 
   /** True when the socket is up and requests flow. */
@@ -181,7 +145,7 @@ export class Connection implements AsyncDisposable {
    * False while resting after a failed run ({@link isResting}).
    */
   isConnecting(): boolean {
-    return this.#state === 'connecting' || (this.#state === 'broken' && this.#phase === 'waiting' && this.#closing === undefined);
+    return this.#state === 'connecting' || (this.#state === 'broken' && this.#lifecycle.phase === 'waiting' && this.#closing === undefined);
   }
 
   /**
@@ -190,7 +154,7 @@ export class Connection implements AsyncDisposable {
    * itself in {@link nextAttemptIn} ms (about `backoff.max`).
    */
   isResting(): boolean {
-    return this.#state === 'broken' && this.#phase === 'resting' && this.#closing === undefined;
+    return this.#state === 'broken' && this.#lifecycle.phase === 'resting' && this.#closing === undefined;
   }
 
   /**
@@ -203,8 +167,8 @@ export class Connection implements AsyncDisposable {
   get nextAttemptIn(): number | undefined {
     if (this.#closing !== undefined) return undefined;
     if (this.#state === 'connecting') return 0;
-    if (this.#state !== 'broken' || this.#phase === 'failed') return undefined;
-    return Math.max(0, this.#retryAt - performance.now());
+    if (this.#state !== 'broken' || this.#lifecycle.phase === 'failed') return undefined;
+    return Math.max(0, this.#lifecycle.retryAt - performance.now());
   }
 
   /**
@@ -213,23 +177,12 @@ export class Connection implements AsyncDisposable {
    * attempts (last error: ...) and retries in ~8421 ms`.
    */
   describeState(): string {
-    const { context } = this.#actor.getSnapshot();
-    return describeConnectionState({
-      id: this.id,
-      state: this.#state,
-      phase: this.#phase,
-      closing: this.#closing !== undefined,
-      attempt: context.attempt,
-      connectionAttempts: context.connectionAttempts,
-      reconnect: context.reconnect,
-      retryIn: this.nextAttemptIn,
-      lastError: context.lastError,
-    });
+    return this.#lifecycle.describe();
   }
 
   /** Listens to lifecycle state changes; returns the function that stops listening. */
   subscribe(listener: (change: ConnectionStateChange) => void): Unsubscribe {
-    return this.#listeners.subscribe(listener);
+    return this.#lifecycle.subscribe(listener);
   }
 
   /**
@@ -239,13 +192,7 @@ export class Connection implements AsyncDisposable {
    * when the connection is closed first.
    */
   connect(): Promise<void> {
-    if (this.#state === 'connected') return Promise.resolve();
-    if (this.#state === 'closed' || this.#closing !== undefined) {
-      return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
-    }
-    const promise = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
-    if (this.#state !== 'connecting') this.#actor.send({ type: 'CONNECT' });
-    return promise;
+    return this.#lifecycle.connect();
   }
 
   /**
@@ -255,13 +202,7 @@ export class Connection implements AsyncDisposable {
    * connected afterwards; never rejects.
    */
   tryReconnect(): Promise<boolean> {
-    if (this.#state === 'closed' || this.#closing !== undefined) return Promise.resolve(false);
-    const promise = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
-    this.#actor.send({ type: 'RECONNECT' });
-    return promise.then(
-      () => true,
-      () => false,
-    );
+    return this.#lifecycle.tryReconnect();
   }
 
   /**
@@ -297,7 +238,7 @@ export class Connection implements AsyncDisposable {
     if (state === 'closed' || this.#closing !== undefined) {
       return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
     }
-    if (state === 'idle' || (state === 'broken' && this.#phase === 'failed')) {
+    if (state === 'idle' || (state === 'broken' && this.#lifecycle.phase === 'failed')) {
       const lastError = this.lastError;
       return Promise.reject(new ConnectionError(this.describeState(), lastError === undefined ? undefined : { cause: lastError }));
     }
@@ -318,28 +259,7 @@ export class Connection implements AsyncDisposable {
    * @throws RangeError for a `timeout` that is negative or past 2^31 - 1 ms
    */
   close(options: CloseOptions = {}): Promise<void> {
-    const timeout = timerDuration('timeout', options.timeout ?? this.#closeTimeout, true);
-    if (this.#state === 'closed') return Promise.resolve();
-    const force = options.force === true || this.#requests.pending === 0 || this.#state !== 'connected';
-    if (this.#closing !== undefined) {
-      if (force) this.#finishClose();
-      return this.#closing;
-    }
-    if (force) {
-      this.#closing = Promise.resolve();
-      this.#finishClose();
-      return this.#closing;
-    }
-    this.#closing = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.#drained?.(), timeout);
-      this.#drained = () => {
-        clearTimeout(timer);
-        this.#drained = undefined;
-        this.#finishClose();
-        resolve();
-      };
-    });
-    return this.#closing;
+    return this.#lifecycle.close(options);
   }
 
   /** Closes at once (`close({ force: true })`). */
@@ -354,59 +274,56 @@ export class Connection implements AsyncDisposable {
 
   // ---- internals -------------------------------------------------------
 
-  #finishClose(): void {
-    if (this.#state === 'closed') return;
-    this.#actor.send({ type: 'CLOSE' });
-  }
-
-  /** The `openSocket` actor: opens a transport whose events feed this connection. */
-  async #open(signal: AbortSignal): Promise<void> {
-    let transport: Transport | undefined;
-    let closedBeforeUse: Error | undefined;
-    const opened = await this.#openTransport(
-      { host: this.host, port: this.port, tls: this.#tls, keepAliveDelay: this.#keepAliveDelay },
-      {
-        onData: (chunk) => {
-          if (transport !== undefined && transport === this.#transport) this.#onData(chunk);
-        },
-        onClose: (error) => {
-          if (transport === undefined) {
-            closedBeforeUse ??= error; // closed before this attempt saw it open
-            return;
-          }
-          if (transport !== this.#transport) return;
-          if (this.#state === 'connected') this.#break(error);
-          else this.#closedEarly = error; // opened, but not 'connected' yet: break on arrival
-        },
+  /** What the lifecycle may see and do of this connection (built once, by the constructor). */
+  #lifecycleHost(): LifecycleHost {
+    return {
+      connection: this,
+      requests: this.#requests,
+      state: () => this.#state,
+      setState: (state) => {
+        this.#state = state;
       },
-      signal,
-    );
-    if (signal.aborted || closedBeforeUse !== undefined) {
-      opened.destroy();
-      throw closedBeforeUse ?? new ConnectionError('connect aborted');
-    }
-    transport = opened;
-    this.#decoder.reset();
-    this.#closedEarly = undefined;
-    this.#transport = opened;
-  }
-
-  /** The `closeSocket` action: runs whenever `connected` is left. */
-  #dropTransport(): void {
-    const transport = this.#transport;
-    this.#transport = undefined;
-    transport?.destroy();
-    this.#decoder.reset();
+      closing: () => this.#closing,
+      setClosing: (closing) => {
+        this.#closing = closing;
+      },
+      transport: () => this.#transport,
+      attach: (transport) => {
+        this.#decoder.reset();
+        this.#transport = transport;
+      },
+      // The machine's `closeSocket` action: runs whenever `connected` is left.
+      detach: () => {
+        const transport = this.#transport;
+        this.#transport = undefined;
+        transport?.destroy();
+        this.#decoder.reset();
+      },
+      data: this.#onData,
+      break: (error) => this.#break(error),
+      flushSoon: () => {
+        if (!this.#flushScheduled) this.#scheduleFlush();
+      },
+      cancelFlush: () => {
+        if (this.#flushImmediate !== undefined) clearImmediate(this.#flushImmediate);
+        this.#flushImmediate = undefined;
+        this.#flushScheduled = false;
+      },
+      lastActivity: () => this.#lastActivity,
+      touch: () => {
+        this.#lastActivity = performance.now();
+      },
+    };
   }
 
   /** The reply stream can no longer be trusted: break the connection (or, while closing, finish the close). */
   #break(error: Error): void {
     if (this.#state !== 'connected') return;
     if (this.#closing !== undefined) {
-      this.#finishClose();
+      this.#lifecycle.finishClose();
       return;
     }
-    this.#actor.send({ type: 'DROP', error });
+    this.#lifecycle.send({ type: 'DROP', error });
   }
 
   /**
@@ -431,7 +348,9 @@ export class Connection implements AsyncDisposable {
     this.#requests.flush(transport);
   };
 
-  #onData(chunk: Buffer): void {
+  /** Bytes read from transport `from` (ignored unless it is the one in use). */
+  readonly #onData = (from: Transport, chunk: Buffer): void => {
+    if (from !== this.#transport) return;
     this.#lastActivity = performance.now();
     try {
       this.#decoder.push(chunk, this.#onReply);
@@ -442,7 +361,7 @@ export class Connection implements AsyncDisposable {
     }
     // The send policy held requests back until replies freed room: write them now.
     if (this.#requests.held && this.#transport !== undefined && this.#state === 'connected') this.#requests.flush(this.#transport);
-  }
+  };
 
   readonly #onReply = (reply: DecodedReply): void => {
     if (!this.#requests.deliver(reply)) {
@@ -450,97 +369,4 @@ export class Connection implements AsyncDisposable {
     }
     if (!this.dialect.pipelining && this.#transport !== undefined) this.#requests.flush(this.#transport);
   };
-
-  #onLifecycle(snapshot: ConnectionMachineSnapshot): void {
-    const next = lifecycleState(snapshot);
-    const phase = brokenPhase(snapshot);
-    const from = this.#state;
-    if (next === from && phase === this.#phase) return;
-    this.#state = next;
-    this.#phase = phase;
-    // The machine reads no clock: the wait it drew starts now.
-    if (phase === 'waiting' || phase === 'resting') this.#retryAt = performance.now() + (snapshot.context.retryDelay ?? 0);
-    // A socket that opened as its attempt was cancelled (close, connect timeout) never reached `connected`.
-    if (next !== 'connected' && this.#transport !== undefined) this.#dropTransport();
-    const lastError = this.lastError;
-    const cause = lastError === undefined ? undefined : { cause: lastError };
-    if (from === 'connected' && next !== 'connected') {
-      this.#stopPing();
-      this.#requests.failWritten(
-        next === 'closed'
-          ? new ConnectionClosedError(`connection ${this.id} was closed before the reply arrived`)
-          : new ConnectionError(`connection ${this.id} broke before the reply arrived`, cause),
-      );
-    }
-    if (next === 'connected') {
-      this.#settleConnectWaiters(undefined);
-      this.#startPing();
-      if (this.#requests.hasWaiting && !this.#flushScheduled) this.#scheduleFlush();
-    } else if (next === 'broken' && isOutOfAttempts(snapshot)) {
-      // The run is over: connect() and tryReconnect() answer now. Requests wait for a resting
-      // connection (a fresh run starts by itself) within their own timeout; one that gave up fails them.
-      const attempts = snapshot.context.attempt;
-      const fate =
-        phase === 'resting'
-          ? `it retries by itself in ~${Math.round(this.nextAttemptIn ?? 0)} ms`
-          : 'it does not reconnect by itself (reconnect: false)';
-      this.#settleConnectWaiters(
-        new ConnectError(
-          `cannot connect to ${this.host}:${this.port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastError === undefined ? 'unknown error' : rootCauseText(lastError)}; ${fate}`,
-          cause,
-        ),
-      );
-      if (phase === 'failed') this.#requests.failAll(new ConnectionError(this.describeState(), cause));
-    } else if (next === 'closed') {
-      this.#settleConnectWaiters(new ConnectionClosedError(`connection ${this.id} was closed`));
-      this.#requests.failAll(new ConnectionClosedError(`connection ${this.id} was closed before the request settled`));
-      this.#requests.dispose();
-      if (this.#flushImmediate !== undefined) clearImmediate(this.#flushImmediate);
-      this.#flushImmediate = undefined;
-      this.#flushScheduled = false;
-      this.#drained?.();
-      this.#actor.stop();
-    }
-    if (next !== from) {
-      this.#listeners.emit(next === 'broken' && lastError !== undefined ? { id: this.id, from, to: next, error: lastError } : { id: this.id, from, to: next });
-      connectionStateChanged(this, from, next, lastError);
-    }
-    // The socket ended between opening and `connected`: break now (after the 'connected' event).
-    if (next === 'connected' && this.#closedEarly !== undefined) {
-      const error = this.#closedEarly;
-      this.#closedEarly = undefined;
-      this.#break(error);
-    }
-    if (next === 'closed') this.#listeners.clear();
-  }
-
-  #settleConnectWaiters(error: Error | undefined): void {
-    const waiters = this.#connectWaiters;
-    if (waiters.length === 0) return;
-    this.#connectWaiters = [];
-    for (const waiter of waiters) {
-      if (error === undefined) waiter.resolve();
-      else waiter.reject(error);
-    }
-  }
-
-  #startPing(): void {
-    if (this.#pingInterval <= 0) return;
-    this.#lastActivity = performance.now();
-    this.#pingTimer = setInterval(() => {
-      if (this.#state !== 'connected' || this.#requests.onTheWire > 0) return;
-      if (performance.now() - this.#lastActivity < this.#pingInterval) return;
-      const timeout = Math.min(this.#timeoutLimit, Math.max(1, Math.round(this.#pingInterval)));
-      this.#requests.enqueue(['PING'], { timeout }, true).catch(() => {
-        // A missing PONG already broke the connection through the probe's timeout.
-      });
-      if (!this.#flushScheduled) this.#scheduleFlush();
-    }, Math.max(1, Math.round(this.#pingInterval / 2)));
-    this.#pingTimer.unref();
-  }
-
-  #stopPing(): void {
-    if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
-    this.#pingTimer = undefined;
-  }
 }

@@ -15,6 +15,7 @@ const modules: [string, () => Promise<Record<string, unknown>>][] = [
   ['backoff', () => import('../../src/connection/backoff.js')],
   ['state', () => import('../../src/connection/state.js')],
   ['connection', () => import('../../src/connection/connection.js')],
+  ['connection-lifecycle', () => import('../../src/connection/connection-lifecycle.js')],
   ['diagnostics', () => import('../../src/connection/diagnostics.js')],
   ['option-keys', () => import('../../src/connection/option-keys.js')],
   ['root-cause', () => import('../../src/connection/root-cause.js')],
