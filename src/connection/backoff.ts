@@ -156,6 +156,8 @@ export class ExponentialBackoff {
     if (!(random >= 0 && random < 1)) {
       throw new RangeError(`ExponentialBackoff: random must be in [0, 1), got ${String(random)}`);
     }
-    return base * (1 - this.#jitter * random);
+    const delay = base * (1 - this.#jitter * random);
+    // A positive wait stays positive: a subnormal base (under ~1e-308 ms) times a small factor would round to 0.
+    return delay > 0 || base === 0 ? delay : Number.MIN_VALUE;
   }
 }

@@ -80,6 +80,13 @@ describe('ExponentialBackoff', () => {
     );
   });
 
+  it('a positive wait stays positive when jitter would round it to 0 (fast-check counterexample)', () => {
+    const backoff = new ExponentialBackoff({ initial: 5e-324, max: 5e-324, multiplier: 1, jitter: 1 });
+    expect(backoff.baseDelay(1)).toBe(5e-324);
+    expect(backoff.delay(1, 0.49999999999999994)).toBeGreaterThan(0);
+    expect(backoff.delay(1, 0)).toBe(5e-324);
+  });
+
   it('is pure: the same arguments give the same delay', () => {
     fc.assert(
       fc.property(validOptions, attempt, random, (options, n, r) => {
