@@ -28,8 +28,13 @@ export interface ExponentialBackoffOptions {
 export const DEFAULT_BACKOFF_INITIAL = 100;
 /** Default {@link ExponentialBackoffOptions.multiplier}. */
 export const DEFAULT_BACKOFF_MULTIPLIER = 2;
-/** Default {@link ExponentialBackoffOptions.max}, in ms. */
-export const DEFAULT_BACKOFF_MAX = 10_000;
+/**
+ * Default {@link ExponentialBackoffOptions.max}, in ms: 2 s, the cap ioredis's
+ * default retry strategy uses too, so a client is back within about 2 s of a
+ * short outage's end (it was 10 s, which kept clients down 5–10 s after the
+ * server returned).
+ */
+export const DEFAULT_BACKOFF_MAX = 2_000;
 /** Default {@link ExponentialBackoffOptions.jitter}. */
 export const DEFAULT_BACKOFF_JITTER = 0.5;
 

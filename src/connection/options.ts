@@ -40,7 +40,7 @@ export interface ConnectionOptions {
   readonly pingInterval?: number;
   /** How a graceful `close()` waits for in-flight requests, in ms. Default 5 000. */
   readonly closeTimeout?: number;
-  /** Back-off between connect attempts. Default `{ initial: 100, multiplier: 2, max: 10 000, jitter: 0.5 }`. */
+  /** Back-off between connect attempts. Default `{ initial: 100, multiplier: 2, max: 2 000, jitter: 0.5 }`. */
   readonly backoff?: ExponentialBackoff | ExponentialBackoffOptions;
   /** Random numbers in [0, 1) for back-off jitter. Default `Math.random`. */
   readonly random?: () => number;

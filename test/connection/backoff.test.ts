@@ -30,7 +30,7 @@ describe('ExponentialBackoff', () => {
     expect(backoff.max).toBe(DEFAULT_BACKOFF_MAX);
     expect(backoff.jitter).toBe(DEFAULT_BACKOFF_JITTER);
     expect([1, 2, 3, 4, 7, 8, 9, 100].map((n) => backoff.baseDelay(n))).toEqual([
-      100, 200, 400, 800, 6_400, 10_000, 10_000, 10_000,
+      100, 200, 400, 800, 2_000, 2_000, 2_000, 2_000,
     ]);
   });
 

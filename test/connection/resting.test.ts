@@ -160,3 +160,18 @@ describe('a connection resting after a failed run', () => {
     expect(connecting.result.settled).toBe(true);
   });
 });
+
+describe('the default rest', () => {
+  it('is at most 2 s (backoff.max 2 000 ms, as ioredis caps its retries): a short outage ends in a fresh run within 2 s (was up to 10 s)', async () => {
+    const fake = new FakeTransport({ outcomes: ['fail', 'fail', 'fail'], connectOutcome: 'succeed' });
+    // Default back-off and attempts; only the socket is fake.
+    const connection = new Connection({ host: 'fake', port: 1, openTransport: fake.open });
+    cleanup.push(() => connection.close({ force: true }));
+    expect(await connection.connect().catch((e: unknown) => e)).toBeInstanceOf(ConnectError);
+    expect(connection.isResting()).toBe(true);
+    const rest = connection.nextAttemptIn;
+    expect(rest).toBeGreaterThan(0);
+    expect(rest).toBeLessThanOrEqual(2_000);
+    expect(connection.describeState()).toMatch(/retries in ~\d+ ms/);
+  });
+});
