@@ -170,8 +170,8 @@ function refuse(where: string, path: string, what: string): never {
 /**
  * The JSON text of a value, refusing what JSON would drop or change
  * silently: `undefined` (as the value or an array element), functions,
- * symbols, `bigint`s, `NaN` and infinities, `Map`s, `Set`s, binary data,
- * cycles. `undefined` object properties are left out, as JSON does. A
+ * symbols, `bigint`s, `NaN`, infinities and `-0`, `Map`s, `Set`s, binary
+ * data, cycles. `undefined` object properties are left out, as JSON does. A
  * `toJSON()` method (a `Date`) is honoured.
  */
 function toJson(value: unknown, where: string): string {
@@ -191,6 +191,7 @@ function toJson(value: unknown, where: string): string {
       if (typeof item === 'function' || typeof item === 'symbol') refuse(where, path, `a ${typeof item}, which JSON cannot store`);
       if (typeof item === 'bigint') refuse(where, path, 'a bigint, which JSON cannot store (store it as a string)');
       if (typeof item === 'number' && !Number.isFinite(item)) refuse(where, path, `${item}, which JSON would store as null`);
+      if (Object.is(item, -0)) refuse(where, path, '-0, which JSON would store as 0');
       if (original instanceof Map || original instanceof Set) {
         refuse(where, path, `a ${original instanceof Map ? 'Map' : 'Set'}, which JSON would store as {} (convert it to an array or object)`);
       }

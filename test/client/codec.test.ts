@@ -77,6 +77,9 @@ describe("codec: 'json'", () => {
     ['a bigint', { 'odd key': 1n }, 'SET "codec:bad": value["odd key"] is a bigint, which JSON cannot store (store it as a string); nothing was sent'],
     ['NaN', { n: NaN }, 'SET "codec:bad": value.n is NaN, which JSON would store as null; nothing was sent'],
     ['Infinity', [Infinity], 'SET "codec:bad": value[0] is Infinity, which JSON would store as null; nothing was sent'],
+    ['-0', -0, 'SET "codec:bad": the value is -0, which JSON would store as 0; nothing was sent'],
+    ['-0 deep inside', { a: [1, { b: -0 }] }, 'SET "codec:bad": value.a[1].b is -0, which JSON would store as 0; nothing was sent'],
+    ['-0 given by toJSON()', { toJSON: () => -0 }, 'SET "codec:bad": the value is -0, which JSON would store as 0; nothing was sent'],
     ['undefined in an array', [1, undefined], 'SET "codec:bad": value[1] is undefined, which JSON would store as null; nothing was sent'],
     ['a Map', { m: new Map([['a', 1]]) }, 'SET "codec:bad": value.m is a Map, which JSON would store as {} (convert it to an array or object); nothing was sent'],
     ['a Set', new Set([1]), 'SET "codec:bad": the value is a Set, which JSON would store as {} (convert it to an array or object); nothing was sent'],
@@ -105,6 +108,9 @@ describe("codec: 'json'", () => {
   it('names the mset entry whose value it refuses', () => {
     expect(() => json.mset([['codec:ok', 1], ['codec:f', () => 1]])).toThrow(
       new TypeError('MSET entry 2 (key "codec:f"): the value is a function, which JSON cannot store; nothing was sent'),
+    );
+    expect(() => json.mset({ 'codec:ok': 0, 'codec:z': [-0] })).toThrow(
+      new TypeError('MSET entry 2 (key "codec:z"): value[0] is -0, which JSON would store as 0; nothing was sent'),
     );
     // Malformed entries keep the messages of the raw client.
     expect(() => json.mset([['codec:ok']] as never)).toThrow(new TypeError('mset entries must be [key, value] pairs'));
