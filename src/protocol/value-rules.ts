@@ -211,6 +211,30 @@ const HINTS: Readonly<Record<DialectErrorReason, string>> = {
   'too-large': 'Split the data over several keys.',
 };
 
+/**
+ * The hints for a key at fault: codecs encode values only, so the advice
+ * for values (escape them with a codec) does not apply to keys.
+ */
+const KEY_HINTS: Readonly<Partial<Record<DialectErrorReason, string>>> = {
+  'line-feed': 'Keys cannot hold a line feed on this dialect (codecs encode values, never keys): choose another key, or encode it yourself (e.g. encodeURIComponent).',
+  'carriage-return': 'Keys cannot hold a carriage return on this dialect (codecs encode values, never keys): choose another key, or encode it yourself (e.g. encodeURIComponent).',
+  etx: 'Keys cannot hold the byte 0x03 on this dialect (codecs encode values, never keys): choose another key, or encode it yourself (e.g. encodeURIComponent).',
+  'empty-string': 'Use a non-empty key.',
+};
+
+/**
+ * Whether a path names a key as a whole, as the client names arguments
+ * (`key`, `newKey`, `source`, `destination`, `mget key #2`, `mset entry 3
+ * key`). A map key inside a value is a value (`map key "a" in value`).
+ */
+function isKeyPath(path: string | undefined): boolean {
+  return path !== undefined && /^(?:key|newKey|source|destination|mget key #\d+|mset entry \d+ key)$/.test(path);
+}
+
+function hintFor(reason: DialectErrorReason, path: string | undefined): string {
+  return (isKeyPath(path) ? KEY_HINTS[reason] : undefined) ?? HINTS[reason];
+}
+
 /** The message of a {@link DialectError}, built from its fields. */
 export function dialectMessage(details: DialectErrorDetails): string {
   const { reason, dialect, command, path, size, limit } = details;
@@ -221,7 +245,7 @@ export function dialectMessage(details: DialectErrorDetails): string {
     reason === 'too-large'
       ? `the request is ${size ?? '?'} bytes, more than ${label} carries (at most ${limit ?? '?'})`
       : `${path} ${WHAT[reason]}, which ${label} cannot carry`;
-  return `${prefix}${fault}: ${cause}; nothing was sent. ${HINTS[reason]}`;
+  return `${prefix}${fault}: ${cause}; nothing was sent. ${hintFor(reason, path)}`;
 }
 
 function makeError(details: DialectErrorDetails, cause?: DialectError): DialectError {
