@@ -18,7 +18,7 @@ export const DEMO_USAGE = [
   '       npm start -- --fleet 3 [--failover fail-fast|rehash] [--duration seconds]   (a fleet of embedded servers)',
   '       ZCACHED_URL=host:port npm start   (use a running server instead of the embedded one)',
   '',
-  '  --dialect    framing dialect of client and embedded server (default etx)',
+  '  --dialect    framing dialect of client and embedded server(s) (default etx; with --fleet too)',
   '  --duration   length of the run, in seconds (default 4)',
   '  --pool       connections in the pool (default 4)',
   '  --workers    requests in flight (default 64; 32 with --fleet)',

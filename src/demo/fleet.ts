@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ZCachedFleet } from '../fleet/fleet.js';
 import type { FailoverPolicy } from '../fleet/options.js';
 import type { FleetEvent } from '../fleet/state.js';
+import type { DialectName } from '../protocol/dialect.js';
 import { startServer, type ZCachedServer } from '../testing/server.js';
 import { DemoUsageError, FLEET_DEMO_USAGE, parseFleetDemoArgs } from './args.js';
 
@@ -28,6 +29,8 @@ export interface FleetDemoOptions {
   readonly workers?: number;
   /** Failover policy. Default `'fail-fast'`. */
   readonly failover?: FailoverPolicy;
+  /** Server generation the embedded servers play, and the client's dialect. Default `'etx'`. */
+  readonly dialect?: DialectName;
   /** Where the report goes. Default `console.log`. */
   readonly print?: (line: string) => void;
 }
@@ -53,11 +56,13 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
   const durationMs = options.durationMs ?? 6_000;
   const print = options.print ?? ((line: string) => console.log(line));
   const failover = options.failover ?? 'fail-fast';
+  const dialect = options.dialect ?? 'etx';
   if (!Number.isInteger(count) || count < 2 || count > 250) throw new RangeError(`servers must be an integer from 2 to 250, got ${count}`);
-  const servers: ZCachedServer[] = await Promise.all(Array.from({ length: count }, (_, i) => startServer({ host: `127.0.0.${i + 1}` })));
+  const servers: ZCachedServer[] = await Promise.all(Array.from({ length: count }, (_, i) => startServer({ host: `127.0.0.${i + 1}`, dialect })));
   const fleet = new ZCachedFleet({
     servers: servers.map((server) => ({ host: server.host, port: server.port })),
     poolSize: 2,
+    dialect,
     failover,
     failureLimit: 2,
     retryTimeout: 500,
@@ -131,7 +136,7 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
       await victim.close();
       await sleep(durationMs / 3);
       print(`  [${String(Math.round(performance.now() - started)).padStart(5)} ms] starting it again (same address, same data)`);
-      servers[count - 1] = await startServer({ host: victim.host, port: victim.port, store: victim.store });
+      servers[count - 1] = await startServer({ host: victim.host, port: victim.port, store: victim.store, dialect });
     })();
     await Promise.all([...Array.from({ length: options.workers ?? 32 }, (_, id) => worker(id)), chaos]);
     // Give the returning server its probe (retryTimeout 500 ms), if the run ended first.

@@ -34,6 +34,7 @@ async function main(): Promise<number> {
       durationMs: settings.durationMs,
       workers: settings.workers,
       failover: settings.failover,
+      dialect: settings.dialect,
     });
     return result.exitCode;
   }
