@@ -38,19 +38,8 @@ import type {
 } from './proxy-api.js';
 import { Link, resetSocket, type DirectionSettings } from './proxy-link.js';
 
-export type {
-  ProxyDirection,
-  ProxyDirections,
-  CutMode,
-  StartProxyOptions,
-  CutOptions,
-  HalfOpenOptions,
-  RefuseOptions,
-  TruncateThen,
-  TruncateOptions,
-  ProxyStats,
-  FaultProxy,
-} from './proxy-api.js';
+/** The public shapes (options, stats, the handle) live in proxy-api.ts. */
+export type * from './proxy-api.js';
 
 /** After an orderly end, a socket whose peer never ends its side is destroyed after this long. */
 const FIN_GRACE_MS = 2_000;
