@@ -45,7 +45,8 @@ export interface ReconnectingEvent {
  * (`client.on('reconnecting', (event) => …)` is typed).
  *
  * Only the connections of the client's pool count; every event is emitted
- * synchronously from the lifecycle change that causes it.
+ * synchronously from the lifecycle change that causes it, except while
+ * `run()` is in progress (below).
  *
  * - `connect` `(event: ConnectEvent)`: a connection's socket is up (every
  *   time, for each connection: after `run()`, after each reconnect).
@@ -60,44 +61,90 @@ export interface ReconnectingEvent {
  * - `end` `()`: the last connected connection is gone: it broke, or it left
  *   the pool (`close()`, `reducePoolConnections`, `cleanupBrokenConnections`).
  *   After `close()`, no event follows.
- * - `error` `(error: Error)`: a connected connection broke (a
- *   `ConnectionError` naming it, `cause` the socket error or timeout), or a
- *   connection used up a run of connect attempts (a `ConnectError`, `cause`
- *   the last failure). Emitted only while the client has an `error`
- *   listener: without one, nothing is emitted, so a client with no listener
- *   never crashes the process (`EventEmitter` throws an `error` nobody
- *   listens to). The commands involved reject with their own errors either way.
+ * - `error` `(error: ConnectionError | ConnectError)`, both
+ *   `ZCachedError`s (a listener may take a `ZCachedError` or an `Error`): a
+ *   connected connection broke (a `ConnectionError` naming it, `cause` the
+ *   socket error or timeout), or a connection used up a run of connect
+ *   attempts (a `ConnectError`, `cause` the last failure), or `run()` failed
+ *   (the `ConnectError` it rejects with). Emitted only while the client has
+ *   an `error` listener: without one, nothing is emitted, so a client with
+ *   no listener never crashes the process (`EventEmitter` throws an `error`
+ *   nobody listens to). The commands involved reject with their own errors
+ *   either way.
+ *
+ * While `run()` is in progress, the `reconnecting` and `error` events of the
+ * connections are held back (`connect`, `ready` and `end` are not). When the
+ * run resolves, the held events are emitted in their order, right before its
+ * promise resolves (they still hold: the connections that did not connect
+ * retry by themselves). When it rejects, they are dropped (the pool was
+ * closed: nothing retries) and one `error` carries the run's `ConnectError`,
+ * right before the promise rejects; none when `close()` ended the run.
  *
  * Order when one change causes several: `error`, then `end`, then
- * `reconnecting`; and `connect` before `ready`. A listener that throws does
- * not stop the events after it: its error is rethrown on a later tick (an
- * uncaught exception, as Node reports any).
+ * `reconnecting`; and `connect` before `ready`. The listeners of one event
+ * are called in turn, as Node's `EventEmitter` calls them: a listener that
+ * throws skips the listeners after it for that event, this once. The throw
+ * does not reach the connection or the client, and the other events caused
+ * by the same change are still emitted; the error is rethrown from a
+ * microtask (`queueMicrotask`), where Node reports it as an uncaught
+ * exception (`process.on('uncaughtException')`).
  */
 export type ZCachedEvents = {
   connect: [event: ConnectEvent];
   ready: [];
   reconnecting: [event: ReconnectingEvent];
   end: [];
-  error: [error: Error];
+  error: [error: ConnectionError | ConnectError];
 };
 
 /**
- * Turns the pool's events into the client's: subscribes to `pool` and emits
- * on `emitter`. Returns the function that unsubscribes.
+ * What `run()` tells the events (client-run.ts calls it): a run started, and
+ * how it ended.
  */
-export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: ConnectionPool<Connection>): Unsubscribe {
+export interface RunEvents {
+  /** A run started: hold back the connections' `reconnecting` and `error` events. */
+  runStarted(): void;
+  /** The run resolved: emit the held events, in order. */
+  runResolved(): void;
+  /**
+   * The run rejected: drop the held events; emit `error` with `report` (the
+   * run's ConnectError; undefined when close() ended the run) when an
+   * `error` listener exists.
+   */
+  runRejected(report: ConnectError | undefined): void;
+}
+
+/** The handle on a client's events: the run hooks, and the unsubscribe from the pool. */
+export interface ClientEvents extends RunEvents {
+  /** Stops listening to the pool. */
+  readonly unsubscribe: Unsubscribe;
+}
+
+/** One held event: its name and arguments. */
+type HeldEvent = { [K in 'reconnecting' | 'error']: { readonly name: K; readonly args: ZCachedEvents[K] } }['reconnecting' | 'error'];
+
+/**
+ * Turns the pool's events into the client's: subscribes to `pool` and emits
+ * on `emitter`. Returns the run hooks and the function that unsubscribes.
+ */
+export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: ConnectionPool<Connection>): ClientEvents {
   /** Ids of the connected members (a pool adopted with connected connections starts ready). */
   const connected = new Set<string>();
   for (const connection of pool.connections) if (connection.isConnected()) connected.add(connection.id);
   /** Waits to reconnect since each member was last connected. */
   const waits = new Map<string, number>();
+  /** While a run is in progress: its connections' `reconnecting` and `error` events, in order. */
+  let held: HeldEvent[] | undefined;
 
   /**
-   * Emits one event. A listener that throws does not stop the events that
-   * follow from the same change (nor the pool's other listeners): its error
-   * is rethrown on a later tick, where it surfaces as an uncaught exception.
+   * Emits one event. A listener that throws skips the listeners after it
+   * (Node's `emit`) but not the events that follow from the same change, nor
+   * the pool's other listeners: its error is rethrown from a microtask,
+   * where it surfaces as an uncaught exception. `error` goes out only while
+   * someone listens to it.
    */
   const emit = <K extends keyof ZCachedEvents>(name: K, ...args: ZCachedEvents[K]): void => {
+    if (name === 'error' && emitter.listenerCount('error') === 0) return;
     try {
       (emitter.emit as (name: K, ...args: ZCachedEvents[K]) => boolean)(name, ...args);
     } catch (error) {
@@ -105,6 +152,15 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
         throw error;
       });
     }
+  };
+  const emitHeld = (event: HeldEvent): void => {
+    if (event.name === 'error') emit('error', ...event.args);
+    else emit('reconnecting', ...event.args);
+  };
+  /** Emits a connection's `reconnecting` or `error` now, or holds it while a run is in progress. */
+  const emitOrHold = (event: HeldEvent): void => {
+    if (held === undefined) emitHeld(event);
+    else held.push(event);
   };
   const up = (id: string): void => {
     if (connected.has(id)) return;
@@ -143,17 +199,32 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
     }
     const retryIn = connection.nextAttemptIn;
     if (emitter.listenerCount('error') > 0) {
+      // undefined: a failed attempt with attempts left, which `reconnecting` reports.
       const error = brokenError(connection, change.from, change.error, retryIn);
-      if (error !== undefined) emit('error', error);
+      if (error !== undefined) emitOrHold({ name: 'error', args: [error] });
     }
     down(id);
     if (retryIn === undefined) return;
     const attempt = (waits.get(id) ?? 0) + 1;
     waits.set(id, attempt);
-    emit('reconnecting', { id, attempt, delay: Math.round(retryIn), error: change.error });
+    emitOrHold({ name: 'reconnecting', args: [{ id, attempt, delay: Math.round(retryIn), error: change.error }] });
   };
 
-  return pool.subscribe(onEvent);
+  return {
+    unsubscribe: pool.subscribe(onEvent),
+    runStarted(): void {
+      held ??= [];
+    },
+    runResolved(): void {
+      const events = held ?? [];
+      held = undefined;
+      for (const event of events) emitHeld(event);
+    },
+    runRejected(report: ConnectError | undefined): void {
+      held = undefined;
+      if (report !== undefined) emit('error', report);
+    },
+  };
 }
 
 /**
@@ -161,7 +232,12 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
  * connected, or its run of attempts is over; `undefined` for a failed
  * attempt with attempts left (the `reconnecting` event reports it).
  */
-function brokenError(connection: Connection, from: string, cause: Error | undefined, retryIn: number | undefined): Error | undefined {
+function brokenError(
+  connection: Connection,
+  from: string,
+  cause: Error | undefined,
+  retryIn: number | undefined,
+): ConnectionError | ConnectError | undefined {
   const options = cause === undefined ? undefined : { cause };
   const why = cause === undefined ? '' : `: ${cause.message}`;
   const next = retryIn === undefined ? 'it does not reconnect by itself (reconnect: false)' : `it retries by itself in ~${Math.round(retryIn)} ms`;

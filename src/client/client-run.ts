@@ -5,6 +5,10 @@
  * explains: a run in which no connection could connect, a command no
  * connection can take (run never called, run failed, client closed).
  *
+ * It tells the client's events (client-events.ts) when a run starts and how
+ * it ends, as they hold back the connections' `reconnecting` and `error`
+ * events meanwhile.
+ *
  * None of it runs per request: a command consults it only when the pool
  * has no connection to give.
  *
@@ -15,10 +19,19 @@ import type { Connection } from '../connection/connection.js';
 import { rootCauseText } from '../connection/root-cause.js';
 import { ConnectError, ConnectionClosedError, PoolEmptyError } from '../errors.js';
 import type { ConnectionPool } from '../pool/pool.js';
+import type { RunEvents } from './client-events.js';
+
+/** No-op run hooks, for a `ClientRun` whose client emits no events. */
+const NO_EVENTS: RunEvents = { runStarted() {}, runResolved() {}, runRejected() {} };
+
+/** Marks a promise's rejection as handled (its awaiters still get it). */
+const ignore = (): void => {};
 
 /** The run and close state of one client over its pool. */
 export class ClientRun {
   readonly #pool: ConnectionPool<Connection>;
+  /** The client's events, told when a run starts and ends. */
+  readonly #events: RunEvents;
   /** The run in progress or done (shared by every `run()` call); cleared when it rejects. */
   #run: Promise<void> | undefined;
   /** What the last `run()` rejected with, until the next one starts. */
@@ -26,8 +39,10 @@ export class ClientRun {
   /** `close()` was called: the client is done for good. */
   #closed = false;
 
-  constructor(pool: ConnectionPool<Connection>) {
+  /** `events`: the client's event hooks (client-events.ts); none by default. */
+  constructor(pool: ConnectionPool<Connection>, events: RunEvents = NO_EVENTS) {
     this.#pool = pool;
+    this.#events = events;
   }
 
   /** `ZCached.run()`: the run in progress or done, a new one after a failure; rejects at once after {@link close}. */
@@ -37,9 +52,15 @@ export class ClientRun {
     return this.#run;
   }
 
-  /** `ZCached.close()`: the client is done for good; closes the pool. */
+  /**
+   * `ZCached.close()`: the client is done for good; closes the pool. A run in
+   * progress then rejects (see {@link #start}); its promise is marked as
+   * handled here, so a `run()` nobody awaited does not become an unhandled
+   * rejection (whoever awaits it still gets the error).
+   */
   close(): Promise<void> {
     this.#closed = true;
+    this.#run?.catch(ignore);
     return this.#pool.close();
   }
 
@@ -63,6 +84,7 @@ export class ClientRun {
 
   async #start(): Promise<void> {
     this.#runFailure = undefined;
+    this.#events.runStarted();
     try {
       await this.#pool.setup();
       if (this.#closed) {
@@ -79,8 +101,11 @@ export class ClientRun {
     } catch (error) {
       this.#run = undefined;
       this.#runFailure = error instanceof Error ? error : new Error(String(error));
+      // The held events are dropped (nothing retries); the run's ConnectError replaces them, unless close() ended the run.
+      this.#events.runRejected(error instanceof ConnectError && !this.#closed ? error : undefined);
       throw error;
     }
+    this.#events.runResolved();
   }
 }
 

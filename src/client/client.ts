@@ -11,6 +11,8 @@
 
 import { EventEmitter } from 'node:events';
 import { Connection } from '../connection/connection.js';
+import { resolveCloseOptions } from '../connection/options.js';
+import type { CloseOptions } from '../connection/state.js';
 import type { RequestOptions } from '../connection/requests.js';
 import { PoolEmptyError } from '../errors.js';
 import { ConnectionPool } from '../pool/pool.js';
@@ -81,6 +83,8 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   #fp: ZCachedFp | undefined;
   /** The shared `run()`, its failure and the closed flag (client-run.ts). */
   readonly #lifecycle: ClientRun;
+  /** The connections the first {@link close} closed (a later `close({ force: true })` hurries them). */
+  #closing: readonly Connection[] | undefined;
   /** Set only while {@link fromConnectionPool} constructs a client around an existing pool. */
   static #adopting: ConnectionPool<Connection> | undefined;
 
@@ -102,15 +106,13 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     const adopted = ZCached.#adopting;
     if (adopted !== undefined) {
       this.#pool = adopted;
-      this.#lifecycle = new ClientRun(adopted);
-      emitClientEvents(this, adopted);
+      this.#lifecycle = new ClientRun(adopted, emitClientEvents(this, adopted));
       return;
     }
     const resolved = resolveZCachedOptions(target, options);
     this.#codec = resolveCodec(resolved.options.codec);
     this.#pool = new ConnectionPool<Connection>(resolved.poolSize, () => new Connection(resolved.connection));
-    this.#lifecycle = new ClientRun(this.#pool);
-    emitClientEvents(this, this.#pool);
+    this.#lifecycle = new ClientRun(this.#pool, emitClientEvents(this, this.#pool));
   }
 
   /** A client over an existing pool, which it then owns: `close()` closes the pool. */
@@ -151,7 +153,12 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    *   pool is closed, no socket or timer is left, so a script that does not
    *   call `close()` still exits. A later `run()` tries again from scratch.
    * - When {@link close} is called before it finishes, it rejects with a
-   *   {@link ConnectError} whose `cause` is a {@link ConnectionClosedError}.
+   *   {@link ConnectError} whose `cause` is a {@link ConnectionClosedError};
+   *   `close()` marks that rejection as handled, so a `run()` nobody awaited
+   *   does not crash the process as an unhandled rejection.
+   * - While it is in progress, the connections' `reconnecting` and `error`
+   *   events are held back: emitted when it resolves, dropped when it rejects
+   *   (then one `error` carries its ConnectError); see {@link ZCachedEvents}.
    * - After {@link close} it rejects at once with a
    *   {@link ConnectionClosedError}: a closed client does not start again
    *   (create a new `ZCached`).
@@ -162,11 +169,29 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
 
   /**
    * Closes the client for good: the pool, every connection, its timers and
-   * sockets (pending requests settle as `Connection.close()` says). Afterwards
-   * `run()` and every command reject with a {@link ConnectionClosedError}.
-   * Resolves when all is closed; calling it again is harmless.
+   * sockets. Afterwards `run()` and every command reject with a
+   * {@link ConnectionClosedError}. Resolves when all is closed; never
+   * rejects; calling it again is harmless.
+   *
+   * Requests still pending settle as `Connection.close(options)` says: by
+   * default each connection lets its in-flight requests finish for up to
+   * its `closeTimeout` (default 5 000 ms); `{ timeout }` waits that many ms
+   * instead, and `{ force: true }` rejects them at once with a
+   * `ConnectionClosedError`. A later call with `force` still hurries a
+   * close under way (a `timeout` only applies to the first call).
+   *
+   * @param options - `{ force?: boolean; timeout?: number }` (ms); default `{}`
+   * @throws TypeError for options that are not an object, an unknown key
+   *   (naming the closest valid one) or a `force` that is not a boolean
+   * @throws RangeError for a `timeout` that is negative or past 2^31 - 1 ms;
+   *   nothing is closed then
    */
-  close(): Promise<void> {
+  close(options?: CloseOptions): Promise<void> {
+    const checked = resolveCloseOptions(options, 'ZCached');
+    // The pool's close() takes no options and empties the pool: each connection gets them first,
+    // and the first close's connections are kept for a later `force` to hurry.
+    this.#closing ??= [...this.#pool.connections];
+    if (checked.force === true || checked.timeout !== undefined) for (const connection of this.#closing) void connection.close(checked);
     return this.#lifecycle.close();
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { DialectError, ProtocolError, ServerError } from '../errors.js';
+import { DialectError, ProtocolError } from '../errors.js';
 import type { Command } from '../protocol/encoder.js';
 import { withArgumentName } from '../protocol/value-rules.js';
 import type { Reply, Value } from '../protocol/values.js';
@@ -26,10 +26,8 @@ export function assertKey(key: unknown, name = 'key'): asserts key is string {
   }
 }
 
-/** True when `error` is the server's "key not found" reply (`-ERR 'key' not found`). */
-export function isNotFound(error: unknown): boolean {
-  return error instanceof ServerError && error.code === 'ERR' && error.message.endsWith(' not found');
-}
+// The not-found check lives in the connection layer, which traces GET and DELETE misses as results with it.
+export { isNotFound } from '../connection/not-found.js';
 
 /** Builds `MSET k1 v1 k2 v2 ...`, checking every key. */
 export function msetCommand(entries: MsetEntries): Command {

@@ -14,6 +14,7 @@
 import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import type { Command } from '../protocol/encoder.js';
+import { isNotFound, NOT_FOUND_IS_A_VALUE } from './not-found.js';
 import type { ConnectionState } from './state.js';
 
 /** Name of the tracing channel of commands: `zcached:command` (sub-channels `tracing:zcached:command:start`, …). */
@@ -29,6 +30,12 @@ export const CONNECTION_STATE_CHANNEL = 'zcached:connection:state';
  *
  * Node adds `result` (the decoded reply) before `asyncStart` when the
  * command succeeds, and `error` before `error` when it fails.
+ *
+ * A GET or DELETE of a missing key is a success here, not a failure: the
+ * client turns the server's not-found reply into a value (`get()` resolves
+ * `undefined`, `delete()` `false`), so the trace gets `result`
+ * {@link NOT_FOUND_RESULT} (`{ notFound: true }`) and no `error`, while the
+ * caller's promise still rejects with the `ServerError` as before.
  */
 export interface CommandTraceContext {
   /** The command name, upper-case: `'GET'`, `'MSET'`. */
@@ -45,7 +52,10 @@ export interface CommandTraceContext {
   readonly serverPort: number;
   /** The id of the connection that carries the command (`<host>:<port>#<n>`). */
   readonly connectionId: string;
-  /** The reply, set by Node when the command succeeded (from `asyncStart` on). */
+  /**
+   * The reply, set by Node when the command succeeded (from `asyncStart` on);
+   * {@link NOT_FOUND_RESULT} for a GET or DELETE of a missing key.
+   */
   result?: unknown;
   /** Why the command failed (a `ZCachedError`, or a `TypeError` / `RangeError` for arguments), set by Node. */
   error?: unknown;
@@ -77,6 +87,13 @@ export interface ObservedConnection {
   readonly nextAttemptIn: number | undefined;
   describeState(): string;
 }
+
+/**
+ * The `result` a traced GET or DELETE of a missing key gets: `{ notFound: true }`
+ * (frozen, always this object). No reply has this shape: a map reply decodes
+ * to a `Map`, never a plain object.
+ */
+export const NOT_FOUND_RESULT: Readonly<{ notFound: true }> = Object.freeze({ notFound: true });
 
 /** The tracing channel of commands (one per process, as Node keeps channels by name). */
 export const commandChannel = tracingChannel<unknown, CommandTraceContext>(COMMAND_CHANNEL);
@@ -114,6 +131,12 @@ export function keyCount(name: string, command: Command): number {
  * and `end` around the synchronous part, `error` when it throws or the
  * promise rejects, `asyncStart` / `asyncEnd` when it settles. Call it only
  * when {@link isTracingCommands} is true.
+ *
+ * For a command whose not-found reply is a value (GET, DELETE), the trace
+ * follows a promise derived from the command's, which resolves with
+ * {@link NOT_FOUND_RESULT} instead of rejecting with that reply; the promise
+ * returned settles as the command's does (the same reply or the same error
+ * object), after the trace's `asyncEnd`.
  */
 export function traceCommand<T, O>(
   connection: ObservedConnection,
@@ -130,7 +153,25 @@ export function traceCommand<T, O>(
     serverPort: connection.port,
     connectionId: connection.id,
   };
-  return commandChannel.tracePromise(send, context, self, command, options);
+  if (!NOT_FOUND_IS_A_VALUE.has(name)) return commandChannel.tracePromise(send, context, self, command, options);
+  let sent: Promise<unknown> | undefined;
+  const traced = commandChannel.tracePromise(
+    function (this: T, command: Command, options: O): Promise<unknown> {
+      sent = send.call(this, command, options);
+      return sent.catch(notFoundAsResult);
+    },
+    context,
+    self,
+    command,
+    options,
+  );
+  // The caller gets the command's own outcome: its not-found rejection too.
+  return traced.then((result) => (result === NOT_FOUND_RESULT ? sent : result));
+}
+
+function notFoundAsResult(error: unknown): typeof NOT_FOUND_RESULT {
+  if (isNotFound(error)) return NOT_FOUND_RESULT;
+  throw error;
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   commandChannel,
   isTracingCommands,
   keyCount,
+  NOT_FOUND_RESULT,
   type CommandTraceContext,
   type ConnectionStateMessage,
 } from '../../src/connection/diagnostics.js';
@@ -133,6 +134,48 @@ describe('zcached:command', () => {
     expect(rename?.events).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
     expect(rename?.context.error).toBe(failure);
     expect('result' in rename!.context).toBe(false);
+  });
+
+  it('a GET or DELETE of a missing key is a result, not an error: { notFound: true }; the caller still gets undefined / false, and a raw GET still rejects', async () => {
+    const up = await server();
+    const c = client({ port: up.port });
+    await c.run();
+    const seen = traceCommands();
+    expect(await c.get('missing')).toBeUndefined();
+    expect(await c.delete('missing')).toBe(false);
+    expect(await c.exists('missing')).toBe(false);
+    const raw = await c.sendCommand(['get', 'missing']).catch((error: unknown) => error);
+    expect(raw).toBeInstanceOf(ServerError);
+    expect((raw as ServerError).message).toBe("'missing' not found");
+    // A found key and another error reply are traced as before.
+    await c.set('here', 'v');
+    expect(await c.delete('here')).toBe(true);
+    const sizeof = await c.sizeof('missing').catch((error: unknown) => error);
+    expect(sizeof).toBeInstanceOf(ServerError);
+
+    const commands = byCommand(seen);
+    expect(commands.map(({ context }) => context.command)).toEqual(['GET', 'DELETE', 'GET', 'GET', 'SET', 'DELETE', 'SIZEOF']);
+    for (const { context, events } of commands.slice(0, 4)) {
+      expect(events).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+      expect(context.result).toEqual({ notFound: true });
+      expect(context.result).toBe(NOT_FOUND_RESULT);
+      expect('error' in context).toBe(false);
+    }
+    expect(commands[5]).toMatchObject({ events: ['start', 'end', 'asyncStart', 'asyncEnd'], context: { result: 'OK' } });
+    expect(commands[6]).toMatchObject({ events: ['start', 'end', 'error', 'asyncStart', 'asyncEnd'], context: { error: sizeof } });
+    // The trace is over before the caller goes on, as for every traced command.
+    let ended = false;
+    const asyncEnd = (): void => {
+      ended = true;
+    };
+    dc.subscribe('tracing:zcached:command:asyncEnd', asyncEnd);
+    try {
+      expect(await c.get('missing')).toBeUndefined();
+      expect(ended).toBe(true);
+    } finally {
+      dc.unsubscribe('tracing:zcached:command:asyncEnd', asyncEnd);
+    }
+    expect(unhandled).toEqual([]);
   });
 
   it('a timeout: the TimeoutError the caller gets', async () => {

@@ -1,0 +1,24 @@
+/**
+ * The server's "key not found" reply, and the commands for which it is a
+ * normal outcome rather than a failure. Shared by the client's commands
+ * (GET resolves `undefined`, DELETE `false`) and by the tracing of commands
+ * (src/connection/diagnostics.ts), which must agree on it; it lives here so
+ * the connection layer can use it without importing the client.
+ *
+ * @module
+ */
+
+import { ServerError } from '../errors.js';
+
+/** True when `error` is the server's "key not found" reply (`-ERR 'key' not found`). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ServerError && error.code === 'ERR' && error.message.endsWith(' not found');
+}
+
+/**
+ * The commands (upper-case names) whose not-found reply the client turns into
+ * a value: GET (`get()` gives `undefined`, `exists()` `false`) and DELETE
+ * (`delete()` gives `false`). For the others (RENAME, SIZEOF, …) it stays an
+ * error the caller gets.
+ */
+export const NOT_FOUND_IS_A_VALUE: ReadonlySet<string> = new Set(['GET', 'DELETE']);
