@@ -11,4 +11,5 @@
  *
  * @module zcached/keyv
  */
+export { KeyvSharedStoreError } from './shared.js';
 export { KeyvZCached, type KeyvZCachedOptions, type KeyvZCachedOpts, type KeyvZCachedTarget } from './store.js';

@@ -11,10 +11,15 @@ import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import { ZCached, type CommandOptions, type ZCachedOptions } from '../client/client.js';
 import type { CodecOption } from '../client/codec.js';
 import { isNotFound, replies } from '../client/commands.js';
+import { assertKnownOptions, optionNames } from '../connection/option-keys.js';
 import type { Command } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
+import { NamespaceBinding } from './shared.js';
 
-/** Options of {@link KeyvZCached}. */
+/**
+ * Options of {@link KeyvZCached}. There is no `namespace` option: Keyv sets
+ * the adapter's namespace (`new Keyv({ store, namespace })`).
+ */
 export interface KeyvZCachedOptions {
   /**
    * Keys per request when `clear()` deletes a namespace's keys and when
@@ -39,6 +44,9 @@ export interface KeyvZCachedOpts {
   deserialize?: ((data: string) => unknown) | undefined;
 }
 
+const OPTION_NAMES = optionNames({ batchSize: true, commandOptions: true } satisfies Record<keyof KeyvZCachedOptions, true>);
+const COMMAND_OPTION_NAMES = optionNames({ signal: true, timeout: true } satisfies Record<keyof CommandOptions, true>);
+
 /** A `ZCached` client, whatever its value codec (the adapter sends its commands raw). */
 type AnyZCached = ZCached<any>;
 
@@ -59,8 +67,13 @@ export type KeyvZCachedTarget = AnyZCached | string | URL | ZCachedOptions<Codec
  *   is removed when Keyv reads it (`get`, `getMany`, the iterator), not
  *   before. `has()` answers false for an expired entry without removing it.
  * - `clear()` removes the keys of the adapter's namespace only (those that
- *   start with `namespace:`), found with KEYS, which lists every key of the
+ *   start with `namespace:`, so namespace `users` also removes those of a
+ *   namespace `users:admin`), found with KEYS, which lists every key of the
  *   server; without a namespace, the keys that hold no `:`.
+ * - One adapter per Keyv: Keyv keeps a single namespace on its store, so
+ *   when Keyv instances with different namespaces share an adapter, it
+ *   emits a {@link KeyvSharedStoreError} and refuses `clear()` with it
+ *   (nothing deleted). Adapters may share one `ZCached` client.
  * - The client: a `ZCached` you give it stays yours (`disconnect()` leaves
  *   it open: close it yourself); from a URL or options the adapter makes a
  *   client of its own, connects it on first use, and `disconnect()` closes
@@ -76,15 +89,17 @@ export type KeyvZCachedTarget = AnyZCached | string | URL | ZCachedOptions<Codec
  *   through Keyv, set `keyv.iterator = keyv.generateIterator(store.iterator.bind(store))`.
  *
  * It is an `EventEmitter` (Keyv listens to its `error` event); errors reach
- * Keyv as rejections of its calls.
+ * Keyv as rejections of its calls, except those of `has()` / `hasMany()`,
+ * which Keyv calls without catching: the adapter emits them as `error` and
+ * answers false, as Keyv does for stores without `has()` (with no `error`
+ * listener at all, Node's `EventEmitter` throws, so they reject).
  */
 export class KeyvZCached extends EventEmitter implements KeyvStoreAdapter {
   /** The client every command goes through. */
   readonly client: AnyZCached;
   /** See {@link KeyvZCachedOpts}. */
   readonly opts: KeyvZCachedOpts;
-  /** The namespace Keyv sets (its `namespace` option, default `'keyv'`); `clear()` and `iterator()` keep to it. */
-  namespace: string | undefined;
+  readonly #binding = new NamespaceBinding();
   readonly #owned: boolean;
   readonly #batchSize: number;
   readonly #commandOptions: CommandOptions | undefined;
@@ -93,11 +108,18 @@ export class KeyvZCached extends EventEmitter implements KeyvStoreAdapter {
    * @param target - a `ZCached` client (left open by {@link disconnect}), or
    *   a URL (`'zcached://host:7556'`) or `ZCached` options, from which the
    *   adapter makes a client of its own
-   * @throws TypeError / RangeError for an invalid option, URL or `batchSize`
+   * @param options - see {@link KeyvZCachedOptions}
+   * @throws TypeError for an unknown option (with the one meant, `batchsize` → `batchSize`), `namespace`
+   *   (Keyv's option), or an invalid URL or client option; RangeError for an invalid `batchSize`
    */
   constructor(target: KeyvZCachedTarget = {}, options: KeyvZCachedOptions = {}) {
     super();
+    if (Object.hasOwn(options, 'namespace')) {
+      throw new TypeError("KeyvZCached: namespace is Keyv's option, not the adapter's: new Keyv({ store, namespace: 'users' }) sets it on the adapter and prefixes the keys");
+    }
+    assertKnownOptions(options, OPTION_NAMES, 'KeyvZCached');
     const { batchSize = 256, commandOptions } = options;
+    if (typeof commandOptions === 'object' && commandOptions !== null) assertKnownOptions(commandOptions, COMMAND_OPTION_NAMES, 'KeyvZCached', 'commandOptions.');
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${String(batchSize)}`);
     this.#batchSize = batchSize;
     this.#commandOptions = commandOptions;
@@ -110,6 +132,20 @@ export class KeyvZCached extends EventEmitter implements KeyvStoreAdapter {
       this.#owned = true;
       this.opts = { dialect: 'zcached', url: describeTarget(target) };
     }
+    // Keyv subscribes to `error`, then assigns the namespace: see NamespaceBinding.
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'error') this.#binding.subscribed();
+    });
+  }
+
+  /** The namespace Keyv sets (its `namespace` option, default `'keyv'`); `clear()` and `iterator()` keep to it. */
+  get namespace(): string | undefined {
+    return this.#binding.namespace;
+  }
+
+  set namespace(namespace: string | undefined) {
+    const shared = this.#binding.assign(namespace);
+    if (shared !== undefined) this.emit('error', shared);
   }
 
   /** The stored entry, or undefined when the key does not exist. */
@@ -166,23 +202,41 @@ export class KeyvZCached extends EventEmitter implements KeyvStoreAdapter {
     return deleted.includes(true);
   }
 
-  /** Whether the key holds an entry that has not expired (an expired one is left in place). */
+  /**
+   * Whether the key holds an entry that has not expired (an expired one is
+   * left in place). A failure (client closed, server unreachable, a key the
+   * dialect refuses) is emitted as `error` and answers false: Keyv calls
+   * `has()` without catching, and answers so for stores without one.
+   */
   async has(key: string): Promise<boolean> {
-    const stored = await this.#send(['GET', key]).catch(undefinedWhenNotFound);
-    return this.#live(stored);
+    try {
+      const stored = await this.#send(['GET', key]).catch(undefinedWhenNotFound);
+      return await this.#live(stored);
+    } catch (error) {
+      this.emit('error', error); // with no listener, Node throws it: the call rejects
+      return false;
+    }
   }
 
-  /** {@link has} for many keys, in one MGET. */
+  /** {@link has} for many keys, in one MGET; a failure is emitted as `error` and answers false for every key. */
   async hasMany(keys: string[]): Promise<boolean[]> {
-    const stored = await this.getMany<unknown>(keys);
-    return Promise.all(stored.map((entry) => this.#live(entry as Reply | undefined)));
+    try {
+      const stored = await this.getMany<unknown>(keys);
+      return await Promise.all(stored.map((entry) => this.#live(entry as Reply | undefined)));
+    } catch (error) {
+      this.emit('error', error);
+      return keys.map(() => false);
+    }
   }
 
   /**
    * Removes the keys of the adapter's namespace (`namespace:` prefix), or,
    * without a namespace, the keys that hold no `:`. Other keys stay.
+   * @throws KeyvSharedStoreError (rejection, nothing sent) when Keyv instances with different namespaces share the adapter
    */
   async clear(): Promise<void> {
+    const shared = this.#binding.error();
+    if (shared !== undefined) throw shared;
     const keys = await this.#keysOf(this.namespace);
     for (let start = 0; start < keys.length; start += this.#batchSize) {
       await Promise.all(keys.slice(start, start + this.#batchSize).map((key) => this.delete(key)));
