@@ -63,7 +63,7 @@ export function parseConnectionUrl(input: string | URL, grammar: UrlGrammar): Ur
   try {
     url = new URL(text);
   } catch (error) {
-    throw new TypeError(`${owner}: ${shown} is not a valid URL; expected 'zcached://host:port' or 'zcacheds://host:port'`, { cause: error });
+    throw badPort(owner, text, shown) ?? new TypeError(`${owner}: ${shown} is not a valid URL; expected 'zcached://host:port' or 'zcacheds://host:port'`, { cause: error });
   }
   const secure = SCHEMES[url.protocol];
   if (secure === undefined) {
@@ -86,15 +86,44 @@ export function parseConnectionUrl(input: string | URL, grammar: UrlGrammar): Ur
   if (hostname !== '') options.host = hostname;
   if (url.port !== '') options.port = Number(url.port);
   if (secure) options.tls = true;
-  readQuery(url.searchParams, grammar, options);
+  readQuery(url, grammar, options);
   return options as UrlOptions;
 }
 
-function readQuery(params: URLSearchParams, grammar: UrlGrammar, into: Record<string, unknown>): void {
+/**
+ * The error of a URL that `new URL` refused for its port: out of 1..65535
+ * (a RangeError, as `port: 0` is) or not digits; `undefined` when the port
+ * is not the problem.
+ */
+function badPort(owner: string, text: string, shown: string): Error | undefined {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(\[[^\]/?#@]*\]|[^:/?#@]*):([^/?#@]*)(?:[/?#]|$)/i.exec(text);
+  const port = authority?.[2];
+  if (port === undefined || port === '') return undefined;
+  if (/^\d+$/.test(port)) {
+    return Number(port) > 65535 ? new RangeError(`${owner}: the port of ${shown} must be in 1..65535, got ${port}`) : undefined;
+  }
+  return new TypeError(`${owner}: the port of ${shown} must be decimal digits (1..65535), got ${JSON.stringify(port)}`);
+}
+
+/**
+ * The query as written, one `[key, value]` per `&`-separated part, each
+ * with its raw text (before `+` and `%xx` are decoded) for messages.
+ */
+function queryEntries(url: URL): { key: string; value: string; raw: string }[] {
+  const raw = url.search.slice(1).split('&').filter((part) => part !== '');
+  // URLSearchParams yields one entry per non-empty part, in order.
+  return [...url.searchParams].map(([key, value], i) => {
+    const part = raw[i] ?? '';
+    const equals = part.indexOf('=');
+    return { key, value, raw: equals === -1 ? '' : part.slice(equals + 1) };
+  });
+}
+
+function readQuery(url: URL, grammar: UrlGrammar, into: Record<string, unknown>): void {
   const { owner, query, objectOnly } = grammar;
   const aliases = grammar.aliases ?? {};
   const given = new Map<string, string>();
-  for (const [key, value] of params) {
+  for (const { key, value, raw } of queryEntries(url)) {
     if (Object.hasOwn(objectOnly, key)) throw new TypeError(`${owner}: option ${JSON.stringify(key)} cannot be given in a URL: ${objectOnly[key]}`);
     const name = Object.hasOwn(aliases, key) ? aliases[key]! : key;
     const type = Object.hasOwn(query, name) ? query[name] : undefined;
@@ -106,12 +135,14 @@ function readQuery(params: URLSearchParams, grammar: UrlGrammar, into: Record<st
       );
     }
     given.set(name, key);
-    into[name] = readValue(owner, key, value, type);
+    into[name] = readValue(owner, key, value, raw, type);
   }
 }
 
-function readValue(owner: string, key: string, value: string, type: QueryValueType): unknown {
-  const wrong = (expected: string) => new TypeError(`${owner}: URL option ${JSON.stringify(key)} must be ${expected}, got ${JSON.stringify(value)}`);
+function readValue(owner: string, key: string, value: string, raw: string, type: QueryValueType): unknown {
+  // The value as written in the URL, and what it decodes to when that differs (`+4` reads as ` 4`).
+  const got = raw === value ? JSON.stringify(value) : `${JSON.stringify(raw)} (read as ${JSON.stringify(value)}${raw.includes('+') ? ": a '+' in a URL query is a space" : ''})`;
+  const wrong = (expected: string) => new TypeError(`${owner}: URL option ${JSON.stringify(key)} must be ${expected}, got ${got}`);
   switch (type) {
     case 'integer':
       if (!/^\d+$/.test(value)) throw wrong('an integer (decimal digits)');

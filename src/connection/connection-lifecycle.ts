@@ -31,9 +31,10 @@ import {
   type ConnectionMachineSnapshot,
   type OpenSocketInput,
 } from './machine.js';
-import { timerDuration, type ConnectionOptions, type resolveConnectionOptions } from './options.js';
+import { resolveCloseOptions, timerDuration, type ConnectionOptions, type resolveConnectionOptions } from './options.js';
 import type { RequestQueue } from './requests.js';
 import { rootCauseText } from './root-cause.js';
+import { formatAddress } from './address.js';
 import { describeConnectionState, type CloseOptions, type ConnectionState, type ConnectionStateChange } from './state.js';
 import { openTransport, type OpenTransport, type TlsSetting, type Transport } from './transport.js';
 
@@ -198,6 +199,7 @@ export class ConnectionLifecycle {
   /** `Connection.close(options)`. */
   close(options: CloseOptions): Promise<void> {
     const host = this.#host;
+    resolveCloseOptions(options, 'Connection');
     const timeout = timerDuration('timeout', options.timeout ?? this.#settings.closeTimeout, true);
     const state = host.state();
     if (state === 'closed') return Promise.resolve();
@@ -295,7 +297,10 @@ export class ConnectionLifecycle {
       requests.failWritten(
         next === 'closed'
           ? new ConnectionClosedError(`connection ${connection.id} was closed before the reply arrived`)
-          : new ConnectionError(`connection ${connection.id} broke before the reply arrived`, cause),
+          : new ConnectionError(
+              `connection ${connection.id} broke before the reply arrived${lastError === undefined ? '' : ` (${rootCauseText(lastError)})`}`,
+              cause,
+            ),
       );
     }
     if (next === 'connected') {
@@ -312,7 +317,7 @@ export class ConnectionLifecycle {
           : 'it does not reconnect by itself (reconnect: false)';
       this.#settleConnectWaiters(
         new ConnectError(
-          `cannot connect to ${connection.host}:${connection.port} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastError === undefined ? 'unknown error' : rootCauseText(lastError)}; ${fate}`,
+          `cannot connect to ${formatAddress(connection.host, connection.port)} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastError === undefined ? 'unknown error' : rootCauseText(lastError)}; ${fate}`,
           cause,
         ),
       );

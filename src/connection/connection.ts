@@ -21,10 +21,12 @@ import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
 import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './connection-lifecycle.js';
 import { isTracingCommands, traceCommand } from './diagnostics.js';
-import { RequestQueue, type RequestOptions } from './requests.js';
+import { RequestQueue, type RequestOptions, type WaitingReason } from './requests.js';
 import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
 import { resolveConnectionOptions, timerDuration, type ConnectionOptions } from './options.js';
 import type { Transport } from './transport.js';
+import { formatAddress } from './address.js';
+import { rootCause, rootCauseText } from './root-cause.js';
 
 export type { ConnectionOptions } from './options.js';
 
@@ -51,7 +53,7 @@ export class Connection implements AsyncDisposable {
   readonly host: string;
   /** Server port. */
   readonly port: number;
-  /** Unique, readable id: `<host>:<port>#<n>`. */
+  /** Unique, readable id: `<host>:<port>#<n>`, an IPv6 host in brackets (`[::1]:7556#2`). */
   readonly id: string;
   /** The framing rules in use. */
   readonly dialect: Dialect;
@@ -79,7 +81,7 @@ export class Connection implements AsyncDisposable {
     const settings = resolveConnectionOptions(options);
     this.host = settings.host;
     this.port = settings.port;
-    this.id = `${settings.host}:${settings.port}#${nextConnectionNumber++}`;
+    this.id = `${formatAddress(settings.host, settings.port)}#${nextConnectionNumber++}`;
     this.dialect = settings.dialect;
     this.#decoder = new ReplyDecoder({
       ...(options.decoderLimits === undefined ? {} : { limits: options.decoderLimits }),
@@ -92,6 +94,7 @@ export class Connection implements AsyncDisposable {
       timeoutLimit: settings.timeoutLimit,
       onStreamTimeout: (error) => this.#break(error),
       onDrained: this.#lifecycle.onDrained,
+      whyWaiting: () => this.#whyWaiting(),
     });
     this.#lifecycle.start(this.#lifecycleHost());
   }
@@ -256,6 +259,8 @@ export class Connection implements AsyncDisposable {
    * {@link ConnectionClosedError}. Resolves when the socket and every timer
    * are gone; never rejects; calling it again returns the same promise
    * (a forced call still hurries a graceful one).
+   * @throws TypeError for options with an unknown key (naming the closest
+   *   valid one) or a `force` that is not a boolean
    * @throws RangeError for a `timeout` that is negative or past 2^31 - 1 ms
    */
   close(options: CloseOptions = {}): Promise<void> {
@@ -314,6 +319,24 @@ export class Connection implements AsyncDisposable {
         this.#lastActivity = performance.now();
       },
     };
+  }
+
+  /** Why requests still wait to be written (for the message of one that timed out unsent): the state, ending with the root cause. */
+  #whyWaiting(): WaitingReason {
+    if (this.#state === 'connected') {
+      const onTheWire = this.#requests.onTheWire;
+      return {
+        reason:
+          onTheWire > 0
+            ? `connection ${this.id} is connected, but ${onTheWire} request${onTheWire === 1 ? '' : 's'} written before it got no reply yet`
+            : `connection ${this.id} is connected, but the request was not written in time (a busy event loop?)`,
+      };
+    }
+    const described = this.describeState();
+    const lastError = this.lastError;
+    if (lastError === undefined) return { reason: described };
+    const root = rootCause(lastError);
+    return { reason: described.includes(root.message) ? described : `${described} (${rootCauseText(lastError)})`, cause: lastError };
   }
 
   /** The reply stream can no longer be trusted: break the connection (or, while closing, finish the close). */

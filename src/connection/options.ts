@@ -5,15 +5,21 @@
  */
 
 import type { DecoderLimits } from '../protocol/decoder.js';
-import { resolveDialect, type DialectInput, type DialectOptions } from '../protocol/dialect.js';
+import { DIALECTS, resolveDialect, type DialectInput, type DialectOptions } from '../protocol/dialect.js';
+import { assertPlainHost } from './address.js';
 import { ExponentialBackoff, type ExponentialBackoffOptions } from './backoff.js';
 import { DEFAULT_STABLE_AFTER, MAX_TIMER_DELAY, validateConnectionMachineInput } from './machine.js';
-import { assertKnownOptions, optionNames } from './option-keys.js';
+import { assertKnownOptions, closestName, optionNames } from './option-keys.js';
+import type { CloseOptions } from './state.js';
 import type { OpenTransport, TlsSetting } from './transport.js';
 
 /** Options of a {@link Connection}. Only `host` and `port` are required. */
 export interface ConnectionOptions {
-  /** Server host name or address. */
+  /**
+   * Server host name or IP address (`'cache.local'`, `'10.0.0.2'`, `'::1'`,
+   * IPv6 without brackets). A URL, a port (`'h:7556'`) or brackets are a
+   * `TypeError` saying what to write instead.
+   */
   readonly host: string;
   /** Server TCP port. */
   readonly port: number;
@@ -147,12 +153,49 @@ export function timerDuration(name: string, value: number, allowZero: boolean): 
   return ms;
 }
 
+/**
+ * A dialect name that is not one (`'etc'`), or a custom dialect's unknown
+ * `base`, is refused with the name most likely meant, as in a URL.
+ */
+function checkDialectName(dialect: DialectInput | undefined): DialectInput | undefined {
+  const named = typeof dialect === 'string' ? { what: 'dialect', name: dialect } : { what: 'base', name: isPlainObject(dialect) ? dialect.base : undefined };
+  if (typeof named.name !== 'string' || Object.hasOwn(DIALECTS, named.name)) return dialect;
+  const names = Object.keys(DIALECTS);
+  const suggestion = closestName(named.name, names);
+  throw new TypeError(
+    `dialect: unknown ${named.what} ${JSON.stringify(named.name)}; ` +
+      (suggestion === undefined ? `expected ${names.map((name) => `'${name}'`).join(', ')}` : `did you mean ${suggestion}?`) +
+      (named.what === 'dialect' ? ' (or give a custom dialect object)' : ''),
+  );
+}
+
+const CLOSE_OPTION_NAMES = optionNames({ force: true, timeout: true } satisfies Record<keyof CloseOptions, true>);
+
+/**
+ * Checks the options of `close()`: an object (or `undefined`) with only
+ * `force` (a boolean) and `timeout` (ms, 0 to 2^31 - 1).
+ * @throws TypeError for something else than an object, an unknown key
+ *   (naming the closest valid one) or a `force` that is not a boolean
+ * @throws RangeError for a `timeout` out of range
+ */
+export function resolveCloseOptions(options: CloseOptions | undefined, owner: string): CloseOptions {
+  if (options === undefined) return {};
+  if (!isPlainObject(options)) throw new TypeError(`${owner}: close options must be an object, got ${describeValue(options)}`);
+  assertKnownOptions(options, CLOSE_OPTION_NAMES, `${owner}.close()`);
+  if (options.force !== undefined && typeof options.force !== 'boolean') {
+    throw new TypeError(`${owner}.close(): force must be a boolean, got ${describeValue(options.force)}`);
+  }
+  if (options.timeout !== undefined) timerDuration('timeout', options.timeout, true);
+  return options;
+}
+
 /** Checks every option and fills in the defaults. */
 export function resolveConnectionOptions(options: ConnectionOptions) {
   if (typeof options !== 'object' || options === null) throw new TypeError('Connection: options must be an object');
   assertKnownConnectionOptions(options, 'Connection');
   const { host, port } = options;
   if (typeof host !== 'string' || host.length === 0) throw new TypeError('host must be a non-empty string');
+  assertPlainHost(host);
   if (typeof port !== 'number') throw new TypeError(`port must be a number, got ${typeof port}`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be an integer in 1..65535, got ${port}`);
   const reconnect = options.reconnect ?? true;
@@ -181,7 +224,7 @@ export function resolveConnectionOptions(options: ConnectionOptions) {
   return {
     host,
     port,
-    dialect: resolveDialect(options.dialect),
+    dialect: resolveDialect(checkDialectName(options.dialect)),
     timeoutLimit: timerDuration('timeoutLimit', options.timeoutLimit ?? 10_000, false),
     pingInterval: timerDuration('pingInterval', options.pingInterval ?? 0, true),
     closeTimeout: timerDuration('closeTimeout', options.closeTimeout ?? 5_000, true),

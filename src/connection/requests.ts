@@ -37,7 +37,12 @@ export interface RequestQueueOptions {
   readonly onStreamTimeout: (error: TimeoutError) => void;
   /** Called whenever the last unsettled request settles (for graceful close). */
   readonly onDrained: () => void;
+  /** For a request that times out unsent (called only then): what the connection is doing, and the failure behind it as `cause`. */
+  readonly whyWaiting?: () => WaitingReason;
 }
+
+/** What {@link RequestQueueOptions.whyWaiting} tells: `connection 127.0.0.1:7556#3 is waiting to retry ...`, and its last error. */
+export type WaitingReason = { readonly reason: string; readonly cause?: Error | undefined };
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -260,11 +265,13 @@ export class RequestQueue {
     // With deadlines in request order (one time limit for all), the walks stop at the first
     // live request that is not due: a timer costs what it expires, not what is pending.
     const ordered = this.#ordered;
-    // Requests not written yet just fail; nothing on the wire is affected (flush skips them).
+    // Requests not written yet just fail (why: asked once, when one is due); nothing on the wire is affected.
+    let why: WaitingReason | undefined;
     this.#waiting.walk((request) => {
       if (request.settled) return true;
       if (request.deadline > now) return !ordered;
-      this.#settle(request, timeoutError(request.timeout, 'waiting'));
+      why ??= this.#options.whyWaiting?.() ?? { reason: '' };
+      this.#settle(request, timeoutError(request.timeout, 'waiting', why));
       return true;
     });
     this.#forgetSettledWaiting();
@@ -384,10 +391,10 @@ interface SignalGroup {
   readonly onAbort: () => void;
 }
 
-function timeoutError(timeout: number, fate: 'waiting' | 'dropped' | 'reset' | 'probe'): TimeoutError {
+function timeoutError(timeout: number, fate: 'waiting' | 'dropped' | 'reset' | 'probe', why?: WaitingReason): TimeoutError {
   switch (fate) {
     case 'waiting':
-      return new TimeoutError(`the request waited ${timeout} ms for a connection and was never sent`);
+      return new TimeoutError(`the request waited ${timeout} ms for a connection and was never sent${why?.reason ? `: ${why.reason}` : ''}`, why);
     case 'dropped':
       return new TimeoutError(`no reply within ${timeout} ms; the request was abandoned (its late reply will be discarded) and the connection kept`);
     case 'reset':

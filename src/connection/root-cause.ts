@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ZCachedError } from '../errors.js';
+import { ProtocolError, ZCachedError } from '../errors.js';
 
 /** How deep a `cause` chain is followed (a cycle or a very long chain stops there). */
 const MAX_DEPTH = 16;
@@ -31,7 +31,10 @@ export function rootCause(error: Error): Error {
  * (`DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate`; not for this
  * library's own errors, whose class says it). An
  * `AggregateError` with no message of its own (Node's `net.connect` when
- * every address of a host name failed) gives the messages of its errors.
+ * every address of a host name failed) gives the messages of its errors. A
+ * reply that does not start with a type prefix of the protocol
+ * (`unknown type prefix 0x48`, the `H` of `HTTP/1.1`) means the peer is
+ * not a zcached server at all, and the text says so.
  */
 export function rootCauseText(error: Error): string {
   const root = rootCause(error);
@@ -45,5 +48,6 @@ export function rootCauseText(error: Error): string {
   // Node's codes (`DEPTH_ZERO_SELF_SIGNED_CERT`) say what its messages may not; ours are in the error's class already.
   const code = root instanceof ZCachedError ? undefined : (root as { code?: unknown }).code;
   if (typeof code === 'string' && code !== '' && !text.includes(code)) text = text === '' ? code : `${code}: ${text}`;
+  if (root instanceof ProtocolError && root.reason === 'type' && text.startsWith('unknown type prefix')) text += ': is this a zcached server?';
   return text === '' ? root.name : text;
 }

@@ -11,6 +11,7 @@ import * as tls from 'node:tls';
 import { ConnectionError } from '../errors.js';
 import type { RequestSink } from './requests.js';
 import { rootCauseText } from './root-cause.js';
+import { formatAddress } from './address.js';
 
 /** TLS settings: `true` for defaults, or Node's `tls.connect` options. */
 export type TlsSetting = boolean | tls.ConnectionOptions;
@@ -79,7 +80,7 @@ export function openTransport(options: TransportOptions, events: TransportEvents
       if (destroyed) return;
       destroyed = true;
       const error = new ConnectionError(
-        (open ? `the connection to ${options.host}:${options.port} closed` : `cannot connect to ${options.host}:${options.port}`) +
+        (open ? `the connection to ${formatAddress(options.host, options.port)} closed` : `cannot connect to ${formatAddress(options.host, options.port)}`) +
           (lastError === undefined ? '' : `: ${rootCauseText(lastError)}`),
         lastError === undefined ? undefined : { cause: lastError },
       );

@@ -228,6 +228,37 @@ describe('valid names are never refused as unknown', () => {
   });
 });
 
+describe('a misspelt dialect name', () => {
+  // Before: the URL's `dialect=ETX` got "did you mean etx?", the options object's `dialect: 'etc'` only a list.
+  const DIALECT_NAMES = ['legacy', 'etx-request', 'etx'];
+
+  it('gets the same suggestion in the options object as in the URL', () => {
+    fc.assert(
+      fc.property(typoOf(DIALECT_NAMES), ({ typo }) => {
+        const fromUrl = thrown(() => new ZCached(`zcached://h?dialect=${encodeURIComponent(typo)}`));
+        const fromObject = thrown(() => new ZCached({ dialect: typo as 'etx' }));
+        const fromConnection = thrown(() => new Connection({ host: 'h', port: 1, dialect: typo as 'etx' }));
+        const suggestion = /did you mean (\S+)\?$/.exec((fromUrl as Error).message)?.[1];
+        expect(suggestion).toBeDefined();
+        for (const error of [fromObject, fromConnection]) {
+          expect(error).toBeInstanceOf(TypeError);
+          expect((error as Error).message).toBe(`dialect: unknown dialect ${JSON.stringify(typo)}; did you mean ${suggestion}? (or give a custom dialect object)`);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('examples, and a custom dialect\'s base', () => {
+    expect(() => new ZCached({ dialect: 'etc' as 'etx' })).toThrow(new TypeError('dialect: unknown dialect "etc"; did you mean etx? (or give a custom dialect object)'));
+    expect(() => new ZCached({ dialect: 'modern' as 'etx' })).toThrow(
+      new TypeError(`dialect: unknown dialect "modern"; expected 'legacy', 'etx-request', 'etx' (or give a custom dialect object)`),
+    );
+    expect(() => new ZCached({ dialect: { base: 'legasy' as 'legacy' } })).toThrow(new TypeError('dialect: unknown base "legasy"; did you mean legacy?'));
+    expect(() => new ZCached({ dialect: 'toString' as 'etx' })).toThrow(/unknown dialect "toString"/);
+  });
+});
+
 describe('examples', () => {
   it('poolsize → "did you mean poolSize?"', () => {
     expect(() => new ZCached({ poolsize: 4 } as object)).toThrow(new TypeError('ZCached: unknown option "poolsize"; did you mean poolSize?'));

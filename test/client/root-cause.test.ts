@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import { Connection } from '../../src/connection/connection.js';
 import { rootCauseText } from '../../src/connection/root-cause.js';
-import { ConnectError, ConnectionError, PoolEmptyError } from '../../src/errors.js';
+import { ConnectError, ConnectionError, PoolEmptyError, ProtocolError, TimeoutError } from '../../src/errors.js';
 import { deferredCleanup, watchUnhandledRejections } from '../support.js';
 
 const cleanup = deferredCleanup();
@@ -159,7 +159,80 @@ describe('TLS handshake failures', () => {
   });
 });
 
+describe('command errors carry the root cause in their message', () => {
+  // Before: `connection 127.0.0.1:P#5 broke before the reply arrived`, the reason only in `cause`;
+  // a request that timed out unsent said `was never sent` and no more.
+  it('a server that is not zcached (HTTP): the request fails naming the bad reply and asking whether it is a zcached server', async () => {
+    const port = await rawServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')));
+    const c = client({ port, connectionAttempts: 1 });
+    await c.run();
+    const error = await c.get('k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as Error).message).toMatch(
+      new RegExp(`^connection 127\\.0\\.0\\.1:${port}#\\d+ broke before the reply arrived \\(unknown type prefix 0x48: is this a zcached server\\?\\)$`),
+    );
+    const root = rootOf(error);
+    expect(root).toBeInstanceOf(ProtocolError);
+    expect(root.message).toBe('unknown type prefix 0x48');
+  });
+
+  it('a server that resets the connection: the request fails naming the reset', async () => {
+    const port = await rawServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    const c = client({ port, connectionAttempts: 1 });
+    await c.run();
+    const error = await c.get('k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    const root = rootOf(error);
+    expect(root).not.toBe(error);
+    expect(root.code).toBe('ECONNRESET');
+    expect((error as Error).message).toMatch(
+      new RegExp(`^connection 127\\.0\\.0\\.1:${port}#\\d+ broke before the reply arrived \\(${literal(rootCauseText(error as Error))}\\)$`),
+    );
+    expect((error as Error).message).toContain('ECONNRESET');
+  });
+
+  it('a request that times out unsent says what the connection was doing and why, with its last error as cause', async () => {
+    const port = await closedPort();
+    const connection = new Connection({ host: '127.0.0.1', port, connectionAttempts: 1, backoff: { initial: 60_000, max: 60_000 } });
+    cleanup.push(() => connection.close());
+    await expect(connection.connect()).rejects.toBeInstanceOf(ConnectError);
+    expect(connection.isResting()).toBe(true);
+    const error = await connection.send(['PING'], { timeout: 200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^the request waited 200 ms for a connection and was never sent: connection 127\\.0\\.0\\.1:${port}#\\d+ is resting after 1 failed attempt ` +
+          `\\(last error: .*connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\) and retries in ~\\d+ ms$`,
+      ),
+    );
+    expect((error as Error).cause).toBe(connection.lastError);
+    expect(rootOf(error).code).toBe('ECONNREFUSED');
+  });
+
+  it('a request that times out unsent behind an unanswered one on a connected connection says so', async () => {
+    // The 'legacy' dialect has one request on the wire at a time: the second waits behind the first.
+    const port = await rawServer(() => {});
+    const connection = new Connection({ host: '127.0.0.1', port, dialect: 'legacy', timeoutLimit: 60_000 });
+    cleanup.push(() => connection.close({ force: true }));
+    await connection.connect();
+    const first = connection.send(['GET', 'a']).catch((e: unknown) => e);
+    const error = await connection.send(['GET', 'b'], { timeout: 200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toMatch(
+      /^the request waited 200 ms for a connection and was never sent: connection 127\.0\.0\.1:\d+#\d+ is connected, but 1 request written before it got no reply yet$/,
+    );
+    await connection.close({ force: true });
+    expect(await first).toBeInstanceOf(Error);
+  });
+});
+
 describe('rootCauseText', () => {
+  it('a reply with an unknown type prefix asks whether the peer is a zcached server; other protocol errors do not', () => {
+    const wrapped = new ConnectionError('x', { cause: new ProtocolError('unknown type prefix 0x48', { reason: 'type' }) });
+    expect(rootCauseText(wrapped)).toBe('unknown type prefix 0x48: is this a zcached server?');
+    expect(rootCauseText(new ProtocolError('a line ends with CR without LF'))).toBe('a line ends with CR without LF');
+  });
+
   it('an AggregateError without a message (net.connect when every address of a name failed) gives its errors', () => {
     const refused = (address: string) => Object.assign(new Error(`connect ECONNREFUSED ${address}`), { code: 'ECONNREFUSED' });
     const aggregate = Object.assign(new AggregateError([refused('::1:1'), refused('127.0.0.1:1')], ''), { code: 'ECONNREFUSED' });

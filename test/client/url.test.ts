@@ -156,7 +156,8 @@ describe('the URL grammar', () => {
       expect((error as Error).message).not.toContain('s3cret');
     }
     // Even when the URL is invalid for another reason, the password is not echoed.
-    expect(() => new ZCached('zcached://user:s3cret@h:99999')).toThrow(/^(?!.*s3cret).*not a valid URL/);
+    expect(() => new ZCached('zcached://user:s3cret@h:99999')).toThrow(/^(?!.*s3cret).*port of "zcached:\/\/\*\*\*@h:99999" must be in 1\.\.65535/);
+    expect(() => new ZCached('zcached://user:s3cret@a b')).toThrow(/^(?!.*s3cret).*not a valid URL/);
   });
 
   it('refuses a path, a fragment, an unknown, repeated or object-only query key', () => {
@@ -184,6 +185,27 @@ describe('the URL grammar', () => {
     expect(() => new ZCached('zcached://h?poolSize=0')).toThrow(RangeError);
     expect(() => new ZCached('zcached://h:0')).toThrow(RangeError);
     expect(() => new ZCached('zcached://h?timeout=0')).toThrow(RangeError);
+  });
+
+  it('a port out of range or not a number says so, rather than "not a valid URL"', () => {
+    // Before: `"zcached://h:99999" is not a valid URL`.
+    expect(() => new ZCached('zcached://h:99999')).toThrow(new RangeError('ZCached: the port of "zcached://h:99999" must be in 1..65535, got 99999'));
+    expect(() => new ZCached('zcacheds://[::1]:65536?poolSize=2')).toThrow(/^ZCached: the port of .* must be in 1\.\.65535, got 65536$/);
+    expect(() => new ZCached('zcached://h:7a')).toThrow(new TypeError('ZCached: the port of "zcached://h:7a" must be decimal digits (1..65535), got "7a"'));
+    expect(() => resolveServer('zcached://h:70000', { poolSize: 1, connection: {} })).toThrow(RangeError);
+    // Not the port's fault: still "not a valid URL".
+    expect(() => new ZCached('zcached://a b')).toThrow(/is not a valid URL/);
+  });
+
+  it('a value that decodes to something else is shown as written, with what it was read as', () => {
+    // Before: `got " 4"` for `+4` (a '+' in a query is a space).
+    expect(() => new ZCached('zcached://h?poolSize=+4')).toThrow(
+      new TypeError(`ZCached: URL option "poolSize" must be an integer (decimal digits), got "+4" (read as " 4": a '+' in a URL query is a space)`),
+    );
+    expect(() => new ZCached('zcached://h?timeout=1%2E5')).toThrow(/must be an integer \(decimal digits\), got "1%2E5" \(read as "1\.5"\)$/);
+    // Empty parts between '&' do not shift which raw value goes with which key.
+    expect(() => new ZCached('zcached://h?&&poolSize=2&&reconnect=+')).toThrow(/"reconnect" must be true, false, 1 or 0, got "\+" \(read as " "/);
+    expect(connectionOf('zcached://h?&poolSize=2&&timeout=%35').timeoutLimit).toBe(5);
   });
 
   it('refuses arguments it cannot read', () => {

@@ -169,8 +169,11 @@ function checkInvariants(real: Real): void {
   for (const s of sent) {
     if (s.error instanceof TimeoutError) {
       const wasWritten = seen.has(s.id);
-      if (/never sent/.test(s.error.message) && wasWritten) throw new Error(`${s.id} timed out as "never sent" but was written`);
-      if (/no reply within/.test(s.error.message) && !wasWritten) throw new Error(`${s.id} timed out as "no reply" but was never written`);
+      // Anchored: a "never sent" message goes on to say what the connection was doing, which may quote an earlier "no reply within".
+      if (/^the request waited \d+ ms for a connection and was never sent/.test(s.error.message) && wasWritten) {
+        throw new Error(`${s.id} timed out as "never sent" but was written`);
+      }
+      if (/^no reply within/.test(s.error.message) && !wasWritten) throw new Error(`${s.id} timed out as "no reply" but was never written`);
     }
   }
 
