@@ -394,7 +394,7 @@ interface SignalGroup {
 function timeoutError(timeout: number, fate: 'waiting' | 'dropped' | 'reset' | 'probe', why?: WaitingReason): TimeoutError {
   switch (fate) {
     case 'waiting':
-      return new TimeoutError(`the request waited ${timeout} ms for a connection and was never sent${why?.reason ? `: ${why.reason}` : ''}`, why);
+      return new TimeoutError(`the request waited ${timeout} ms for a connection and was never sent${why?.reason ? `: ${why.reason}` : ''}`, { cause: why?.cause });
     case 'dropped':
       return new TimeoutError(`no reply within ${timeout} ms; the request was abandoned (its late reply will be discarded) and the connection kept`);
     case 'reset':
