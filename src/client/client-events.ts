@@ -9,6 +9,7 @@
  */
 
 import type { EventEmitter } from 'node:events';
+import { formatAddress } from '../connection/address.js';
 import type { Connection } from '../connection/connection.js';
 import { ConnectError, ConnectionError } from '../errors.js';
 import type { Unsubscribe } from '../events.js';
@@ -243,5 +244,5 @@ function brokenError(
   const next = retryIn === undefined ? 'it does not reconnect by itself (reconnect: false)' : `it retries by itself in ~${Math.round(retryIn)} ms`;
   if (from === 'connected') return new ConnectionError(`connection ${connection.id} broke${why}; ${next}`, options);
   if (connection.isConnecting()) return undefined;
-  return new ConnectError(`connection ${connection.id} could not connect to ${connection.host}:${connection.port}${why}; ${next}`, options);
+  return new ConnectError(`connection ${connection.id} could not connect to ${formatAddress(connection.host, connection.port)}${why}; ${next}`, options);
 }

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { formatAddress } from '../connection/address.js';
 import type { Connection } from '../connection/connection.js';
 import { rootCauseText } from '../connection/root-cause.js';
 import { ConnectError, ConnectionClosedError, PoolEmptyError } from '../errors.js';
@@ -118,7 +119,7 @@ function unreachableError(pool: ConnectionPool<Connection>): ConnectError {
   }
   const cause = connections.find((c) => c.lastError !== undefined)?.lastError;
   const count = connections.length;
-  const address = first.host.includes(':') ? `[${first.host}]:${first.port}` : `${first.host}:${first.port}`;
+  const address = formatAddress(first.host, first.port);
   // The root cause (`connect ECONNREFUSED ...`, `getaddrinfo ENOTFOUND ...`) ends the message; the chain stays in `cause`.
   return new ConnectError(
     `cannot reach the zcached server at ${address}: ` +

@@ -263,7 +263,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    *   (on `'etx'`: a line feed or 0x03 in any string, an empty string, an
    *   empty map), with `path` `'key'`, `'value'` or a part of it (`'value[1]'`)
    * @throws TypeError with `codec: 'json'`, for a value JSON cannot store
-   *   faithfully (`undefined`, a function, a symbol, a bigint, NaN, a Map,
+   *   faithfully (`undefined`, a function, a symbol, a bigint, NaN, an infinity, -0, a Map,
    *   a Set, binary data, a cycle), naming the part at fault; with a codec of
    *   your own, what its `encode` throws
    */

@@ -32,3 +32,4 @@ export type { RequestOptions } from './requests.js';
 export { describeConnectionState, type CloseOptions, type ConnectionState, type ConnectionStateChange, type ConnectionStateFacts } from './state.js';
 export { openTransport, type OpenTransport, type TlsSetting, type Transport, type TransportEvents, type TransportOptions } from './transport.js';
 export { COMMAND_CHANNEL, CONNECTION_STATE_CHANNEL, type CommandTraceContext, type ConnectionStateMessage } from './diagnostics.js';
+export { NOT_FOUND_RESULT } from './diagnostics.js';
