@@ -10,15 +10,12 @@
  *   itself, the error says what each one is doing.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { ZCached, type ZCachedOptions } from '../../src/client/client.js';
 import { ConnectError, ConnectionClosedError, PoolEmptyError, ZCachedError } from '../../src/errors.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { moduleUrl, removeBuild, transpileSources } from '../diagnostics/child.js';
 import { deferredCleanup, until, watchUnhandledRejections } from '../support.js';
 
 const cleanup = deferredCleanup();
@@ -148,10 +145,10 @@ describe('run()', () => {
 
   it('a script whose run() rejects exits by itself, without close() (was: it never exited)', async () => {
     const build = transpileSources();
-    cleanup.push(async () => rmSync(build, { recursive: true, force: true }));
+    cleanup.push(async () => removeBuild(build));
     const port = await refusedPort();
     const script = [
-      `import { ZCached } from ${JSON.stringify(pathToImport(path.join(build, 'index.js')))};`,
+      `import { ZCached } from ${moduleUrl(build, 'index.js')};`,
       `const client = new ZCached({ port: ${port} });`,
       `try { await client.run(); console.log('resolved'); } catch (error) { console.log('rejected', error.code); }`,
     ].join('\n');
@@ -236,46 +233,3 @@ describe('no unhandled rejections', () => {
     expect(unhandled).toEqual([]);
   });
 });
-
-// ---- the child-process check needs the library as plain JavaScript ----------------------------
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/**
- * Transpiles src/ to JavaScript, types stripped and not checked (as
- * `isolatedModules` allows), into a directory under node_modules/.cache,
- * where `xstate` and `fp-ts` resolve. Not dist/: that may be stale.
- * @returns the directory
- */
-function transpileSources(): string {
-  const out = path.join(ROOT, 'node_modules', '.cache', `zcached-run-test-${process.pid}-${Date.now().toString(36)}`);
-  const src = path.join(ROOT, 'src');
-  const files: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) files.push(full);
-    }
-  };
-  walk(src);
-  const program = ts.createProgram(files, {
-    noCheck: true,
-    noLib: true,
-    noResolve: true,
-    types: [],
-    isolatedModules: true,
-    module: ts.ModuleKind.ESNext,
-    target: ts.ScriptTarget.ES2022,
-    rootDir: src,
-    outDir: out,
-  });
-  const { emitSkipped } = program.emit();
-  if (emitSkipped) throw new Error('transpiling src/ failed');
-  writeFileSync(path.join(out, 'package.json'), '{ "type": "module" }\n');
-  return out;
-}
-
-function pathToImport(file: string): string {
-  return new URL(`file://${file}`).href;
-}

@@ -2,7 +2,8 @@
  * Runs a script in a child Node process against the library's sources,
  * transpiled (types stripped, nothing checked) to a directory of their own:
  * for what only a fresh process shows (`NODE_DEBUG`, which `util.debuglog`
- * reads once; a crash on an `error` event nobody listens to).
+ * reads once; a crash on an `error` event nobody listens to; a script that
+ * must exit by itself).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
