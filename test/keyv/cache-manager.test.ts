@@ -5,22 +5,15 @@
  */
 import { createCache } from 'cache-manager';
 import Keyv from 'keyv';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZCached } from '../../src/client/client.js';
+import { describe, expect, it } from 'vitest';
+import type { ZCached } from '../../src/client/client.js';
 import { KeyvZCached } from '../../src/keyv/index.js';
-import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { etxServerAndClient } from './keyv-support.js';
 
-let server: ZCachedServer;
 let client: ZCached;
 
-beforeAll(async () => {
-  server = await startServer({ dialect: 'etx' });
-  client = new ZCached({ port: server.port });
-  await client.run();
-});
-afterAll(async () => {
-  await client?.close();
-  await server?.close();
+etxServerAndClient((_server, running) => {
+  client = running;
 });
 
 describe('cache-manager over KeyvZCached', () => {

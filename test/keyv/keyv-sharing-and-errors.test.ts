@@ -5,27 +5,23 @@
  * store's `has` without catching), and misspelt adapter options.
  */
 import Keyv from 'keyv';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import { ConnectError, ConnectionClosedError, DialectError, ZCachedError } from '../../src/errors.js';
 import { KeyvSharedStoreError, KeyvZCached } from '../../src/keyv/index.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { etxServerAndClient } from './keyv-support.js';
 
 let server: ZCachedServer;
 let client: ZCached;
 
-beforeAll(async () => {
-  server = await startServer({ dialect: 'etx' });
-  client = new ZCached({ port: server.port });
-  await client.run();
-});
-afterEach(async () => {
-  await client.flush();
-});
-afterAll(async () => {
-  await client?.close();
-  await server?.close();
-});
+etxServerAndClient(
+  (started, running) => {
+    server = started;
+    client = running;
+  },
+  { flushAfterEach: true },
+);
 
 const sortedKeys = async (): Promise<string[]> => (await client.keys()).sort();
 
