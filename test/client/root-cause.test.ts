@@ -8,11 +8,7 @@
  * Before, the message ended with `(cannot connect to 127.0.0.1:P)`: the
  * socket's error was only in `error.cause.cause`.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
@@ -20,6 +16,7 @@ import { Connection } from '../../src/connection/connection.js';
 import { rootCauseText } from '../../src/connection/root-cause.js';
 import { ConnectError, ConnectionError, PoolEmptyError, ProtocolError, TimeoutError } from '../../src/errors.js';
 import { deferredCleanup, watchUnhandledRejections } from '../support.js';
+import { selfSignedCertificate } from '../tls-credentials.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
@@ -256,23 +253,3 @@ describe('no unhandled rejections', () => {
     expect(unhandled).toEqual([]);
   });
 });
-
-/** A self-signed certificate for `localhost`, made with the openssl CLI; undefined without it. */
-function selfSignedCertificate(): { key: Buffer; cert: Buffer } | undefined {
-  try {
-    const dir = mkdtempSync(join(tmpdir(), 'zcached-root-tls-'));
-    try {
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-          '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-        { stdio: 'ignore' },
-      );
-      return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  } catch {
-    return undefined;
-  }
-}

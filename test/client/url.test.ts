@@ -8,10 +8,6 @@
  * client went to 127.0.0.1:7556: the end-to-end tests connect to a server
  * on another port, so they fail there.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type * as tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
@@ -19,6 +15,7 @@ import { resolveZCachedOptions } from '../../src/client/options.js';
 import { resolveServer } from '../../src/fleet/options.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
 import { deferredCleanup, watchUnhandledRejections } from '../support.js';
+import { selfSignedCertificate } from '../tls-credentials.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
@@ -240,23 +237,3 @@ describe('no unhandled rejections', () => {
     expect(unhandled).toEqual([]);
   });
 });
-
-/** A self-signed certificate for `localhost`, made with the openssl CLI; undefined without it. */
-function selfSignedCertificate(): { key: Buffer; cert: Buffer } | undefined {
-  try {
-    const dir = mkdtempSync(join(tmpdir(), 'zcached-url-tls-'));
-    try {
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-          '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-        { stdio: 'ignore' },
-      );
-      return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  } catch {
-    return undefined;
-  }
-}

@@ -2,15 +2,12 @@
  * The embedded server over real TCP, driven by a tiny raw client that writes
  * hand-built request bytes and reads raw reply bytes.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DialectName } from '../../src/protocol/dialect.js';
 import { startServer, ZCachedStore, type ZCachedServer } from '../../src/testing/server.js';
 import { sleep, until } from '../support.js';
+import { selfSignedCertificate } from '../tls-credentials.js';
 import { arr, bulk, cmd, RawClient } from './raw-client.js';
 
 // ---------------------------------------------------------------- fixtures
@@ -645,23 +642,7 @@ describe('fault hooks', () => {
 // ---------------------------------------------------------------- TLS
 
 describe('TLS', () => {
-  let credentials: { key: Buffer; cert: Buffer } | undefined;
-  try {
-    const dir = mkdtempSync(join(tmpdir(), 'zcached-tls-'));
-    try {
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-          '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-        { stdio: 'ignore' },
-      );
-      credentials = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  } catch {
-    credentials = undefined;
-  }
+  const credentials = selfSignedCertificate();
 
   it.skipIf(credentials === undefined)('serves the protocol over TLS, and close() ends TLS clients', async () => {
     const server = await serve({ tls: credentials as tls.TlsOptions });
