@@ -12,9 +12,7 @@ import { etxServerAndClient } from './keyv-support.js';
 
 let client: ZCached;
 
-etxServerAndClient((_server, running) => {
-  client = running;
-});
+etxServerAndClient((started) => ({ client } = started));
 
 describe('cache-manager over KeyvZCached', () => {
   it('get, set, del, mset and mget go to the server', async () => {

@@ -15,13 +15,7 @@ import { etxServerAndClient } from './keyv-support.js';
 let server: ZCachedServer;
 let client: ZCached;
 
-etxServerAndClient(
-  (started, running) => {
-    server = started;
-    client = running;
-  },
-  { flushAfterEach: true },
-);
+etxServerAndClient((started) => ({ server, client } = started), { flushAfterEach: true });
 
 const sortedKeys = async (): Promise<string[]> => (await client.keys()).sort();
 

@@ -12,13 +12,16 @@ import { startServer, type ZCachedServer } from '../../src/testing/server.js';
  * variables); after them, closes the client, then the server. With
  * `flushAfterEach`, empties the server after each test.
  */
-export function etxServerAndClient(use: (server: ZCachedServer, client: ZCached) => void, { flushAfterEach = false }: { flushAfterEach?: boolean } = {}): void {
+export function etxServerAndClient(
+  use: (started: { readonly server: ZCachedServer; readonly client: ZCached }) => void,
+  { flushAfterEach = false }: { flushAfterEach?: boolean } = {},
+): void {
   let server: ZCachedServer | undefined;
   let client: ZCached | undefined;
   beforeAll(async () => {
     server = await startServer({ dialect: 'etx' });
     client = new ZCached({ port: server.port });
-    use(server, client);
+    use({ server, client });
     await client.run();
   });
   if (flushAfterEach) {
