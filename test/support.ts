@@ -1,7 +1,9 @@
 /**
  * Small pieces shared by the socket-level test files: deferred cleanup,
- * polling for a condition, and a watch on unhandled rejections.
+ * polling for a condition, a watch on unhandled rejections, and a port
+ * nothing listens on.
  */
+import * as net from 'node:net';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /**
@@ -57,4 +59,13 @@ export function watchUnhandledRejections(): unknown[] {
     process.off('unhandledRejection', onUnhandled);
   });
   return unhandled;
+}
+
+/** A port that was just bound and closed on 127.0.0.1: nothing listens there (a connection to it is refused). */
+export async function refusedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }

@@ -8,7 +8,6 @@
  * listener behaves as Node's `EventEmitter` says (in a child process, where
  * a crash would show as the exit code).
  */
-import * as net from 'node:net';
 import { inspect } from 'node:util';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { ZCached, type ZCachedOptions } from '../../src/client/client.js';
@@ -18,7 +17,7 @@ import { ConnectError, ConnectionClosedError, ConnectionError, ZCachedError } fr
 import { ConnectionPool } from '../../src/pool/pool.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
 import { moduleUrl, removeBuild, runScript, transpileSources } from '../diagnostics/child.js';
-import { deferredCleanup, sleep, until, watchUnhandledRejections } from '../support.js';
+import { deferredCleanup, refusedPort, sleep, until, watchUnhandledRejections } from '../support.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
@@ -57,15 +56,6 @@ function record(c: ZCached, withError = true): Logged[] {
 const names = (log: readonly Logged[]): string[] => log.map((entry) => entry.event);
 const ofType = <E extends Logged['event']>(log: readonly Logged[], event: E): Extract<Logged, { event: E }>[] =>
   log.filter((entry): entry is Extract<Logged, { event: E }> => entry.event === event);
-
-/** A port nothing listens on. */
-async function refusedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Fast, predictable reconnects: no jitter, waits of 20 to 40 ms, attempts enough not to run out. */
 const RECONNECT: ZCachedOptions = { backoff: { initial: 20, max: 40, jitter: 0 }, connectionAttempts: 1_000 };

@@ -15,20 +15,11 @@ import { ZCached } from '../../src/client/client.js';
 import { Connection } from '../../src/connection/connection.js';
 import { rootCauseText } from '../../src/connection/root-cause.js';
 import { ConnectError, ConnectionError, PoolEmptyError, ProtocolError, TimeoutError } from '../../src/errors.js';
-import { deferredCleanup, watchUnhandledRejections } from '../support.js';
+import { deferredCleanup, refusedPort, watchUnhandledRejections } from '../support.js';
 import { selfSignedCertificate } from '../tls-credentials.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
-
-/** A port that was just bound and closed on 127.0.0.1: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** A server on a free port of 127.0.0.1 that does `onSocket` to every connection; closed after the test. */
 async function rawServer(onSocket: (socket: net.Socket) => void, make: () => net.Server = () => net.createServer()): Promise<number> {
@@ -72,7 +63,7 @@ const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\
 
 describe('connection refused', () => {
   it('run() rejects with the root cause at the end of its message; the cause chain is kept', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const error = await client({ port, connectionAttempts: 1 }).run().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
     const message = (error as Error).message;
@@ -84,7 +75,7 @@ describe('connection refused', () => {
   });
 
   it('a command after the failed run() says why, with the root cause last', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const c = client({ port, connectionAttempts: 1, poolSize: 2 });
     const failure = await c.run().catch((e: unknown) => e);
     const error = await c.get('k').catch((e: unknown) => e);
@@ -94,7 +85,7 @@ describe('connection refused', () => {
   });
 
   it('Connection: connect() and a request on a connection that gave up name the root cause', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const connection = new Connection({ host: '127.0.0.1', port, connectionAttempts: 1, reconnect: false });
     cleanup.push(() => connection.close());
     const connectError = await connection.connect().catch((e: unknown) => e);
@@ -189,7 +180,7 @@ describe('command errors carry the root cause in their message', () => {
   });
 
   it('a request that times out unsent says what the connection was doing and why, with its last error as cause', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const connection = new Connection({ host: '127.0.0.1', port, connectionAttempts: 1, backoff: { initial: 60_000, max: 60_000 } });
     cleanup.push(() => connection.close());
     await expect(connection.connect()).rejects.toBeInstanceOf(ConnectError);

@@ -10,13 +10,12 @@
  *   itself, the error says what each one is doing.
  */
 import { spawn } from 'node:child_process';
-import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ZCached, type ZCachedOptions } from '../../src/client/client.js';
 import { ConnectError, ConnectionClosedError, PoolEmptyError, ZCachedError } from '../../src/errors.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
 import { moduleUrl, removeBuild, transpileSources } from '../diagnostics/child.js';
-import { deferredCleanup, until, watchUnhandledRejections } from '../support.js';
+import { deferredCleanup, refusedPort, until, watchUnhandledRejections } from '../support.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
@@ -31,15 +30,6 @@ function client(options: ZCachedOptions): ZCached {
   const created = new ZCached(options);
   cleanup.push(() => created.close());
   return created;
-}
-
-/** A port nothing listens on. */
-async function refusedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** Sockets and timers keeping this process alive, by kind. */

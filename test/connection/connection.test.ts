@@ -14,7 +14,7 @@ import {
 } from '../../src/errors.js';
 import type { DialectName } from '../../src/protocol/dialect.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
-import { deferredCleanup, until } from '../support.js';
+import { deferredCleanup, refusedPort, until } from '../support.js';
 
 const cleanup = deferredCleanup();
 
@@ -28,15 +28,6 @@ function open(server: { port: number }, options: Partial<ConnectionOptions> = {}
   const connection = new Connection({ host: '127.0.0.1', port: server.port, dialect: 'etx', ...options });
   cleanup.push(() => connection.close({ force: true }));
   return connection;
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 describe.each(['legacy', 'etx-request', 'etx'] as const)('Connection in the %s dialect', (dialect) => {
@@ -114,7 +105,7 @@ describe('Connection', () => {
   });
 
   it('rejects with ConnectError after its attempts against a closed port', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const connection = open({ port }, { connectionAttempts: 2, backoff: { initial: 5, max: 10 } });
     const changes: ConnectionStateChange[] = [];
     connection.subscribe((change) => changes.push(change));
@@ -131,7 +122,7 @@ describe('Connection', () => {
   });
 
   it('with reconnect: false, rejects requests at once after its attempts, saying it gave up', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const connection = open({ port }, { connectionAttempts: 2, backoff: { initial: 5, max: 10 }, reconnect: false });
     const error = await connection.connect().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);

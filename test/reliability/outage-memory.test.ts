@@ -3,13 +3,12 @@
  * connection (timeouts, aborts) must release their records and their encoded
  * bytes, so what an outage leaves behind does not grow with its length.
  */
-import * as net from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Connection } from '../../src/connection/connection.js';
 import { TimeoutError } from '../../src/errors.js';
-import { deferredCleanup } from '../support.js';
+import { deferredCleanup, refusedPort } from '../support.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -23,14 +22,6 @@ async function retained(): Promise<number> {
   }
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.arrayBuffers;
-}
-
-async function refusedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /** Sends `count` 1 KB SETs with a 50 ms timeout to a connection that cannot connect; all must time out. */
