@@ -15,24 +15,14 @@ import type { ConnectEvent, ReconnectingEvent } from '../../src/client/client-ev
 import { Connection } from '../../src/connection/connection.js';
 import { ConnectError, ConnectionClosedError, ConnectionError, ZCachedError } from '../../src/errors.js';
 import { ConnectionPool } from '../../src/pool/pool.js';
-import { startServer, type ZCachedServer } from '../../src/testing/server.js';
 import { moduleUrl, removeBuild, runScript, transpileSources } from '../diagnostics/child.js';
+import { serversAndClients } from '../servers-and-clients.js';
 import { deferredCleanup, refusedPort, sleep, until, watchUnhandledRejections } from '../support.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
 
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<ZCachedServer> {
-  const started = await startServer({ faithful: false, ...options });
-  cleanup.push(() => started.close());
-  return started;
-}
-
-function client(options: ZCachedOptions): ZCached {
-  const created = new ZCached(options);
-  cleanup.push(() => created.close());
-  return created;
-}
+const { server, client } = serversAndClients(cleanup, { faithful: false });
 
 type Logged =
   | { readonly event: 'connect'; readonly payload: ConnectEvent }

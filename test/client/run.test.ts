@@ -11,26 +11,15 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ZCached, type ZCachedOptions } from '../../src/client/client.js';
 import { ConnectError, ConnectionClosedError, PoolEmptyError, ZCachedError } from '../../src/errors.js';
-import { startServer, type ZCachedServer } from '../../src/testing/server.js';
 import { moduleUrl, removeBuild, transpileSources } from '../diagnostics/child.js';
+import { serversAndClients } from '../servers-and-clients.js';
 import { deferredCleanup, refusedPort, until, watchUnhandledRejections } from '../support.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
 
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<ZCachedServer> {
-  const started = await startServer(options);
-  cleanup.push(() => started.close());
-  return started;
-}
-
-function client(options: ZCachedOptions): ZCached {
-  const created = new ZCached(options);
-  cleanup.push(() => created.close());
-  return created;
-}
+const { server, client } = serversAndClients(cleanup);
 
 /** Sockets and timers keeping this process alive, by kind. */
 function resources(): Record<string, number> {

@@ -13,18 +13,14 @@ import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import { resolveZCachedOptions } from '../../src/client/options.js';
 import { resolveServer } from '../../src/fleet/options.js';
-import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { serversAndClients } from '../servers-and-clients.js';
 import { deferredCleanup, watchUnhandledRejections } from '../support.js';
 import { selfSignedCertificate } from '../tls-credentials.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
 
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<ZCachedServer> {
-  const started = await startServer(options);
-  cleanup.push(() => started.close());
-  return started;
-}
+const { server } = serversAndClients(cleanup);
 
 function track<T extends ZCached<never>>(client: T): T {
   cleanup.push(() => client.close());

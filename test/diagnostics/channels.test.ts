@@ -11,7 +11,6 @@
  */
 import * as dc from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ZCached, type ZCachedOptions } from '../../src/client/client.js';
 import { Connection } from '../../src/connection/connection.js';
 import {
   COMMAND_CHANNEL,
@@ -24,23 +23,13 @@ import {
   type ConnectionStateMessage,
 } from '../../src/connection/diagnostics.js';
 import { ConnectionError, DialectError, ServerError, TimeoutError } from '../../src/errors.js';
-import { startServer, type ZCachedServer } from '../../src/testing/server.js';
+import { serversAndClients } from '../servers-and-clients.js';
 import { deferredCleanup, until, watchUnhandledRejections } from '../support.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
 
-async function server(): Promise<ZCachedServer> {
-  const started = await startServer({ faithful: false });
-  cleanup.push(() => started.close());
-  return started;
-}
-
-function client(options: ZCachedOptions): ZCached {
-  const created = new ZCached(options);
-  cleanup.push(() => created.close());
-  return created;
-}
+const { server, client } = serversAndClients(cleanup, { faithful: false });
 
 type TraceEvent = 'start' | 'end' | 'asyncStart' | 'asyncEnd' | 'error';
 
