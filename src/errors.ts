@@ -5,10 +5,16 @@
  * including {@link PoolEmptyError}, which also is a `RangeError` (the Python
  * original raises `IndexError` there).
  *
+ * `instanceof` works across the two copies of the package that an
+ * application gets when it loads both the ES module and the CommonJS build:
+ * a `TimeoutError` made by one copy is `instanceof TimeoutError` (and
+ * `ZCachedError`) of the other, also for subclasses of your own. Other
+ * classes, such as `ConnectionPool`, keep the ordinary `instanceof`.
+ *
  * @module
  */
 
-const brand: unique symbol = Symbol.for('zcached.error');
+import { brandRoot, fixErrorKeys, isBrandedInstance } from './error-brand.js';
 
 /** Options accepted by every error constructor of this library. */
 export interface ZCachedErrorOptions {
@@ -20,8 +26,6 @@ export interface ZCachedErrorOptions {
 export class ZCachedError extends Error {
   /** A stable, machine-readable code, such as `ETIMEOUT` or `ERR`. */
   readonly code: string;
-  /** @internal */
-  readonly [brand] = true;
 
   constructor(code: string, message: string, options?: ZCachedErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -32,12 +36,14 @@ export class ZCachedError extends Error {
     return this.constructor.name;
   }
 
-  /** True for every zcached error, even those whose prototype chain is not this class. */
+  /**
+   * The ordinary prototype check, or else: `value` is an error of this class
+   * made by another copy of the package (the ES module and the CommonJS
+   * build loaded side by side). `instanceof ZCachedError` also holds for
+   * {@link PoolEmptyError}, which is a `RangeError`.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this === ZCachedError) {
-      return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
-    }
-    return Function.prototype[Symbol.hasInstance].call(this, value);
+    return isBrandedInstance(this, value);
   }
 }
 
@@ -253,8 +259,6 @@ export class QueueFullError extends ZCachedError {
 export class PoolEmptyError extends RangeError {
   /** Always `EPOOLEMPTY`. */
   readonly code = 'EPOOLEMPTY';
-  /** @internal */
-  readonly [brand] = true;
 
   constructor(message = 'The connection pool has no connected connection', options?: ZCachedErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -262,6 +266,11 @@ export class PoolEmptyError extends RangeError {
 
   override get name(): string {
     return 'PoolEmptyError';
+  }
+
+  /** The ordinary prototype check, or else: `value` is a `PoolEmptyError` of another copy of the package. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isBrandedInstance(this, value);
   }
 }
 
@@ -283,3 +292,22 @@ export class CodecError extends ZCachedError {
     this.codec = options?.codec ?? 'custom';
   }
 }
+
+fixErrorKeys({
+  ZCachedError,
+  ServerError,
+  ProtocolError,
+  DialectError,
+  InvalidArgumentError,
+  TimeoutError,
+  AbortError,
+  ConnectError,
+  ConnectionError,
+  ConnectionClosedError,
+  QueueFullError,
+  PoolEmptyError,
+  CodecError,
+});
+brandRoot(ZCachedError, ['ZCachedError']);
+// A PoolEmptyError is a RangeError, and counts as a ZCachedError too.
+brandRoot(PoolEmptyError, ['PoolEmptyError', 'ZCachedError']);
