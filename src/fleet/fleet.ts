@@ -15,18 +15,20 @@
 
 import { channel } from 'node:diagnostics_channel';
 import type { CommandOptions, ZCached } from '../client/client.js';
-import { assertKey, copyCommand, msetCommand, nameArguments, type CopyOptions, type MsetEntries } from '../client/commands.js';
+import type { CodecOption, DecodedValue, EncodableValue, EntriesFor, MgetValue } from '../client/codec.js';
+import { assertKey, copyCommand, msetCommand, nameArguments, type CopyOptions } from '../client/commands.js';
 import type { Connection } from '../connection/connection.js';
 import { ConnectError, ConnectionClosedError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
 import type { ConnectionPool } from '../pool/pool.js';
 import { resolveDialect, type Dialect } from '../protocol/dialect.js';
 import { encodeRequest, type Command } from '../protocol/encoder.js';
-import type { Reply, Value } from '../protocol/values.js';
+import type { Reply } from '../protocol/values.js';
 import { CrossServerError, NoServerError, ServerEjectedError, type ServerOutcome } from './errors.js';
 import { mergeOutcomes, perServerCommands, unionOfKeys, type PerServerCommands } from './fan-out.js';
 import { fleetFpView, type ZCachedFleetFp } from './fp.js';
-import { checkParts, mgetParts, msetParts, splitByServer } from './multi-key.js';
+import { fleetValues, type FleetValues } from './fleet-codec.js';
+import { checkParts, mgetArguments, mgetParts, msetArguments, msetParts, splitByServer } from './multi-key.js';
 import { resolveFleetOptions, resolveServer, type FailoverPolicy, type FleetServerSpec, type ResolvedFleetOptions, type ZCachedFleetOptions } from './options.js';
 import { assertWeight } from './placement.js';
 import type { FleetServer } from './server.js';
@@ -72,6 +74,7 @@ const WITHOUT_KEY = new Set(['PING', 'FLUSH', 'DBSIZE', 'KEYS', 'SAVE', 'LASTSAV
  *
  * Arguments are checked synchronously as `ZCached` does (TypeError,
  * RangeError, DialectError; nothing sent), whether or not a server is up.
+ * A `codec` works as `ZCached`'s, for the whole fleet: `ZCachedFleet<'json'>`.
  *
  * @example
  * ```ts
@@ -81,8 +84,9 @@ const WITHOUT_KEY = new Set(['PING', 'FLUSH', 'DBSIZE', 'KEYS', 'SAVE', 'LASTSAV
  * await fleet.close();
  * ```
  */
-export class ZCachedFleet implements AsyncDisposable {
+export class ZCachedFleet<C extends CodecOption | undefined = undefined> implements AsyncDisposable {
   readonly #options: ResolvedFleetOptions;
+  readonly #values: FleetValues;
   readonly #events = new Listeners<FleetEvent>();
   readonly #shell: FleetShell;
   readonly #fallbackDialect: Dialect;
@@ -94,8 +98,9 @@ export class ZCachedFleet implements AsyncDisposable {
    * Creates the fleet and a pool per server (nothing connects until {@link run}).
    * @throws TypeError / RangeError for an invalid option, naming it (and the server: `servers[2]: port ...`)
    */
-  constructor(options: ZCachedFleetOptions) {
+  constructor(options: ZCachedFleetOptions<C>) {
     this.#options = resolveFleetOptions(options);
+    this.#values = fleetValues(this.#options.codec);
     this.#fallbackDialect = resolveDialect(this.#options.shared.connection.dialect);
     this.#shell = new FleetShell(this.#options, (event) => {
       this.#events.emit(event);
@@ -121,7 +126,7 @@ export class ZCachedFleet implements AsyncDisposable {
 
   /** The same commands as lazy fp-ts `TaskEither<ZCachedError, T>` values. */
   get fp(): ZCachedFleetFp {
-    this.#fp ??= fleetFpView(this);
+    this.#fp ??= fleetFpView(this as unknown as ZCachedFleet); // typed as a fleet without codec, as ZCached's fp
     return this.#fp;
   }
 
@@ -228,16 +233,17 @@ export class ZCachedFleet implements AsyncDisposable {
     return this.#merged('PING', () => this.byServer.ping(options), () => 'PONG');
   }
 
-  /** GET on the key's server: the value, or `undefined` when the key does not exist. */
-  get(key: string, options?: CommandOptions): Promise<Reply | undefined> {
+  /** GET on the key's server: the value (decoded, with a codec), or `undefined` when the key does not exist. @throws CodecError (rejection) as `ZCached.get` */
+  get<T extends DecodedValue<C> = DecodedValue<C>>(key: string, options?: CommandOptions): Promise<T | undefined> {
     assertKey(key);
-    return this.#keyed(key, ['GET', key], (client) => client.get(key, options));
+    return this.#values.get(key, this.#keyed(key, ['GET', key], (client) => client.get(key, options))) as Promise<T | undefined>;
   }
 
-  /** SET on the key's server; resolves with `'OK'`. @throws DialectError as `ZCached.set` */
-  set(key: string, value: Value, options?: CommandOptions): Promise<'OK'> {
+  /** SET on the key's server; resolves with `'OK'`. @throws DialectError, and TypeError with a codec, as `ZCached.set` */
+  set(key: string, value: EncodableValue<C>, options?: CommandOptions): Promise<'OK'> {
     assertKey(key);
-    return this.#keyed(key, ['SET', key, value], (client) => client.set(key, value, options));
+    const stored = this.#values.encode(key, value);
+    return this.#keyed(key, ['SET', key, stored], (client) => client.set(key, stored, options));
   }
 
   /** DELETE on the key's server: true when the key existed. */
@@ -246,9 +252,10 @@ export class ZCachedFleet implements AsyncDisposable {
     return this.#keyed(key, ['DELETE', key], (client) => client.delete(key, options));
   }
 
-  /** Whether the key exists on its server (a GET). */
+  /** Whether the key exists on its server (a GET; the value is not decoded). */
   exists(key: string, options?: CommandOptions): Promise<boolean> {
-    return this.get(key, options).then((value) => value !== undefined);
+    assertKey(key);
+    return this.#keyed(key, ['GET', key], (client) => client.exists(key, options));
   }
 
   /** FLUSH on every server; `'OK'` when all did, else a {@link FanOutError}. */
@@ -278,37 +285,28 @@ export class ZCachedFleet implements AsyncDisposable {
 
   /**
    * MGET split by server, in parallel: a `Map` from each key, in the
-   * caller's order (each once), to its value (`null` when missing). When a
-   * server's part fails, rejects with a {@link PartialFailureError} (which
-   * keys, which server, why; `values` has the rest).
+   * caller's order (each once), to its value (`null` when missing; with a codec,
+   * decoded, `undefined` when missing). When a server's part fails, rejects
+   * with a {@link PartialFailureError} (which keys, which server, why; `values` has the rest).
    */
-  mget(...keys: string[] | [...keys: string[], options: CommandOptions]): Promise<Map<string, Reply>> {
-    const last = keys[keys.length - 1];
-    const options = typeof last === 'object' && last !== null ? (last as CommandOptions) : undefined;
-    const names = (options === undefined ? keys : keys.slice(0, -1)) as unknown[];
-    names.forEach((key, index) => assertKey(key, `mget key #${index + 1}`));
-    const list = names as string[];
-    if (list.length === 0) return Promise.resolve(new Map());
+  mget<T extends DecodedValue<C> = DecodedValue<C>>(...keys: string[] | [...keys: string[], options: CommandOptions]): Promise<Map<string, MgetValue<C, T>>> {
+    const { keys: list, options } = mgetArguments(keys);
+    if (list.length === 0) return Promise.resolve(new Map()) as Promise<Map<string, MgetValue<C, T>>>;
     if (this.#shell.size === 0) return this.#noServer(['MGET', ...list]);
     const parts = splitByServer(list, (key) => this.#shell.placeKey(key)!);
     if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MGET', parts.values());
-    return mgetParts(list, parts, options);
+    return this.#values.mget(mgetParts(list, parts, options)) as Promise<Map<string, MgetValue<C, T>>>;
   }
 
   /**
    * MSET split by server, in parallel; `'OK'` when every part did. When a
    * server's part fails, rejects with a {@link PartialFailureError} naming
    * its keys (the other parts were written).
-   * @throws as `ZCached.mset`, with the caller's entry numbers in `DialectError` paths
+   * @throws as `ZCached.mset` (a codec's refusals too), with the caller's entry numbers in `DialectError` paths
    */
-  mset(entries: MsetEntries, options?: CommandOptions): Promise<'OK'> {
-    const command = msetCommand(entries);
-    const keys: string[] = [];
-    const values: Value[] = [];
-    for (let at = 1; at < command.length; at += 2) {
-      keys.push(command[at] as string);
-      values.push(command[at + 1] as Value);
-    }
+  mset(entries: EntriesFor<C>, options?: CommandOptions): Promise<'OK'> {
+    const command = msetCommand(this.#values.entries(entries));
+    const { keys, values } = msetArguments(command);
     if (this.#shell.size === 0) return this.#noServer(command);
     const parts = splitByServer(keys, (key) => this.#shell.placeKey(key)!, values);
     if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MSET', parts.values());

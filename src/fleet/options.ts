@@ -6,7 +6,8 @@
  * @module
  */
 
-import { ZCACHED_URL_GRAMMAR } from '../client/options.js';
+import { resolveCodec, type CodecOption, type ResolvedCodec } from '../client/codec.js';
+import { URL_OBJECT_ONLY, ZCACHED_URL_GRAMMAR } from '../client/options.js';
 import { parseConnectionUrl, type UrlGrammar } from '../client/url.js';
 import { Connection, type ConnectionOptions } from '../connection/connection.js';
 import { assertKnownConnectionOptions, CONNECTION_OPTION_NAMES } from '../connection/options.js';
@@ -55,8 +56,11 @@ export type FleetServerSpec = string | FleetServerOptions;
  */
 export type FailoverPolicy = 'fail-fast' | 'rehash';
 
-/** Options of `ZCachedFleet`: the servers, the connection options every server shares, and the fleet's own. */
-export interface ZCachedFleetOptions extends Omit<ConnectionOptions, 'host' | 'port'> {
+/**
+ * Options of `ZCachedFleet`: the servers, the connection options every server shares, and the fleet's own.
+ * @typeParam C - the type of the `codec` option (it types the fleet: `ZCachedFleet<C>`)
+ */
+export interface ZCachedFleetOptions<C extends CodecOption | undefined = undefined> extends Omit<ConnectionOptions, 'host' | 'port'> {
   /** The servers (at least one is not required: servers can be added later). */
   readonly servers: readonly FleetServerSpec[];
   /** Connections per server. Default 1. */
@@ -73,6 +77,13 @@ export interface ZCachedFleetOptions extends Omit<ConnectionOptions, 'host' | 'p
   readonly hashTags?: boolean;
   /** The clock for ejection times, in ms. Default `performance.now`. */
   readonly now?: () => number;
+  /**
+   * How the values of `get`, `set`, `mget` and `mset` are stored, on every
+   * server: `'json'` or a `ValueCodec` of your own, as for `ZCached` (see
+   * src/client/codec.ts). Default: none, values as they are. A fleet option
+   * only: a server spec that gives one is refused.
+   */
+  readonly codec?: C;
 }
 
 /** A server spec read and checked. */
@@ -93,6 +104,8 @@ export interface ResolvedFleetOptions {
   readonly flushOnReturn: boolean;
   readonly hashTags: boolean;
   readonly now: () => number;
+  /** The value codec, checked; undefined: values as they are. */
+  readonly codec: ResolvedCodec | undefined;
   /** What every server shares, for servers added later. */
   readonly shared: SharedServerOptions;
 }
@@ -113,6 +126,7 @@ const FLEET_ONLY_TABLE = {
   flushOnReturn: true,
   hashTags: true,
   now: true,
+  codec: true,
 } satisfies Record<Exclude<keyof ZCachedFleetOptions, keyof ConnectionOptions>, true>;
 const FLEET_ONLY = Object.keys(FLEET_ONLY_TABLE) as (keyof typeof FLEET_ONLY_TABLE)[];
 
@@ -128,7 +142,7 @@ const SERVER_OPTION_NAMES: readonly string[] = [...CONNECTION_OPTION_NAMES, ...O
  * Reads and checks the fleet options.
  * @throws TypeError / RangeError naming the option at fault; RangeError for two servers with the same id.
  */
-export function resolveFleetOptions(options: ZCachedFleetOptions): ResolvedFleetOptions {
+export function resolveFleetOptions(options: ZCachedFleetOptions<CodecOption | undefined>): ResolvedFleetOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('ZCachedFleet: options must be an object');
   assertKnownConnectionOptions(options, 'ZCachedFleet', FLEET_OPTION_NAMES);
   if (!Array.isArray(options.servers)) throw new TypeError('servers must be an array of server specs');
@@ -151,6 +165,7 @@ export function resolveFleetOptions(options: ZCachedFleetOptions): ResolvedFleet
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function');
+  const codec = resolveCodec(options.codec);
   const servers = options.servers.map((spec, index) => resolveServer(spec, shared, `servers[${index}]`));
   const ids = new Set<string>();
   for (const server of servers) {
@@ -164,6 +179,7 @@ export function resolveFleetOptions(options: ZCachedFleetOptions): ResolvedFleet
     flushOnReturn: options.flushOnReturn ?? false,
     hashTags: options.hashTags ?? true,
     now: options.now ?? (() => performance.now()),
+    codec,
     shared,
   };
 }
@@ -175,6 +191,7 @@ export function resolveFleetOptions(options: ZCachedFleetOptions): ResolvedFleet
 export function resolveServer(spec: FleetServerSpec, shared: SharedServerOptions, label = 'server'): ResolvedServer {
   const fields = typeof spec === 'string' ? parseServerUrl(spec, label) : spec;
   if (typeof fields !== 'object' || fields === null) throw new TypeError(`${label} must be a 'zcached://host:port' string or a { host, port } object`);
+  if (Object.hasOwn(fields, 'codec')) throw new TypeError(`${label}: ${SERVER_CODEC}`);
   assertKnownConnectionOptions(fields, label, SERVER_OPTION_NAMES);
   const { weight = 1, id, poolSize, ...own } = fields;
   const host = own.host;
@@ -198,6 +215,9 @@ export function resolveServer(spec: FleetServerSpec, shared: SharedServerOptions
   }
 }
 
+/** Why a server spec cannot have a codec of its own. */
+const SERVER_CODEC = 'codec is an option of the whole fleet, not of one server (a key may move to another server): new ZCachedFleet({ servers, codec })';
+
 /**
  * `zcached://host:port?weight=2&id=name`, `zcacheds://...` (TLS), `host:port`
  * or `host`. The URL grammar of `new ZCached(url)` (src/client/url.ts), with
@@ -205,7 +225,12 @@ export function resolveServer(spec: FleetServerSpec, shared: SharedServerOptions
  */
 function parseServerUrl(spec: string, label: string): FleetServerOptions {
   const text = spec.includes('://') ? spec : `zcached://${spec}`;
-  const grammar: UrlGrammar = { ...ZCACHED_URL_GRAMMAR, owner: label, query: { ...ZCACHED_URL_GRAMMAR.query, weight: 'number', id: 'string' } };
+  const grammar: UrlGrammar = {
+    ...ZCACHED_URL_GRAMMAR,
+    owner: label,
+    query: { ...ZCACHED_URL_GRAMMAR.query, weight: 'number', id: 'string' },
+    objectOnly: { ...URL_OBJECT_ONLY, codec: SERVER_CODEC },
+  };
   const fields = parseConnectionUrl(text, grammar);
   if (fields.host === undefined) throw new TypeError(`${label}: no host in ${JSON.stringify(spec)}`);
   return fields as FleetServerOptions;
