@@ -6,6 +6,10 @@
  * SET and a GET with `ZCached`, and another through `KeyvZCached` on the same
  * client; closes both; and prints one JSON line:
  * `{ "value": <what GET returned>, "keyv": <what KeyvZCached's get returned, or null>, "resolved": <where 'zcached' resolved> }`.
+ * The two plain JavaScript programs first load the other format's copy of
+ * 'zcached' too (`createRequire` in the ES module, `import()` in the
+ * CommonJS one) and check that `instanceof` works across the two copies for
+ * the error classes (see `crossCopyCheck`); they throw when it does not.
  *
  * The program must then exit on its own: a socket or timer left open would
  * keep it alive until the test's bound kills it.
@@ -57,14 +61,59 @@ function body(name: string, withKeyv: boolean, typed: boolean): string {
   ].join('\n');
 }
 
+/**
+ * The dual-package hazard: `esm` and `cjs` (in scope) are the ES module and
+ * the CommonJS copy of 'zcached', loaded side by side. An error made by one
+ * copy must be `instanceof` the other copy's class (and its base class), and
+ * of no other class; `ConnectionPool` and the other classes keep the ordinary
+ * `instanceof`, so they are not checked. Throws, naming every check that
+ * failed.
+ */
+function crossCopyCheck(indent: string): string {
+  return [
+    `if (require.resolve('zcached').replaceAll('\\\\', '/').endsWith('/dist/cjs/index.js') === false) {`,
+    `  throw new Error('the CommonJS copy of zcached resolved to ' + require.resolve('zcached'));`,
+    '}',
+    'const fromCjs = new cjs.TimeoutError(\'too slow\');',
+    'const fromEsm = new esm.TimeoutError(\'too slow\');',
+    'const crossCopy = {',
+    '  \'two copies\': cjs.TimeoutError !== esm.TimeoutError && !Function.prototype[Symbol.hasInstance].call(esm.TimeoutError, fromCjs),',
+    '  \'CJS TimeoutError instanceof ESM TimeoutError\': fromCjs instanceof esm.TimeoutError,',
+    '  \'CJS TimeoutError instanceof ESM ZCachedError\': fromCjs instanceof esm.ZCachedError,',
+    '  \'ESM TimeoutError instanceof CJS TimeoutError\': fromEsm instanceof cjs.TimeoutError,',
+    '  \'ESM TimeoutError instanceof CJS ZCachedError\': fromEsm instanceof cjs.ZCachedError,',
+    '  \'CJS NoServerError instanceof ESM NoServerError\': new cjs.NoServerError() instanceof esm.NoServerError,',
+    '  \'CJS PoolEmptyError instanceof ESM PoolEmptyError\': new cjs.PoolEmptyError() instanceof esm.PoolEmptyError,',
+    '  \'ESM PoolEmptyError instanceof CJS ZCachedError\': new esm.PoolEmptyError() instanceof cjs.ZCachedError,',
+    '  \'CJS TimeoutError not instanceof ESM ServerError\': !(fromCjs instanceof esm.ServerError),',
+    '  \'ESM TimeoutError not instanceof CJS ServerError\': !(fromEsm instanceof cjs.ServerError),',
+    '  \'CJS ServerError not instanceof ESM TimeoutError\': !(new cjs.ServerError(\'ERR x\') instanceof esm.TimeoutError),',
+    '  \'Error not instanceof CJS ZCachedError\': !(new Error(\'x\') instanceof cjs.ZCachedError),',
+    '};',
+    'const crossCopyFailed = Object.keys(crossCopy).filter((check) => !crossCopy[check]);',
+    'if (crossCopyFailed.length > 0) {',
+    '  throw new Error(\'instanceof across the ESM and CJS copies: failed: \' + crossCopyFailed.join(\'; \'));',
+    '}',
+  ]
+    .map((line) => indent + line)
+    .join('\n');
+}
+
 /** A program in ES module syntax (compiled to `require` calls when the project is CommonJS). */
-function esmSyntax(name: string, withKeyv: boolean, typed: boolean, topLevelAwait: boolean, resolved: string): string {
+function esmSyntax(name: string, withKeyv: boolean, typed: boolean, topLevelAwait: boolean, resolved: string, crossCopy = false): string {
   const lines = [
     `import { ZCached } from 'zcached';`,
     typed ? `import { startServer, type ZCachedServer } from 'zcached/testing';` : `import { startServer } from 'zcached/testing';`,
   ];
   if (withKeyv) lines.push(`import { KeyvZCached } from 'zcached/keyv';`);
+  if (crossCopy) {
+    // Plain JavaScript only (the check indexes objects by string).
+    lines.push(`import { createRequire } from 'node:module';`, `import * as esm from 'zcached';`);
+  }
   lines.push('', `const resolved = ${resolved};`, '');
+  if (crossCopy) {
+    lines.push('const require = createRequire(import.meta.url);', `const cjs = require('zcached');`, crossCopyCheck(''), '');
+  }
   if (topLevelAwait) {
     lines.push('{', body(name, withKeyv, typed), '}');
   } else {
@@ -94,6 +143,9 @@ function requireSyntax(name: string, withKeyv: boolean): string {
     `const resolved = require.resolve('zcached');`,
     '',
     'async function main() {',
+    `  const esm = await import('zcached');`,
+    `  const cjs = require('zcached');`,
+    crossCopyCheck('  '),
     body(name, withKeyv, false),
     '}',
     'main().catch((error) => {',
@@ -129,7 +181,7 @@ export function consumers(withKeyv: boolean): readonly Consumer[] {
       name: 'esm-js',
       files: {
         'package.json': json({ name: 'esm-js', private: true, type: 'module' }),
-        'main.js': esmSyntax('esm-js', withKeyv, false, true, ESM_RESOLVED),
+        'main.js': esmSyntax('esm-js', withKeyv, false, true, ESM_RESOLVED, true),
       },
       typescript: false,
       main: 'main.js',
