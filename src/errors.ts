@@ -293,6 +293,41 @@ export class CodecError extends ZCachedError {
   }
 }
 
+/**
+ * The server answered the connect-time generation handshake in a way no
+ * zcached generation does (or stopped answering it), so the connection
+ * cannot tell how to frame requests and is not used. Code `EGENERATION`.
+ * `received` shows the bytes the server sent, escaped.
+ */
+export class ServerGenerationError extends ZCachedError {
+  /** What the server sent during the handshake, escaped (`+PONG\\r\\n\\x03`). */
+  readonly received: string;
+
+  constructor(message: string, options?: ZCachedErrorOptions & { readonly received?: string | undefined }) {
+    super('EGENERATION', message, options);
+    this.received = options?.received ?? '';
+  }
+}
+
+/**
+ * The client was given an explicit dialect (`'legacy'`, `'etx-request'`,
+ * `'etx'`, or a custom one with that `base`) and the connect-time handshake
+ * found a server of another generation. The connection is not used: its
+ * replies would go to the wrong requests. Code `EDIALECTMISMATCH`.
+ */
+export class DialectMismatchError extends ZCachedError {
+  /** The dialect the client was given. */
+  readonly expected: string;
+  /** The generation the handshake found: `'legacy'` (2024), `'etx-request'` (2025) or `'etx'` (current). */
+  readonly detected: string;
+
+  constructor(message: string, options: ZCachedErrorOptions & { readonly expected: string; readonly detected: string }) {
+    super('EDIALECTMISMATCH', message, options);
+    this.expected = options.expected;
+    this.detected = options.detected;
+  }
+}
+
 fixErrorKeys({
   ZCachedError,
   ServerError,
@@ -307,6 +342,8 @@ fixErrorKeys({
   QueueFullError,
   PoolEmptyError,
   CodecError,
+  ServerGenerationError,
+  DialectMismatchError,
 });
 brandRoot(ZCachedError, ['ZCachedError']);
 // A PoolEmptyError is a RangeError, and counts as a ZCachedError too.

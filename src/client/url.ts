@@ -157,8 +157,8 @@ function readValue(owner: string, key: string, value: string, raw: string, type:
       throw wrong('true, false, 1 or 0');
     }
     case 'dialect': {
-      if (Object.hasOwn(DIALECTS, value)) return value;
-      const names = Object.keys(DIALECTS);
+      if (value === 'auto' || Object.hasOwn(DIALECTS, value)) return value;
+      const names = ['auto', ...Object.keys(DIALECTS)];
       const suggestion = closestName(value, names);
       throw new TypeError(
         `${owner}: URL option ${JSON.stringify(key)}: unknown dialect ${JSON.stringify(value)}; ` +

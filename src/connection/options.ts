@@ -34,7 +34,12 @@ export interface ConnectionOptions {
   readonly timeoutLimit?: number;
   /** Time limit of one connect attempt, in ms. Default 5 000. */
   readonly connectTimeout?: number;
-  /** Framing dialect. Default `'etx'` (current servers). */
+  /**
+   * Framing dialect. Default `'auto'`: the connect-time handshake finds the
+   * server's generation and the connection speaks it. A named dialect is
+   * checked by the same handshake (a mismatch fails the attempt with a
+   * `DialectMismatchError`); a custom object without `base` is trusted.
+   */
   readonly dialect?: DialectInput;
   /** TLS: `true` for defaults, or Node's `tls.connect` options. Default off. */
   readonly tls?: TlsSetting;
@@ -100,6 +105,7 @@ const DECODER_LIMIT_NAMES = optionNames({
 const DIALECT_OPTION_NAMES = optionNames({
   base: true,
   requestTerminator: true,
+  replyTerminator: true,
   pipelining: true,
   maxRequestBytes: true,
   forbidLineFeed: true,
@@ -159,8 +165,8 @@ export function timerDuration(name: string, value: number, allowZero: boolean): 
  */
 function checkDialectName(dialect: DialectInput | undefined): DialectInput | undefined {
   const named = typeof dialect === 'string' ? { what: 'dialect', name: dialect } : { what: 'base', name: isPlainObject(dialect) ? dialect.base : undefined };
-  if (typeof named.name !== 'string' || Object.hasOwn(DIALECTS, named.name)) return dialect;
-  const names = Object.keys(DIALECTS);
+  if (typeof named.name !== 'string' || Object.hasOwn(DIALECTS, named.name) || (named.what === 'dialect' && named.name === 'auto')) return dialect;
+  const names = named.what === 'dialect' ? ['auto', ...Object.keys(DIALECTS)] : Object.keys(DIALECTS);
   const suggestion = closestName(named.name, names);
   throw new TypeError(
     `dialect: unknown ${named.what} ${JSON.stringify(named.name)}; ` +

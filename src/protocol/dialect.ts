@@ -18,8 +18,21 @@
 /** The 0x03 (ETX) byte that ends requests, and replies, in the newer dialects. */
 export const ETX = 0x03;
 
-/** The names of the built-in dialects. */
+/** The names of the built-in dialects: one per real server generation. */
 export type DialectName = 'legacy' | 'etx-request' | 'etx';
+
+/**
+ * A zcached server generation, named by the dialect that speaks it:
+ * `'legacy'` (2024 servers), `'etx-request'` (2025), `'etx'` (current).
+ */
+export type ServerGeneration = DialectName;
+
+/** How each generation is named in messages: `a 2025 zcached server ('etx-request')`. */
+export const GENERATION_LABELS: Readonly<Record<ServerGeneration, string>> = Object.freeze({
+  legacy: "a 2024 zcached server ('legacy')",
+  'etx-request': "a 2025 zcached server ('etx-request')",
+  etx: "a current zcached server ('etx')",
+});
 
 /**
  * A custom framing, for servers that are not one of the named generations
@@ -35,6 +48,12 @@ export interface DialectOptions {
   readonly base?: DialectName;
   /** Append 0x03 after every request. Required without `base`. */
   readonly requestTerminator?: boolean;
+  /**
+   * The server ends every reply with 0x03: required after each reply when
+   * true, refused anywhere when false (a reply that breaks this breaks the
+   * connection with a `ProtocolError`). Default: the base's, else false.
+   */
+  readonly replyTerminator?: boolean;
   /** Allow many requests on the wire at once (replies matched in order). Required without `base`. */
   readonly pipelining?: boolean;
   /** Refuse requests whose encoded size passes this many bytes. Default: 10 MB. */
@@ -51,15 +70,32 @@ export interface DialectOptions {
   readonly maxUnansweredBytes?: number;
 }
 
-/** A dialect as a name or a custom object. `'etx'` is the default. */
-export type DialectInput = DialectName | DialectOptions;
+/**
+ * A dialect as a name, `'auto'`, or a custom object. `'auto'` is the
+ * default: each connection finds its server's generation at connect
+ * (a handshake) and speaks it. A named dialect, or a custom one with a
+ * `base`, is checked by the same handshake; a custom one without `base`
+ * (Redis, a proxy) is trusted as given.
+ */
+export type DialectInput = DialectName | 'auto' | DialectOptions;
 
 /** A fully resolved dialect: every rule the encoder and connection need. */
 export interface Dialect {
-  /** The preset's name, or `'custom'`. */
-  readonly name: DialectName | 'custom';
+  /** The preset's name, `'custom'`, or `'auto'` for the rules used before a handshake ({@link AUTO_DIALECT}). */
+  readonly name: DialectName | 'custom' | 'auto';
   /** Append 0x03 after every request. */
   readonly requestTerminator: boolean;
+  /**
+   * Every reply ends with 0x03 (current servers): the decoder requires it
+   * after each reply, and refuses a 0x03 anywhere else. False: a 0x03 in the
+   * reply stream is refused (2024 and 2025 servers send none).
+   */
+  readonly replyTerminator: boolean;
+  /**
+   * The generation whose handshake a connection checks at connect: the
+   * preset's own, a custom dialect's `base`, or `undefined` (not checked).
+   */
+  readonly generation: ServerGeneration | undefined;
   /** Allow many requests on the wire at once. */
   readonly pipelining: boolean;
   /** The largest encoded request, terminator included, in bytes. */
@@ -130,6 +166,8 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = Object.freeze({
    */
   legacy: Object.freeze({
     name: 'legacy',
+    generation: 'legacy',
+    replyTerminator: false,
     requestTerminator: false,
     pipelining: false,
     maxRequestBytes: SEGMENT_BYTES,
@@ -143,6 +181,8 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = Object.freeze({
   /** 2025 servers: 0x03 after each request, plain replies, no pipelining, no LF inside strings. */
   'etx-request': Object.freeze({
     name: 'etx-request',
+    generation: 'etx-request',
+    replyTerminator: false,
     requestTerminator: true,
     pipelining: false,
     maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -160,6 +200,8 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = Object.freeze({
    */
   etx: Object.freeze({
     name: 'etx',
+    generation: 'etx',
+    replyTerminator: true,
     requestTerminator: true,
     pipelining: true,
     maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -170,6 +212,28 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = Object.freeze({
     maxWriteBytes: SEGMENT_BYTES,
     maxUnansweredBytes: SEGMENT_BYTES,
   }),
+});
+
+/**
+ * The rules a connection with `dialect: 'auto'` uses before its first
+ * handshake has found the server's generation: what every generation
+ * carries (no line feed in strings; the other rules are checked again with
+ * the generation's own, once known, before anything is written). Requests
+ * made meanwhile wait for the handshake; none is written under these rules.
+ */
+export const AUTO_DIALECT: Dialect = Object.freeze({
+  name: 'auto',
+  generation: undefined,
+  replyTerminator: false,
+  requestTerminator: true,
+  pipelining: false,
+  maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
+  forbidLineFeed: true,
+  forbidCarriageReturn: false,
+  forbidEmpty: false,
+  forbidEtx: false,
+  maxWriteBytes: Infinity,
+  maxUnansweredBytes: Infinity,
 });
 
 function optionalBoolean(name: string, value: unknown, fallback: boolean): boolean {
@@ -192,11 +256,12 @@ function positiveLimit(name: string, value: unknown, fallback: number, allowInfi
  * @throws TypeError for an unknown name or a malformed object
  * @throws RangeError for a size limit that is not a positive integer
  */
-export function resolveDialect(input: DialectInput = 'etx'): Dialect {
+export function resolveDialect(input: DialectInput = 'auto'): Dialect {
+  if (input === 'auto') return AUTO_DIALECT;
   if (typeof input === 'string') {
     const preset = Object.hasOwn(DIALECTS, input) ? DIALECTS[input] : undefined;
     if (preset === undefined) {
-      throw new TypeError(`dialect: unknown dialect ${JSON.stringify(input)}; expected 'legacy', 'etx-request', 'etx' or an object`);
+      throw new TypeError(`dialect: unknown dialect ${JSON.stringify(input)}; expected 'auto', 'legacy', 'etx-request', 'etx' or an object`);
     }
     return preset;
   }
@@ -218,6 +283,8 @@ export function resolveDialect(input: DialectInput = 'etx'): Dialect {
   }
   return Object.freeze({
     name: 'custom',
+    generation: base?.generation,
+    replyTerminator: optionalBoolean('replyTerminator', input.replyTerminator, base?.replyTerminator ?? false),
     requestTerminator,
     pipelining: optionalBoolean('pipelining', input.pipelining, base?.pipelining ?? false),
     maxRequestBytes: positiveLimit('maxRequestBytes', input.maxRequestBytes, base?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, false),
