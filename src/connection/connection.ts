@@ -16,7 +16,7 @@
 import { ConnectionClosedError, ConnectionError, ProtocolError, ZCachedError } from '../errors.js';
 import type { Unsubscribe } from '../events.js';
 import { ReplyDecoder } from '../protocol/decoder.js';
-import type { Dialect } from '../protocol/dialect.js';
+import type { Dialect, ServerGeneration } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
 import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './connection-lifecycle.js';
@@ -55,14 +55,22 @@ export class Connection implements AsyncDisposable {
   readonly port: number;
   /** Unique, readable id: `<host>:<port>#<n>`, an IPv6 host in brackets (`[::1]:7556#2`). */
   readonly id: string;
-  /** The framing rules in use. */
-  readonly dialect: Dialect;
+  /** The dialect this connection was given (`'auto'`, a name, or a custom object, resolved). */
+  readonly requestedDialect: Dialect;
+  /**
+   * The server generation the last connect-time handshake found: `'legacy'`
+   * (2024), `'etx-request'` (2025) or `'etx'` (current); `undefined` before
+   * the first handshake and for a custom dialect without `base` (not probed).
+   */
+  generation: ServerGeneration | undefined = undefined;
 
   readonly #requests: RequestQueue;
   readonly #decoder: ReplyDecoder;
   /** connect / reconnect / close, the machine, the socket it opens, ping, events (connection-lifecycle.ts). */
   readonly #lifecycle: ConnectionLifecycle;
 
+  /** The framing rules in use: the requested dialect, or for `'auto'` the detected generation's once known. */
+  #dialect: Dialect;
   #state: ConnectionState = 'idle';
   #totalRequests = 0;
   #transport: Transport | undefined;
@@ -82,7 +90,8 @@ export class Connection implements AsyncDisposable {
     this.host = settings.host;
     this.port = settings.port;
     this.id = `${formatAddress(settings.host, settings.port)}#${nextConnectionNumber++}`;
-    this.dialect = settings.dialect;
+    this.requestedDialect = settings.dialect;
+    this.#dialect = settings.dialect;
     this.#decoder = new ReplyDecoder({
       ...(options.decoderLimits === undefined ? {} : { limits: options.decoderLimits }),
       bulkAsBuffer: options.bulkAsBuffer === true,
@@ -106,6 +115,15 @@ export class Connection implements AsyncDisposable {
    */
   static validateOptions(options: ConnectionOptions): void {
     resolveConnectionOptions(options);
+  }
+
+  /**
+   * The framing rules in use: the dialect given, or with `'auto'` the preset
+   * of the generation the last handshake found ({@link AUTO_DIALECT} before
+   * the first one).
+   */
+  get dialect(): Dialect {
+    return this.#dialect;
   }
 
   /** The lifecycle state: `idle`, `connecting`, `connected`, `broken` or `closed`. */
