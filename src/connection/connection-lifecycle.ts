@@ -17,9 +17,11 @@
  */
 
 import { createActor, fromPromise, type Actor } from 'xstate';
-import { ConnectError, ConnectionClosedError, ConnectionError } from '../errors.js';
+import { ConnectError, ConnectionClosedError, ConnectionError, DialectMismatchError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
-import { connectionStateChanged, type ObservedConnection } from './diagnostics.js';
+import { connectionStateChanged, debug, type ObservedConnection } from './diagnostics.js';
+import { handshakeGeneration, mismatchError } from './handshake.js';
+import { GENERATION_LABELS, type Dialect, type ServerGeneration } from '../protocol/dialect.js';
 import {
   brokenPhase,
   connectionMachine,
@@ -36,7 +38,7 @@ import type { RequestQueue } from './requests.js';
 import { rootCauseText } from './root-cause.js';
 import { formatAddress } from './address.js';
 import { describeConnectionState, type CloseOptions, type ConnectionState, type ConnectionStateChange } from './state.js';
-import { openTransport, type OpenTransport, type TlsSetting, type Transport } from './transport.js';
+import { openTransport, type OpenTransport, type TlsSetting, type Transport, type TransportEvents } from './transport.js';
 
 /** What the lifecycle may see and do of its connection (built once, in the connection's constructor). */
 export interface LifecycleHost {
@@ -54,8 +56,11 @@ export interface LifecycleHost {
   setClosing(closing: Promise<void>): void;
   /** The transport in use; `undefined` between sockets. */
   transport(): Transport | undefined;
-  /** Makes a newly opened transport the one in use, with a fresh decoder. */
-  attach(transport: Transport): void;
+  /**
+   * Makes a newly opened transport the one in use, with a fresh decoder,
+   * framed for `generation` (what its handshake found; `undefined`: none was made).
+   */
+  attach(transport: Transport, generation: ServerGeneration | undefined): void;
   /** The machine's `closeSocket`: destroys the transport in use (if any) and resets the decoder. */
   detach(): void;
   /** Bytes read from `transport`; ignored unless it is the one in use. */
@@ -82,6 +87,8 @@ export interface LifecycleSettings {
   readonly pingInterval: number;
   /** The default request time limit, ms (caps the `PING`'s). */
   readonly timeoutLimit: number;
+  /** The dialect given: `'auto'` finds the generation at each connect, a generation's is checked, a custom one is not. */
+  readonly dialect: Dialect;
   /** How long a graceful close waits for pending requests, ms. */
   readonly closeTimeout: number;
   readonly machine: ConnectionMachineInput;
@@ -95,6 +102,7 @@ export function lifecycleSettings(options: ConnectionOptions, resolved: ReturnTy
     keepAliveDelay: resolved.keepAliveDelay,
     pingInterval: resolved.pingInterval,
     timeoutLimit: resolved.timeoutLimit,
+    dialect: resolved.dialect,
     closeTimeout: resolved.closeTimeout,
     machine: resolved.machine,
   };
@@ -250,13 +258,17 @@ export class ConnectionLifecycle {
     const { connection } = host;
     let transport: Transport | undefined;
     let closedBeforeUse: Error | undefined;
+    /** While the generation handshake runs: where the socket's bytes and end go. */
+    let handshake: TransportEvents | undefined;
     const opened = await this.#settings.openTransport(
       { host: connection.host, port: connection.port, tls: this.#settings.tls, keepAliveDelay: this.#settings.keepAliveDelay },
       {
         onData: (chunk) => {
-          if (transport !== undefined) host.data(transport, chunk);
+          if (handshake !== undefined) handshake.onData(chunk);
+          else if (transport !== undefined) host.data(transport, chunk);
         },
         onClose: (error) => {
+          if (handshake !== undefined) handshake.onClose(error);
           if (transport === undefined) {
             closedBeforeUse ??= error; // closed before this attempt saw it open
             return;
@@ -272,9 +284,33 @@ export class ConnectionLifecycle {
       opened.destroy();
       throw closedBeforeUse ?? new ConnectionError('connect aborted');
     }
+    let generation: ServerGeneration | undefined;
+    const { dialect } = this.#settings;
+    if (dialect.name === 'auto' || dialect.generation !== undefined) {
+      try {
+        generation = await handshakeGeneration(opened, formatAddress(connection.host, connection.port), signal, (events) => {
+          handshake = events;
+        });
+        if (dialect.generation !== undefined && generation !== dialect.generation) {
+          throw mismatchError(formatAddress(connection.host, connection.port), dialect, generation);
+        }
+      } catch (error) {
+        handshake = undefined;
+        opened.destroy();
+        // A mismatch is no passing fault: connect() and run() hear of it now, not after every attempt.
+        if (error instanceof DialectMismatchError) this.#settleConnectWaiters(error);
+        throw error;
+      }
+      handshake = undefined;
+      if (closedBeforeUse !== undefined) {
+        opened.destroy();
+        throw closedBeforeUse;
+      }
+      debug('%s: %s (dialect %s)', connection.id, GENERATION_LABELS[generation], dialect.name === 'auto' ? "'auto'" : `'${dialect.name}'`);
+    }
     transport = opened;
     this.#closedEarly = undefined;
-    host.attach(opened);
+    host.attach(opened, generation);
   }
 
   #onLifecycle(snapshot: ConnectionMachineSnapshot): void {

@@ -16,7 +16,7 @@
 import { ConnectionClosedError, ConnectionError, ProtocolError, ZCachedError } from '../errors.js';
 import type { Unsubscribe } from '../events.js';
 import { ReplyDecoder } from '../protocol/decoder.js';
-import type { Dialect, ServerGeneration } from '../protocol/dialect.js';
+import { DIALECTS, type Dialect, type ServerGeneration } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
 import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './connection-lifecycle.js';
@@ -311,9 +311,15 @@ export class Connection implements AsyncDisposable {
         this.#closing = closing;
       },
       transport: () => this.#transport,
-      attach: (transport) => {
+      attach: (transport, generation) => {
         this.#decoder.reset();
         this.#transport = transport;
+        this.generation = generation;
+        // 'auto' speaks what the handshake found; requests queued meanwhile are encoded for it (or refused).
+        if (generation !== undefined && this.requestedDialect.name === 'auto') this.#dialect = DIALECTS[generation];
+        this.#requests.setDialect(this.#dialect);
+        const { replyTerminator } = this.#dialect;
+        this.#decoder.terminator = replyTerminator === undefined ? 'optional' : replyTerminator ? 'required' : 'forbidden';
       },
       // The machine's `closeSocket` action: runs whenever `connected` is left.
       detach: () => {

@@ -5,12 +5,15 @@
  * @module
  */
 
+import type { Command } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
 
 /** One request, from `enqueue` until its reply (or failure) settles it. */
 export class PendingRequest {
   /** Without pipelining: the encoded request, until it is written. */
   bytes: Buffer | undefined;
+  /** The command, until it is written: encoded again should the connection's dialect change first. */
+  command: Command | undefined = undefined;
   /** True once the caller's promise has settled; the record may still wait for its reply. */
   settled = false;
   /** True once its bytes went to the socket. */

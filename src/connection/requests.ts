@@ -69,11 +69,13 @@ export class RequestQueue {
   readonly #waiting = new RequestFifo();
   /** Requests written, awaiting their reply in order (some may be settled: their reply is still consumed). */
   readonly #written = new RequestFifo();
+  /** The framing requests are encoded for. */
+  #dialect: Dialect;
   /** The encoded requests not written yet, back to back; without pipelining, one request at a time. */
-  readonly #unsent: UnsentBytes;
-  readonly #pipelining: boolean;
+  #unsent: UnsentBytes;
+  #pipelining: boolean;
   /** With pipelining: the writes and the send policy. */
-  readonly #pipelined: PipelinedWrites;
+  #pipelined: PipelinedWrites;
   /** Waiting requests settled (aborted, timed out) before they were written: their bytes are skipped. */
   #settledWaiting = 0;
   #pending = 0;
@@ -90,9 +92,48 @@ export class RequestQueue {
 
   constructor(options: RequestQueueOptions) {
     this.#options = options;
+    this.#dialect = options.dialect;
     this.#unsent = new UnsentBytes(options.dialect);
     this.#pipelining = options.dialect.pipelining;
     this.#pipelined = new PipelinedWrites(this.#unsent, options.dialect);
+  }
+
+  /** The framing requests are encoded for. */
+  get dialect(): Dialect {
+    return this.#dialect;
+  }
+
+  /**
+   * Encodes the waiting requests again for another dialect (a connection
+   * with `dialect: 'auto'` that learned, or re-learned, its server's
+   * generation). Call it only with nothing on the wire (between sockets).
+   * A waiting request the new dialect refuses rejects with that
+   * {@link DialectError}: nothing of it is written.
+   */
+  setDialect(dialect: Dialect): void {
+    if (dialect === this.#dialect) return;
+    this.#dialect = dialect;
+    const waiting = this.#waiting.drain();
+    this.#unsent = new UnsentBytes(dialect);
+    this.#pipelining = dialect.pipelining;
+    this.#pipelined = new PipelinedWrites(this.#unsent, dialect);
+    this.#settledWaiting = 0;
+    const refused: [PendingRequest, unknown][] = [];
+    for (const request of waiting) {
+      if (request.settled) continue;
+      const start = this.#unsent.end;
+      try {
+        request.end = this.#unsent.append(request.command as Command);
+      } catch (error) {
+        request.written = true; // in no queue any more: not counted as a skipped waiting request
+        refused.push([request, error]);
+        continue;
+      }
+      request.start = start;
+      request.bytes = this.#pipelining ? undefined : this.#unsent.takeLast();
+      this.#waiting.push(request);
+    }
+    for (const [request, error] of refused) this.#settle(request, error instanceof Error ? error : new Error(String(error)));
   }
 
   /** Requests whose callers are still waiting (queued or on the wire). */
@@ -159,6 +200,7 @@ export class RequestQueue {
       request = new PendingRequest(bytes, start, end, deadline, timeout, resolve, reject);
     });
     request.probe = probe;
+    request.command = command;
     if (signal !== undefined) this.#watchSignal(request, signal);
     this.#waiting.push(request);
     this.#pending++;
@@ -187,6 +229,7 @@ export class RequestQueue {
       request.writtenAt = performance.now();
       sink.write(request.bytes as Buffer);
       request.bytes = undefined;
+      request.command = undefined;
       this.#written.push(request);
       return;
     }
@@ -237,6 +280,7 @@ export class RequestQueue {
     request.settled = true;
     if (!request.written) this.#settledWaiting++;
     request.bytes = undefined;
+    request.command = undefined;
     if (request.signal !== undefined) this.#unwatchSignal(request, request.signal);
     if (error === undefined) request.resolve(reply as Reply);
     else request.reject(error);

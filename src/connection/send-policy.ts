@@ -110,6 +110,7 @@ export class PipelinedWrites {
       }
       waiting.shift();
       request.written = true;
+      request.command = undefined;
       request.writtenAt = now;
       written.push(request);
       this.#unanswered += size;

@@ -21,12 +21,44 @@ import type { DecodedReply, Reply, WireValue } from './values.js';
 
 export { DEFAULT_DECODER_LIMITS, type DecoderLimits };
 
+/**
+ * How a decoder treats the 0x03 byte between values:
+ * - `'optional'`: skipped wherever it stands between values (tools, the
+ *   embedded server reading requests);
+ * - `'required'`: exactly one after every value, and a value is handed on
+ *   only once its 0x03 has arrived (current servers end every reply so);
+ * - `'forbidden'`: a 0x03 anywhere between values is refused (2024 and 2025
+ *   servers never send one).
+ * A breach is a {@link ProtocolError} (reason `'framing'`) naming the
+ * server generation it points to.
+ */
+export type ReplyTerminator = 'optional' | 'required' | 'forbidden';
+
+function missingTerminator(buf: Buffer, pos: number): ProtocolError {
+  return new ProtocolError(
+    `a reply was not followed by 0x03 (got 0x${(buf[pos] as number).toString(16).padStart(2, '0')}), as every reply of a current zcached server ('etx') is: ` +
+      "the server is likely a 2024 ('legacy') or 2025 ('etx-request') one; use dialect 'auto'",
+    { reason: 'framing' },
+  );
+}
+
+function strayTerminator(mode: ReplyTerminator): ProtocolError {
+  return new ProtocolError(
+    mode === 'forbidden'
+      ? "a 0x03 byte in the reply stream, which only current zcached servers ('etx') send: the server is likely a current one; use dialect 'auto'"
+      : 'two 0x03 bytes after one reply: the reply stream is out of step',
+    { reason: 'framing' },
+  );
+}
+
 /** Options of {@link ReplyDecoder}. */
 export interface ReplyDecoderOptions {
   /** Bounds on a single reply. */
   readonly limits?: Partial<DecoderLimits>;
   /** Decode bulk strings to `Buffer` instead of `string` (map keys stay strings). */
   readonly bulkAsBuffer?: boolean;
+  /** How 0x03 after a reply is treated ({@link ReplyTerminator}). Default `'optional'`. */
+  readonly terminator?: ReplyTerminator;
 }
 
 /**
@@ -47,6 +79,11 @@ class StreamDecoder<T> {
   #consumed = 0;
   #failure: ProtocolError | undefined;
   #generation = 0;
+  /** How 0x03 after a value is treated. */
+  #terminator: ReplyTerminator = 'optional';
+  /** With a required terminator: a complete value whose 0x03 has not arrived yet. */
+  #owed = false;
+  #held: T | undefined;
 
   constructor(builder: Builder<T>, limits: Partial<DecoderLimits> | undefined) {
     this.#limits = resolveLimits(limits);
@@ -58,10 +95,16 @@ class StreamDecoder<T> {
   }
 
   get inProgress(): boolean {
-    return this.#buffered > 0 || this.#parser.stack.length > 0;
+    return this.#buffered > 0 || this.#parser.stack.length > 0 || this.#owed;
+  }
+
+  set terminator(mode: ReplyTerminator) {
+    this.#terminator = mode;
   }
 
   reset(): void {
+    this.#owed = false;
+    this.#held = undefined;
     this.#buf = Buffer.alloc(0);
     this.#chunks = [];
     this.#buffered = 0;
@@ -115,7 +158,23 @@ class StreamDecoder<T> {
     try {
       for (;;) {
         if (parser.stack.length === 0) {
-          while (pos < buf.length && buf[pos] === ETX) pos++;
+          if (this.#owed) {
+            // The value before waits for its 0x03: deliver it only once the 0x03 is there.
+            if (pos >= buf.length) break;
+            if (buf[pos] !== ETX) this.#fail(missingTerminator(buf, pos));
+            pos++;
+            this.#owed = false;
+            const value = this.#held as T;
+            this.#held = undefined;
+            onValue(value);
+            if (this.#generation !== generation) return;
+            continue;
+          }
+          if (this.#terminator === 'optional') {
+            while (pos < buf.length && buf[pos] === ETX) pos++;
+          } else if (pos < buf.length && buf[pos] === ETX) {
+            this.#fail(strayTerminator(this.#terminator));
+          }
           valueStart = pos;
         }
         if (pos >= buf.length) break;
@@ -138,6 +197,11 @@ class StreamDecoder<T> {
         }
         pos = parser.pos;
         this.#consumed = 0;
+        if (this.#terminator === 'required') {
+          this.#owed = true;
+          this.#held = value;
+          continue;
+        }
         onValue(value);
         if (this.#generation !== generation) return;
       }
@@ -167,6 +231,12 @@ export class ReplyDecoder {
   /** @throws RangeError for a limit that is not a positive integer */
   constructor(options: ReplyDecoderOptions = {}) {
     this.#stream = new StreamDecoder(jsBuilder(options.bulkAsBuffer === true), options.limits);
+    this.#stream.terminator = options.terminator ?? 'optional';
+  }
+
+  /** Changes how 0x03 after a reply is treated (a connection does so when it learns its server's generation). */
+  set terminator(mode: ReplyTerminator) {
+    this.#stream.terminator = mode;
   }
 
   /** Bytes held for a value that is not complete yet. */

@@ -51,7 +51,8 @@ export interface DialectOptions {
   /**
    * The server ends every reply with 0x03: required after each reply when
    * true, refused anywhere when false (a reply that breaks this breaks the
-   * connection with a `ProtocolError`). Default: the base's, else false.
+   * connection with a `ProtocolError`). Default: the base's, else not
+   * checked (a 0x03 between replies is skipped).
    */
   readonly replyTerminator?: boolean;
   /** Allow many requests on the wire at once (replies matched in order). Required without `base`. */
@@ -89,8 +90,10 @@ export interface Dialect {
    * Every reply ends with 0x03 (current servers): the decoder requires it
    * after each reply, and refuses a 0x03 anywhere else. False: a 0x03 in the
    * reply stream is refused (2024 and 2025 servers send none).
+   * `undefined` (custom dialects that do not say): not checked, a 0x03
+   * between replies is skipped.
    */
-  readonly replyTerminator: boolean;
+  readonly replyTerminator: boolean | undefined;
   /**
    * The generation whose handshake a connection checks at connect: the
    * preset's own, a custom dialect's `base`, or `undefined` (not checked).
@@ -224,7 +227,7 @@ export const DIALECTS: Readonly<Record<DialectName, Dialect>> = Object.freeze({
 export const AUTO_DIALECT: Dialect = Object.freeze({
   name: 'auto',
   generation: undefined,
-  replyTerminator: false,
+  replyTerminator: undefined,
   requestTerminator: true,
   pipelining: false,
   maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -284,7 +287,7 @@ export function resolveDialect(input: DialectInput = 'auto'): Dialect {
   return Object.freeze({
     name: 'custom',
     generation: base?.generation,
-    replyTerminator: optionalBoolean('replyTerminator', input.replyTerminator, base?.replyTerminator ?? false),
+    replyTerminator: input.replyTerminator === undefined ? base?.replyTerminator : optionalBoolean('replyTerminator', input.replyTerminator, false),
     requestTerminator,
     pipelining: optionalBoolean('pipelining', input.pipelining, base?.pipelining ?? false),
     maxRequestBytes: positiveLimit('maxRequestBytes', input.maxRequestBytes, base?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, false),
