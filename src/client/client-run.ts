@@ -18,7 +18,7 @@
 import { formatAddress } from '../connection/address.js';
 import type { Connection } from '../connection/connection.js';
 import { rootCauseText } from '../connection/root-cause.js';
-import { ConnectError, ConnectionClosedError, PoolEmptyError } from '../errors.js';
+import { ConnectError, ConnectionClosedError, DialectMismatchError, PoolEmptyError } from '../errors.js';
 import type { ConnectionPool } from '../pool/pool.js';
 import type { RunEvents } from './client-events.js';
 
@@ -94,7 +94,9 @@ export class ClientRun {
         });
       }
       if (!this.#pool.isWorking()) {
-        const error = unreachableError(this.#pool);
+        // A server of another generation than the dialect given: that, not "unreachable", is the news.
+        const mismatch = this.#pool.connections.map((c) => c.lastError).find((e) => e instanceof DialectMismatchError);
+        const error = mismatch ?? unreachableError(this.#pool);
         // Leave nothing behind: no reconnect timers, no sockets. A later run() starts afresh.
         await this.#pool.close();
         throw error;

@@ -122,6 +122,8 @@ export class ConnectionLifecycle {
   #connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #pingTimer: NodeJS.Timeout | undefined;
   #closedEarly: Error | undefined;
+  /** While a handshake runs: why the attempt would time out now. */
+  #stalled: (() => Error) | undefined;
   /** Ends a graceful close: set while one waits for the pending requests. */
   #drained: (() => void) | undefined;
 
@@ -132,7 +134,7 @@ export class ConnectionLifecycle {
       actors: { openSocket: fromPromise<void, OpenSocketInput>(({ signal }) => this.#open(signal)) },
       actions: { closeSocket: () => this.#host.detach() },
     });
-    this.#actor = createActor(machine, { input: settings.machine });
+    this.#actor = createActor(machine, { input: { ...settings.machine, timeoutCause: () => this.#stalled?.() } });
     this.#actor.subscribe((snapshot) => this.#onLifecycle(snapshot));
   }
 
@@ -288,20 +290,23 @@ export class ConnectionLifecycle {
     const { dialect } = this.#settings;
     if (dialect.name === 'auto' || dialect.generation !== undefined) {
       try {
-        generation = await handshakeGeneration(opened, formatAddress(connection.host, connection.port), signal, (events) => {
+        generation = await handshakeGeneration(opened, formatAddress(connection.host, connection.port), signal, (events, stalled) => {
           handshake = events;
+          this.#stalled = stalled;
         });
         if (dialect.generation !== undefined && generation !== dialect.generation) {
           throw mismatchError(formatAddress(connection.host, connection.port), dialect, generation);
         }
       } catch (error) {
         handshake = undefined;
+        this.#stalled = undefined;
         opened.destroy();
         // A mismatch is no passing fault: connect() and run() hear of it now, not after every attempt.
         if (error instanceof DialectMismatchError) this.#settleConnectWaiters(error);
         throw error;
       }
       handshake = undefined;
+      this.#stalled = undefined;
       if (closedBeforeUse !== undefined) {
         opened.destroy();
         throw closedBeforeUse;

@@ -17,7 +17,8 @@ import type { Transport, TransportEvents } from './transport.js';
  *
  * @param address - the server's address, for messages
  * @param signal - aborted when the connect attempt is cancelled or times out
- * @param route - takes the events the socket's bytes and end must go to while the handshake runs
+ * @param route - takes the events the socket's bytes and end must go to while the handshake runs,
+ *   and what to say should the attempt time out now
  * @returns the generation, confirmed (nothing of the handshake left unanswered)
  * @throws ServerGenerationError (rejection) for answers no generation gives, or when `signal` aborts first
  * @throws ConnectionError (rejection) when the socket closes first
@@ -26,7 +27,7 @@ export function handshakeGeneration(
   transport: Transport,
   address: string,
   signal: AbortSignal,
-  route: (events: TransportEvents) => void,
+  route: (events: TransportEvents, stalled: () => ServerGenerationError) => void,
 ): Promise<ServerGeneration> {
   return new Promise((resolve, reject) => {
     const probe = new GenerationProbe(address);
@@ -57,7 +58,7 @@ export function handshakeGeneration(
       },
       onClose: (error) =>
         finish(new ConnectionError(`the connection to ${address} closed during the generation handshake (${rootCauseText(error)})`, { cause: error })),
-    });
+    }, () => stalledError(probe, address));
     transport.write(probe.start());
   });
 }

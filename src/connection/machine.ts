@@ -54,6 +54,12 @@ export interface ConnectionMachineInput {
    * every connection meets a growing back-off, not a reconnect storm.
    */
   readonly stableAfter?: number | undefined;
+  /**
+   * What a connect attempt was doing when it timed out (e.g. a handshake
+   * that got no answer), given as the `cause` of the timeout's error.
+   * Called only on a timeout; `undefined` from it: no cause.
+   */
+  readonly timeoutCause?: (() => Error | undefined) | undefined;
 }
 
 /** Default of {@link ConnectionMachineInput.stableAfter}: one second. */
@@ -213,7 +219,10 @@ export const connectionMachine = setup({
     }),
     /** Records a connect timeout as `lastError`. */
     recordTimeout: assign({
-      lastError: ({ context }) => new TimeoutError(`connect timed out after ${context.connectTimeout} ms`),
+      lastError: ({ context }) => {
+        const cause = context.timeoutCause?.();
+        return new TimeoutError(`connect timed out after ${context.connectTimeout} ms`, cause === undefined ? undefined : { cause });
+      },
     }),
   },
   guards: {

@@ -312,7 +312,7 @@ const outcomeArbitrary = fc.array(fc.constantFrom<ConnectOutcome>('succeed', 'su
  * whenever the connection breaks, as an application reacting to pool events may.
  */
 function makeReal(dialect: DialectName, outcomes: ConnectOutcome[], listenerSends = false): Real {
-  const fake = new FakeTransport({ replyTerminator: dialect === 'etx', outcomes });
+  const fake = new FakeTransport({ replyTerminator: dialect === 'etx', generation: dialect, outcomes });
   const connection = new Connection({
     host: 'fake',
     port: 1,

@@ -18,7 +18,8 @@
 import type { OpenTransport, Transport, TransportEvents, TransportOptions } from '../../src/connection/transport.js';
 import { ConnectionError } from '../../src/errors.js';
 import { WireDecoder } from '../../src/protocol/decoder.js';
-import { ETX } from '../../src/protocol/dialect.js';
+import { ETX, type ServerGeneration } from '../../src/protocol/dialect.js';
+import { PROBE_REQUESTS, PROBE_TOKEN } from '../../src/connection/generation-probe.js';
 import { encodeWire } from '../../src/protocol/encoder.js';
 import type { WireValue } from '../../src/protocol/values.js';
 
@@ -35,7 +36,31 @@ export interface FakeTransportOptions {
   readonly outcomes?: Iterable<ConnectOutcome>;
   /** The reply {@link FakeTransport.answer} sends for a request. Default {@link defaultRespond}. */
   readonly respond?: (request: WireValue) => WireValue;
+  /**
+   * The server generation whose answers to the connect-time generation
+   * handshake each socket gives by itself (its bytes are not recorded in
+   * `writes`, `segments` or `requests`); `false`: the test answers it.
+   * Default `'etx'` with `replyTerminator`, else `'etx-request'`.
+   */
+  readonly generation?: ServerGeneration | false;
 }
+
+/** What a server of each generation answers to each step of the handshake (request bytes, reply bytes). */
+const HANDSHAKE: Readonly<Record<ServerGeneration, readonly (readonly [Buffer, string])[]>> = {
+  etx: [
+    [PROBE_REQUESTS.echo, `$${PROBE_TOKEN.length}\r\n${PROBE_TOKEN}\r\n\x03`],
+    [PROBE_REQUESTS.pingEtx, '+PONG\r\n\x03'],
+  ],
+  'etx-request': [
+    [PROBE_REQUESTS.echo, `$${PROBE_TOKEN.length}\r\n${PROBE_TOKEN}\r\n`],
+    [PROBE_REQUESTS.pingEtx, '+PONG\r\n'],
+    [PROBE_REQUESTS.loneEtx, '-ERR bad request\r\n'],
+  ],
+  legacy: [
+    [PROBE_REQUESTS.echo, "-ERR unknown command 'ECHO'\r\n"],
+    [PROBE_REQUESTS.pingPlain, '+PONG\r\n'],
+  ],
+};
 
 /** One request as the fake server read it. */
 export interface ReceivedRequest {
@@ -112,6 +137,9 @@ export class FakeSocket {
 
   readonly #requestDecoder = new WireDecoder();
   readonly #replyDecoder = new WireDecoder();
+  /** The handshake steps this socket still answers by itself. */
+  #handshake: (readonly [Buffer, string])[];
+  #handshakeBytes = Buffer.alloc(0);
   #corked = 0;
   #corkedBytes: Buffer[] = [];
 
@@ -120,6 +148,7 @@ export class FakeSocket {
     readonly events: TransportEvents,
     private readonly fake: FakeTransport,
   ) {
+    this.#handshake = fake.generation === false ? [] : [...HANDSHAKE[fake.generation]];
     this.transport = {
       write: (bytes) => this.#onWrite(bytes),
       cork: () => {
@@ -151,6 +180,16 @@ export class FakeSocket {
   #onWrite(bytes: Buffer): void {
     if (this.state !== 'open') {
       this.writesAfterClose++;
+      return;
+    }
+    const step = this.#handshake[0];
+    if (step !== undefined) {
+      this.#handshakeBytes = Buffer.concat([this.#handshakeBytes, bytes]);
+      if (this.#handshakeBytes.length < step[0].length) return;
+      if (!this.#handshakeBytes.equals(step[0])) throw new Error(`fake: unexpected handshake bytes ${JSON.stringify(this.#handshakeBytes.toString('latin1'))}`);
+      this.#handshake.shift();
+      this.#handshakeBytes = Buffer.alloc(0);
+      this.events.onData(Buffer.from(step[1], 'latin1'));
       return;
     }
     const copy = Buffer.from(bytes);
@@ -232,6 +271,8 @@ export class FakeTransport {
   replyTerminator: boolean;
   /** The reply to a request, for {@link answer}. */
   respond: (request: WireValue) => WireValue;
+  /** The generation whose handshake answers each socket gives by itself; `false`: none. */
+  generation: ServerGeneration | false;
 
   #sequence = 0;
 
@@ -240,6 +281,7 @@ export class FakeTransport {
     this.connectOutcome = options.connectOutcome ?? 'succeed';
     this.outcomes = [...(options.outcomes ?? [])];
     this.respond = options.respond ?? defaultRespond;
+    this.generation = options.generation ?? (this.replyTerminator ? 'etx' : 'etx-request');
   }
 
   /** A counter shared by every socket write and by {@link nextSequence} callers (tests stamp events with it). */
