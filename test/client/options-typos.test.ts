@@ -252,7 +252,7 @@ describe('a misspelt dialect name', () => {
   it('examples, and a custom dialect\'s base', () => {
     expect(() => new ZCached({ dialect: 'etc' as 'etx' })).toThrow(new TypeError('dialect: unknown dialect "etc"; did you mean etx? (or give a custom dialect object)'));
     expect(() => new ZCached({ dialect: 'modern' as 'etx' })).toThrow(
-      new TypeError(`dialect: unknown dialect "modern"; expected 'legacy', 'etx-request', 'etx' (or give a custom dialect object)`),
+      new TypeError(`dialect: unknown dialect "modern"; expected 'auto', 'legacy', 'etx-request', 'etx' (or give a custom dialect object)`),
     );
     expect(() => new ZCached({ dialect: { base: 'legasy' as 'legacy' } })).toThrow(new TypeError('dialect: unknown base "legasy"; did you mean legacy?'));
     expect(() => new ZCached({ dialect: 'toString' as 'etx' })).toThrow(/unknown dialect "toString"/);

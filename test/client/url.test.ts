@@ -174,7 +174,7 @@ describe('the URL grammar', () => {
     expect(() => new ZCached('zcached://h?timeout=1.5')).toThrow(TypeError);
     expect(() => new ZCached('zcached://h?reconnect=yes')).toThrow(/must be true, false, 1 or 0, got "yes"/);
     expect(() => new ZCached('zcached://h?dialect=etx_request')).toThrow(/unknown dialect "etx_request"; did you mean etx-request\?/);
-    expect(() => new ZCached('zcached://h?dialect=modern')).toThrow(/expected one of legacy, etx-request, etx/);
+    expect(() => new ZCached('zcached://h?dialect=modern')).toThrow(/expected one of auto, legacy, etx-request, etx/);
     expect(() => new ZCached('zcached://h?poolSize=0')).toThrow(RangeError);
     expect(() => new ZCached('zcached://h:0')).toThrow(RangeError);
     expect(() => new ZCached('zcached://h?timeout=0')).toThrow(RangeError);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DialectError, type DialectErrorReason } from '../../src/errors.js';
-import { DEFAULT_MAX_REQUEST_BYTES, DIALECTS, ETX, SEGMENT_BYTES, SERVER_READ_BYTES, resolveDialect, type Dialect } from '../../src/protocol/dialect.js';
+import { AUTO_DIALECT, DEFAULT_MAX_REQUEST_BYTES, DIALECTS, ETX, SEGMENT_BYTES, SERVER_READ_BYTES, resolveDialect, type Dialect, type DialectOptions } from '../../src/protocol/dialect.js';
 import {
   MAX_DEPTH,
   bytesHoldForbidden,
@@ -23,7 +23,7 @@ import {
 } from '../../src/protocol/value-rules.js';
 import { float } from '../../src/protocol/values.js';
 
-const custom = (options: Partial<Dialect>): Dialect => resolveDialect({ requestTerminator: false, pipelining: true, ...options });
+const custom = (options: Partial<Dialect>): Dialect => resolveDialect({ requestTerminator: false, pipelining: true, ...options } as DialectOptions);
 
 function thrown(fn: () => unknown): Error {
   try {
@@ -42,6 +42,8 @@ describe('the presets', () => {
     expect(SEGMENT_BYTES).toBe(1400);
     expect(DIALECTS.legacy).toEqual({
       name: 'legacy',
+      generation: 'legacy',
+      replyTerminator: false,
       requestTerminator: false,
       pipelining: false,
       maxRequestBytes: 1400,
@@ -54,6 +56,8 @@ describe('the presets', () => {
     });
     expect(DIALECTS['etx-request']).toEqual({
       name: 'etx-request',
+      generation: 'etx-request',
+      replyTerminator: false,
       requestTerminator: true,
       pipelining: false,
       maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -66,6 +70,8 @@ describe('the presets', () => {
     });
     expect(DIALECTS.etx).toEqual({
       name: 'etx',
+      generation: 'etx',
+      replyTerminator: true,
       requestTerminator: true,
       pipelining: true,
       maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -82,15 +88,17 @@ describe('the presets', () => {
   });
 
   it('are returned as they are, by name', () => {
-    expect(resolveDialect()).toBe(DIALECTS.etx);
+    expect(resolveDialect()).toBe(AUTO_DIALECT);
+    expect(resolveDialect('auto')).toBe(AUTO_DIALECT);
+    expect(AUTO_DIALECT).toMatchObject({ name: 'auto', generation: undefined, replyTerminator: undefined, pipelining: false, forbidLineFeed: true, forbidEmpty: false });
     for (const name of ['legacy', 'etx-request', 'etx'] as const) expect(resolveDialect(name)).toBe(DIALECTS[name]);
   });
 });
 
 describe('resolveDialect refuses', () => {
   const cases: [string, unknown, Error][] = [
-    ['an unknown name', 'nope', new TypeError(`dialect: unknown dialect "nope"; expected 'legacy', 'etx-request', 'etx' or an object`)],
-    ['an inherited name', 'toString', new TypeError(`dialect: unknown dialect "toString"; expected 'legacy', 'etx-request', 'etx' or an object`)],
+    ['an unknown name', 'nope', new TypeError(`dialect: unknown dialect "nope"; expected 'auto', 'legacy', 'etx-request', 'etx' or an object`)],
+    ['an inherited name', 'toString', new TypeError(`dialect: unknown dialect "toString"; expected 'auto', 'legacy', 'etx-request', 'etx' or an object`)],
     ['null', null, new TypeError('dialect: expected a dialect name or { requestTerminator, pipelining, ... }')],
     ['a number', 42, new TypeError('dialect: expected a dialect name or { requestTerminator, pipelining, ... }')],
     ['an unknown base', { base: 'nope' }, new TypeError(`dialect: unknown base "nope"; expected 'legacy', 'etx-request' or 'etx'`)],

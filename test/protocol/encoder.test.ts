@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DialectError } from '../../src/errors.js';
-import { DIALECTS, resolveDialect } from '../../src/protocol/dialect.js';
+import { AUTO_DIALECT, DIALECTS, resolveDialect } from '../../src/protocol/dialect.js';
 import { RequestWriter, encodeRequest, encodeValue } from '../../src/protocol/encoder.js';
 import { float } from '../../src/protocol/values.js';
 
@@ -117,7 +117,7 @@ describe('RequestWriter', () => {
 
 describe('resolveDialect', () => {
   it('knows the presets and validates custom objects', () => {
-    expect(resolveDialect()).toBe(DIALECTS.etx);
+    expect(resolveDialect()).toBe(AUTO_DIALECT);
     expect(resolveDialect('legacy')).toBe(DIALECTS.legacy);
     expect(() => resolveDialect('nope' as never)).toThrow(TypeError);
     expect(() => resolveDialect({ requestTerminator: 1, pipelining: true } as never)).toThrow(TypeError);
