@@ -307,9 +307,9 @@ export class ConnectionLifecycle {
       }
       handshake = undefined;
       this.#stalled = undefined;
-      if (closedBeforeUse !== undefined) {
+      if (signal.aborted || closedBeforeUse !== undefined) {
         opened.destroy();
-        throw closedBeforeUse;
+        throw closedBeforeUse ?? new ConnectionError('connect aborted');
       }
       debug('%s: %s (dialect %s)', connection.id, GENERATION_LABELS[generation], dialect.name === 'auto' ? "'auto'" : `'${dialect.name}'`);
     }
