@@ -3,8 +3,9 @@
  * connected connection. This module holds the class: construction, the
  * command methods and `sendCommand`, the per-request entry. The rest lives
  * beside it: `run()` / `close()` state and its errors (client-run.ts),
- * events (client-events.ts), value codecs (codec.ts), argument checks and
- * reply shapes (commands.ts), options (options.ts, url.ts).
+ * events (client-events.ts), value codecs (codec.ts), run-time argument
+ * checks (call-arguments.ts), commands and reply shapes (commands.ts),
+ * options (options.ts, url.ts).
  *
  * @module
  */
@@ -19,8 +20,9 @@ import { ConnectionPool } from '../pool/pool.js';
 import { DIALECTS } from '../protocol/dialect.js';
 import { encodeRequest, type Command } from '../protocol/encoder.js';
 import type { Reply, Value } from '../protocol/values.js';
+import { CLIENT_CALLS as CALLS, checkCall, checkCommandCall, checkKeyCall, checkTwoKeyCall, mgetArguments, requestOptions } from './call-arguments.js';
 import { ClientRun } from './client-run.js';
-import { assertKey, copyCommand, isNotFound, msetCommand, nameArguments, replies, type CopyOptions, type MsetEntries } from './commands.js';
+import { copyCommand, falseWhenNotFound, msetCommand, nameArguments, replies, returnTrue, undefinedWhenNotFound, type CopyOptions, type MsetEntries } from './commands.js';
 import { emitClientEvents, type ZCachedEvents } from './client-events.js';
 import { fpView, type ZCachedFp } from './fp.js';
 import { resolveZCachedOptions, type ZCachedOptions } from './options.js';
@@ -47,10 +49,12 @@ export type CommandOptions = RequestOptions;
 /**
  * A zcached client over a {@link ConnectionPool}.
  *
- * Commands validate their arguments synchronously (a wrong type throws a
- * `TypeError`, an out-of-range number a `RangeError`, a value the dialect
- * cannot carry a {@link DialectError}; nothing is sent), then resolve with the
- * reply as JavaScript values or reject with a typed {@link ZCachedError}.
+ * Commands validate their arguments synchronously, for plain JavaScript
+ * too (too many arguments, a key that is no string, an unknown or mistyped
+ * per-call option throw a `TypeError` naming the method, an out-of-range
+ * number a `RangeError`, a value the dialect cannot carry a
+ * {@link DialectError}; nothing is sent), then resolve with the reply as
+ * JavaScript values or reject with a typed {@link ZCachedError}.
  *
  * What the dialect cannot carry, on the default `'etx'` (current servers,
  * protocol reference and the server's main branch, August 2026): a string
@@ -164,6 +168,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    *   (create a new `ZCached`).
    */
   run(): Promise<void> {
+    checkCall(CALLS.run, arguments.length, undefined);
     return this.#lifecycle.run();
   }
 
@@ -187,6 +192,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    *   nothing is closed then
    */
   close(options?: CloseOptions): Promise<void> {
+    checkCall(CALLS.close, arguments.length, undefined);
     const checked = resolveCloseOptions(options, 'ZCached');
     // The pool's close() takes no options and empties the pool: each connection gets them first,
     // and the first close's connections are kept for a later `force` to hurry.
@@ -217,31 +223,30 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    *   (`argument 2[1]`); for other commands the position stays.
    */
   sendCommand(command: Command, options?: CommandOptions): Promise<Reply> {
-    try {
-      return this.#send(command, options);
-    } catch (error) {
-      // The encoder knows argument positions only; name them (`value[1]`, not `argument 2[1]`).
-      throw nameArguments(error, command);
-    }
+    checkCommandCall(CALLS.sendCommand, arguments.length, command, options);
+    return this.#command(command, options);
   }
 
-  #send(command: Command, options: CommandOptions | undefined): Promise<Reply> {
-    let connection: Connection;
+  /** A command whose arguments the caller checked. */
+  #command(command: Command, options: CommandOptions | undefined): Promise<Reply> {
     try {
       // Connected, or else the connection that will be up soonest (it holds the request, at most its timeout).
-      connection = this.#pool.getConnectionForRequest();
+      return this.#pool.getConnectionForRequest().send(command, options);
     } catch (error) {
-      if (!(error instanceof PoolEmptyError)) throw error;
-      // Invalid arguments still throw here, as they would with a connection.
-      encodeRequest(this.#pool.connections[0]?.dialect ?? DIALECTS.etx, command);
+      if (!(error instanceof PoolEmptyError)) throw nameArguments(error, command); // `value[1]`, not the encoder's `argument 2[1]`
+      try {
+        encodeRequest(this.#pool.connections[0]?.dialect ?? DIALECTS.etx, command); // invalid arguments throw as with a connection
+      } catch (invalid) {
+        throw nameArguments(invalid, command);
+      }
       return Promise.reject(this.#lifecycle.unavailable(error));
     }
-    return connection.send(command, options);
   }
 
-  /** PING: resolves with `'PONG'`. */
+  /** PING: resolves with `'PONG'`. A message (`ping('hello')`) is refused: use {@link echo}. */
   ping(options?: CommandOptions): Promise<string> {
-    return this.sendCommand(['PING'], options) as Promise<string>;
+    checkCall(CALLS.ping, arguments.length, options);
+    return this.#command(['PING'], options) as Promise<string>;
   }
 
   /**
@@ -251,14 +256,17 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    * @throws CodecError (rejection) when the codec cannot decode the stored value
    */
   get<T extends DecodedValue<C> = DecodedValue<C>>(key: string, options?: CommandOptions): Promise<T | undefined> {
-    assertKey(key);
-    const stored = this.sendCommand(['GET', key], options).catch(undefinedWhenNotFound);
+    checkKeyCall(CALLS.get, arguments.length, key, options);
+    const stored = this.#command(['GET', key], options).catch(undefinedWhenNotFound);
     const codec = this.#codec;
     return (codec === undefined ? stored : stored.then((value) => decodeValue(codec, key, value))) as Promise<T | undefined>;
   }
 
   /**
-   * SET: stores a value (any {@link Value}); resolves with `'OK'`.
+   * SET: stores a value (any {@link Value}); resolves with `'OK'`. zcached
+   * has no expiry: other clients' `set(key, value, 'EX', 10)`,
+   * `set(key, value, 10)` or `{ ttl: 10 }` are refused with a TypeError
+   * that points to the Keyv adapter (`zcached/keyv`) and its `ttl`.
    * @throws DialectError when the dialect cannot carry the key or the value
    *   (on `'etx'`: a line feed or 0x03 in any string, an empty string, an
    *   empty map), with `path` `'key'`, `'value'` or a part of it (`'value[1]'`)
@@ -268,122 +276,122 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    *   your own, what its `encode` throws
    */
   set(key: string, value: EncodableValue<C>, options?: CommandOptions): Promise<'OK'> {
-    assertKey(key);
+    checkKeyCall(CALLS.set, arguments.length, key, options);
     const stored = this.#codec === undefined ? (value as Value) : encodeValue(this.#codec, value, `SET ${JSON.stringify(key)}`);
-    return this.sendCommand(['SET', key, stored], options) as Promise<'OK'>;
+    return this.#command(['SET', key, stored], options) as Promise<'OK'>;
   }
 
-  /** DELETE: resolves with true when the key existed, false when it did not. */
+  /**
+   * DELETE: resolves with true when the key existed, false when it did not.
+   * One key: zcached's DELETE takes one, so `delete('a', 'b')` is refused
+   * (TypeError, nothing deleted); delete several with
+   * `Promise.all(keys.map((key) => client.delete(key)))`.
+   */
   delete(key: string, options?: CommandOptions): Promise<boolean> {
-    assertKey(key);
-    return this.sendCommand(['DELETE', key], options).then(returnTrue, falseWhenNotFound);
+    checkKeyCall(CALLS.delete, arguments.length, key, options);
+    return this.#command(['DELETE', key], options).then(returnTrue, falseWhenNotFound);
   }
 
-  /** EXISTS (client-side, through GET): whether the key exists. */
+  /** EXISTS (client-side, through GET): whether the key exists. One key (`exists('a', 'b')` is refused). */
   exists(key: string, options?: CommandOptions): Promise<boolean> {
-    assertKey(key);
+    checkKeyCall(CALLS.exists, arguments.length, key, options);
     // Not through get(): the stored value is not decoded.
-    return this.sendCommand(['GET', key], options).then(returnTrue, falseWhenNotFound);
+    return this.#command(['GET', key], options).then(returnTrue, falseWhenNotFound);
   }
 
   /** FLUSH: removes every key; resolves with `'OK'`. */
   flush(options?: CommandOptions): Promise<'OK'> {
-    return this.sendCommand(['FLUSH'], options) as Promise<'OK'>;
+    checkCall(CALLS.flush, arguments.length, options);
+    return this.#command(['FLUSH'], options) as Promise<'OK'>;
   }
 
   /** DBSIZE: the number of keys. */
   dbsize(options?: CommandOptions): Promise<number> {
-    return this.sendCommand(['DBSIZE'], options).then((reply) => replies.integer('DBSIZE', reply));
+    checkCall(CALLS.dbsize, arguments.length, options);
+    return this.#command(['DBSIZE'], options).then((reply) => replies.integer('DBSIZE', reply));
   }
 
   /** SAVE: persists the data; rejects with a ServerError when there is nothing to save. */
   save(options?: CommandOptions): Promise<'OK'> {
-    return this.sendCommand(['SAVE'], options) as Promise<'OK'>;
+    checkCall(CALLS.save, arguments.length, options);
+    return this.#command(['SAVE'], options) as Promise<'OK'>;
   }
 
   /** LASTSAVE: unix seconds of the last save (the server's start time before any). */
   lastsave(options?: CommandOptions): Promise<number> {
-    return this.sendCommand(['LASTSAVE'], options).then((reply) => replies.integer('LASTSAVE', reply));
+    checkCall(CALLS.lastsave, arguments.length, options);
+    return this.#command(['LASTSAVE'], options).then((reply) => replies.integer('LASTSAVE', reply));
   }
 
-  /** KEYS: every key. */
+  /** KEYS: every key. zcached takes no pattern: `keys('user:*')` is refused. */
   keys(options?: CommandOptions): Promise<string[]> {
-    return this.sendCommand(['KEYS'], options).then(replies.keys);
+    checkCall(CALLS.keys, arguments.length, options);
+    return this.#command(['KEYS'], options).then(replies.keys);
   }
 
   /**
    * MGET: a `Map` from each requested key to its value, `null` for a missing
    * key; with a codec, to the decoded value, `undefined` for a missing key.
    * Per-call options may follow the keys: `mget('a', 'b', { timeout: 100 })`.
+   * The keys may also come as one array, as in ioredis: `mget(['a', 'b'])`,
+   * `mget(['a', 'b'], { timeout: 100 })` (an array among other keys is refused).
    * @throws CodecError (rejection) when the codec cannot decode a stored value
    */
   mget<T extends DecodedValue<C> = DecodedValue<C>>(
-    ...keys: string[] | [...keys: string[], options: CommandOptions]
+    ...keys: string[] | [...keys: string[], options: CommandOptions] | [keys: readonly string[], options?: CommandOptions]
   ): Promise<Map<string, MgetValue<C, T>>> {
-    // Keys are strings, so a trailing object can only be the per-call options.
-    const last = keys[keys.length - 1];
-    const options = typeof last === 'object' && last !== null ? (last as CommandOptions) : undefined;
-    const names = (options === undefined ? keys : keys.slice(0, -1)) as unknown[];
-    names.forEach((key, i) => assertKey(key, `mget key #${i + 1}`));
-    const stored = this.sendCommand(['MGET', ...(names as string[])], options).then(replies.mget);
+    const call = mgetArguments(CALLS.mget, keys);
+    const stored = this.#command(['MGET', ...call.keys], call.options).then(replies.mget);
     const codec = this.#codec;
     return (codec === undefined ? stored : stored.then((map) => decodeMap(codec, map))) as Promise<Map<string, MgetValue<C, T>>>;
   }
 
   /**
-   * MSET: stores many values at once; accepts a `Map`, an object or `[key, value]` pairs.
+   * MSET: stores many values at once; accepts a `Map`, an object or `[key, value]` pairs
+   * (ioredis' `mset('a', 1, 'b', 2)` is refused: `mset({ a: 1, b: 2 })`).
    * @throws DialectError as {@link set}, with `path` naming the entry
    *   (1-based, in iteration order): `'mset entry 3 key'`, `'mset entry 3 value'`
    * @throws TypeError with a codec, as {@link set}, naming the entry
    */
   mset(entries: EntriesFor<C>, options?: CommandOptions): Promise<'OK'> {
+    checkCall(CALLS.mset, arguments.length, options);
     const encoded = this.#codec === undefined ? (entries as MsetEntries) : encodeEntries(this.#codec, entries);
-    return this.sendCommand(msetCommand(encoded), options) as Promise<'OK'>;
+    return this.#command(msetCommand(encoded), options) as Promise<'OK'>;
   }
 
-  /** ECHO (newer servers): resolves with the message. */
+  /** ECHO (newer servers): resolves with the message (one message). */
   echo(message: string, options?: CommandOptions): Promise<string> {
-    assertKey(message, 'message');
-    return this.sendCommand(['ECHO', message], options) as Promise<string>;
+    checkKeyCall(CALLS.echo, arguments.length, message, options);
+    return this.#command(['ECHO', message], options) as Promise<string>;
   }
 
   /** SIZEOF (newer servers): string length, element or pair count, byte size of numbers. */
   sizeof(key: string, options?: CommandOptions): Promise<number> {
-    assertKey(key);
-    return this.sendCommand(['SIZEOF', key], options).then((reply) => replies.integer('SIZEOF', reply));
+    checkKeyCall(CALLS.sizeof, arguments.length, key, options);
+    return this.#command(['SIZEOF', key], options).then((reply) => replies.integer('SIZEOF', reply));
   }
 
   /** RENAME (newer servers): rejects with a ServerError when the key does not exist. */
   rename(key: string, newKey: string, options?: CommandOptions): Promise<'OK'> {
-    assertKey(key);
-    assertKey(newKey, 'newKey');
-    return this.sendCommand(['RENAME', key, newKey], options) as Promise<'OK'>;
+    checkTwoKeyCall(CALLS.rename, arguments.length, key, newKey, options);
+    return this.#command(['RENAME', key, newKey], options) as Promise<'OK'>;
   }
 
-  /** COPY (newer servers): rejects with code `BUSYKEY` when the destination exists and `replace` is not set. */
-  copy(source: string, destination: string, options: CopyOptions & CommandOptions = {}): Promise<'OK'> {
-    return this.sendCommand(copyCommand(source, destination, options), options) as Promise<'OK'>;
+  /**
+   * COPY (newer servers): rejects with code `BUSYKEY` when the destination exists and `replace` is not set.
+   * @param options - `{ replace?: boolean }` and the per-call options
+   */
+  copy(source: string, destination: string, options?: CopyOptions & CommandOptions): Promise<'OK'> {
+    checkTwoKeyCall(CALLS.copy, arguments.length, source, destination, options);
+    return this.#command(copyCommand(source, destination, options), requestOptions(options)) as Promise<'OK'>;
   }
 
-  /** Whether the server answers PING now; never rejects. */
+  /** Whether the server answers PING now; never rejects (invalid arguments throw, as for every call). */
   isAlive(options?: CommandOptions): Promise<boolean> {
-    return this.ping(options).then(
+    checkCall(CALLS.isAlive, arguments.length, options);
+    return this.#command(['PING'], options).then(
       (reply) => reply === 'PONG',
       () => false,
     );
   }
-}
-
-function undefinedWhenNotFound(error: unknown): undefined {
-  if (isNotFound(error)) return undefined;
-  throw error;
-}
-
-function falseWhenNotFound(error: unknown): false {
-  if (isNotFound(error)) return false;
-  throw error;
-}
-
-function returnTrue(): true {
-  return true;
 }

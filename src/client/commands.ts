@@ -27,7 +27,9 @@ export function assertKey(key: unknown, name = 'key'): asserts key is string {
 }
 
 // The not-found check lives in the connection layer, which traces GET and DELETE misses as results with it.
-export { isNotFound } from '../connection/not-found.js';
+import { isNotFound } from '../connection/not-found.js';
+
+export { isNotFound };
 
 /** Builds `MSET k1 v1 k2 v2 ...`, checking every key. */
 export function msetCommand(entries: MsetEntries): Command {
@@ -120,3 +122,20 @@ export const replies = {
   /** MGET: a map from each key to its value (`null` for a missing key). */
   mget: (reply: Reply): Map<string, Reply> => expectReply('MGET', reply, isMap, 'a map'),
 };
+
+/** GET's answer to a missing key: `undefined`. */
+export function undefinedWhenNotFound(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
+}
+
+/** DELETE's and EXISTS' answer to a missing key: `false`. */
+export function falseWhenNotFound(error: unknown): false {
+  if (isNotFound(error)) return false;
+  throw error;
+}
+
+/** Any answer but an error: `true`. */
+export function returnTrue(): true {
+  return true;
+}

@@ -8,11 +8,11 @@
  */
 
 import type { CommandOptions } from '../client/client.js';
-import { nameArguments } from '../client/commands.js';
+import { checkCall, checkCommandCall } from '../client/call-arguments.js';
 import type { Command } from '../protocol/encoder.js';
-import { encodeRequest } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
 import { FanOutError, type ServerOutcome } from './errors.js';
+import { BY_SERVER_CALLS as CALLS, checkEncodable } from './fleet-calls.js';
 import type { FleetServer } from './server.js';
 
 /** Every server's outcome of one command, by server id, in fleet order. */
@@ -62,25 +62,38 @@ export function eachServer<T>(servers: readonly FleetServer[], run: (server: Fle
   });
 }
 
-/** The per-server commands over the servers `servers()` returns at each call. */
+/** The per-server commands over the servers `servers()` returns at each call; arguments checked as the fleet's (nothing sent when refused). */
 export function perServerCommands(servers: () => readonly FleetServer[]): PerServerCommands {
   return Object.freeze({
-    ping: (options?: CommandOptions) => eachServer(servers(), (server) => server.client.ping(options)),
-    keys: (options?: CommandOptions) => eachServer(servers(), (server) => server.client.keys(options)),
-    dbsize: (options?: CommandOptions) => eachServer(servers(), (server) => server.client.dbsize(options)),
-    flush: (options?: CommandOptions) => eachServer(servers(), (server) => server.client.flush(options)),
-    save: (options?: CommandOptions) => eachServer(servers(), (server) => server.client.save(options)),
-    lastsave: (options?: CommandOptions) => eachServer(servers(), (server) => server.client.lastsave(options)),
-    sendCommand: (command: Command, options?: CommandOptions) => {
+    ping(options?: CommandOptions) {
+      checkCall(CALLS.ping, arguments.length, options);
+      return eachServer(servers(), (server) => server.client.ping(options));
+    },
+    keys(options?: CommandOptions) {
+      checkCall(CALLS.keys, arguments.length, options);
+      return eachServer(servers(), (server) => server.client.keys(options));
+    },
+    dbsize(options?: CommandOptions) {
+      checkCall(CALLS.dbsize, arguments.length, options);
+      return eachServer(servers(), (server) => server.client.dbsize(options));
+    },
+    flush(options?: CommandOptions) {
+      checkCall(CALLS.flush, arguments.length, options);
+      return eachServer(servers(), (server) => server.client.flush(options));
+    },
+    save(options?: CommandOptions) {
+      checkCall(CALLS.save, arguments.length, options);
+      return eachServer(servers(), (server) => server.client.save(options));
+    },
+    lastsave(options?: CommandOptions) {
+      checkCall(CALLS.lastsave, arguments.length, options);
+      return eachServer(servers(), (server) => server.client.lastsave(options));
+    },
+    sendCommand(command: Command, options?: CommandOptions) {
+      checkCommandCall(CALLS.sendCommand, arguments.length, command, options);
       const list = servers();
       // Refused arguments throw here, before anything is sent to any server.
-      for (const dialect of new Set(list.map((server) => server.dialect))) {
-        try {
-          encodeRequest(dialect, command);
-        } catch (error) {
-          throw nameArguments(error, command);
-        }
-      }
+      for (const dialect of new Set(list.map((server) => server.dialect))) checkEncodable(command, dialect);
       return eachServer(list, (server) => server.client.sendCommand(command, options));
     },
   });

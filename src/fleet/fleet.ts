@@ -16,43 +16,30 @@
 import { channel } from 'node:diagnostics_channel';
 import type { CommandOptions, ZCached } from '../client/client.js';
 import type { CodecOption, DecodedValue, EncodableValue, EntriesFor, MgetValue } from '../client/codec.js';
-import { assertKey, copyCommand, msetCommand, nameArguments, type CopyOptions } from '../client/commands.js';
-import type { Connection } from '../connection/connection.js';
+import { checkCall, checkCommandCall, checkKeyCall, checkTwoKeyCall, mgetArguments, requestOptions } from '../client/call-arguments.js';
+import { copyCommand, msetCommand, type CopyOptions } from '../client/commands.js';
 import { ConnectError, ConnectionClosedError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
-import type { ConnectionPool } from '../pool/pool.js';
 import { resolveDialect, type Dialect } from '../protocol/dialect.js';
-import { encodeRequest, type Command } from '../protocol/encoder.js';
+import type { Command } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
 import { CrossServerError, NoServerError, ServerEjectedError, type ServerOutcome } from './errors.js';
 import { mergeOutcomes, perServerCommands, unionOfKeys, type PerServerCommands } from './fan-out.js';
 import { fleetFpView, type ZCachedFleetFp } from './fp.js';
 import { fleetValues, type FleetValues } from './fleet-codec.js';
-import { checkParts, mgetArguments, mgetParts, msetArguments, msetParts, splitByServer } from './multi-key.js';
+import { checkEncodable, FLEET_CALLS as CALLS, commandKey, type FleetCommandOptions, type FleetServerInfo } from './fleet-calls.js';
+import { checkParts, mgetParts, msetArguments, msetParts, splitByServer } from './multi-key.js';
 import { resolveFleetOptions, resolveServer, type FailoverPolicy, type FleetServerSpec, type ResolvedFleetOptions, type ZCachedFleetOptions } from './options.js';
 import { assertWeight } from './placement.js';
 import type { FleetServer } from './server.js';
 import { FleetShell } from './shell.js';
-import type { FleetEvent, FleetServerState, FleetState } from './state.js';
+import type { FleetEvent, FleetState } from './state.js';
 
 /** The diagnostics channel on which every {@link FleetEvent} is published as `{ fleet, event }`. */
 export const FLEET_CHANNEL = 'zcached:fleet';
 const diagnostics = channel(FLEET_CHANNEL);
 
-/** Per-call options of {@link ZCachedFleet.sendCommand}: the client's, plus the key that chooses the server. */
-export interface FleetCommandOptions extends CommandOptions {
-  /** Route by this key instead of the command's first argument. */
-  readonly key?: string;
-}
-
-/** A server of the fleet as {@link ZCachedFleet.servers} shows it: the state, plus its pool. */
-export interface FleetServerInfo extends FleetServerState {
-  /** The server's connection pool (read it; the fleet owns it). */
-  readonly pool: ConnectionPool<Connection>;
-}
-
-/** Commands that have no key of their own: `sendCommand` needs `{ key }` for them. */
-const WITHOUT_KEY = new Set(['PING', 'FLUSH', 'DBSIZE', 'KEYS', 'SAVE', 'LASTSAVE', 'MGET', 'MSET']);
+export type { FleetCommandOptions, FleetServerInfo } from './fleet-calls.js';
 
 /**
  * A client over a fleet of zcached servers, with the commands of `ZCached`
@@ -72,7 +59,8 @@ const WITHOUT_KEY = new Set(['PING', 'FLUSH', 'DBSIZE', 'KEYS', 'SAVE', 'LASTSAV
  *   {@link ServerEjectedError} (`failover: 'fail-fast'`, the default) or go
  *   to their next server (`failover: 'rehash'`).
  *
- * Arguments are checked synchronously as `ZCached` does (TypeError,
+ * Arguments are checked synchronously as `ZCached` does, for plain
+ * JavaScript too (argument count, key types, per-call options: TypeError,
  * RangeError, DialectError; nothing sent), whether or not a server is up.
  * A `codec` works as `ZCached`'s, for the whole fleet: `ZCachedFleet<'json'>`.
  *
@@ -138,12 +126,14 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
 
   /** The id of the server that takes `key` now (after the failover policy), or `undefined` when there is none. */
   serverFor(key: string): string | undefined {
-    assertKey(key);
+    checkKeyCall(CALLS.serverFor, arguments.length, key, undefined);
     return this.#shell.placeKey(key)?.id;
   }
 
   /** Listens to fleet events (server added, removed, weight changed, ejected, returned, probe failed); returns the unsubscribe function. */
   subscribe(listener: (event: FleetEvent) => void): Unsubscribe {
+    checkCall(CALLS.subscribe, arguments.length, undefined);
+    if (typeof listener !== 'function') throw new TypeError(`ZCachedFleet.subscribe: listener must be a function, got ${typeof listener}`);
     return this.#events.subscribe(listener);
   }
 
@@ -154,6 +144,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * @throws (rejects) ConnectError when the fleet has servers and not one could connect; ConnectionClosedError after close()
    */
   async run(): Promise<void> {
+    checkCall(CALLS.run, arguments.length, undefined);
     if (this.#shell.state.closed) throw new ConnectionClosedError('the fleet is closed');
     await this.#shell.start();
     const servers = this.#shell.order;
@@ -163,8 +154,12 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
     }
   }
 
-  /** Closes every server's pool (connections, timers, sockets) and cancels retries. Resolves when all are closed; calling it again returns the same promise. */
+  /**
+   * Closes every server's pool (connections, timers, sockets) and cancels retries. Resolves when all are closed; calling it again returns the same promise.
+   * @throws TypeError for any argument: it takes no options (`{ force }` is refused, not ignored)
+   */
   close(): Promise<void> {
+    checkCall(CALLS.close, arguments.length, undefined);
     this.#closing ??= this.#shell.run({ type: 'close' });
     return this.#closing;
   }
@@ -182,6 +177,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * @throws (rejects) TypeError / RangeError for an invalid spec or an id already in the fleet; ConnectionClosedError after close()
    */
   async addServer(spec: FleetServerSpec): Promise<void> {
+    checkCall(CALLS.addServer, arguments.length, undefined);
     if (this.#shell.state.closed) throw new ConnectionClosedError('the fleet is closed');
     const server = resolveServer(spec, this.#options.shared);
     if (this.#shell.has(server.id)) throw new RangeError(`server ${JSON.stringify(server.id)} is already in the fleet`);
@@ -194,6 +190,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * @throws (rejects) RangeError when no server has this id
    */
   async removeServer(id: string): Promise<void> {
+    checkKeyCall(CALLS.removeServer, arguments.length, id, undefined);
     if (this.#shell.server(id) === undefined) throw new RangeError(`no server ${JSON.stringify(id)} in the fleet`);
     await this.#shell.run({ type: 'removeServer', id });
   }
@@ -205,6 +202,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * @throws TypeError / RangeError for a weight that is not a finite number > 0, or an unknown id
    */
   setWeight(id: string, weight: number): void {
+    checkKeyCall(CALLS.setWeight, arguments.length, id, undefined);
     assertWeight(weight);
     if (this.#shell.server(id) === undefined) throw new RangeError(`no server ${JSON.stringify(id)} in the fleet`);
     this.#shell.report({ type: 'setWeight', id, weight });
@@ -220,66 +218,70 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * @throws TypeError when no key can be found, and as `ZCached.sendCommand`
    */
   sendCommand(command: Command, options?: FleetCommandOptions): Promise<Reply> {
-    const name = Array.isArray(command) && typeof command[0] === 'string' ? command[0].toUpperCase() : '';
-    const key = options?.key ?? (WITHOUT_KEY.has(name) ? undefined : command[1]);
-    if (typeof key !== 'string') {
-      throw new TypeError(`sendCommand sends a command to the server of its key, and ${name === '' ? 'this command' : name} has none: pass { key }, or use byServer.sendCommand() for every server`);
-    }
-    return this.#keyed(key, command, (client) => client.sendCommand(command, options));
+    checkCommandCall(CALLS.sendCommand, arguments.length, command, options);
+    const key = commandKey(command, options?.key);
+    const request = requestOptions(options); // without `key`
+    return this.#keyed(key, command, (client) => client.sendCommand(command, request));
   }
 
   /** PING on every server: `'PONG'` when all answer; else rejects with a {@link FanOutError}. */
   ping(options?: CommandOptions): Promise<string> {
+    checkCall(CALLS.ping, arguments.length, options);
     return this.#merged('PING', () => this.byServer.ping(options), () => 'PONG');
   }
 
   /** GET on the key's server: the value (decoded, with a codec), or `undefined` when the key does not exist. @throws CodecError (rejection) as `ZCached.get` */
   get<T extends DecodedValue<C> = DecodedValue<C>>(key: string, options?: CommandOptions): Promise<T | undefined> {
-    assertKey(key);
+    checkKeyCall(CALLS.get, arguments.length, key, options);
     return this.#values.get(key, this.#keyed(key, ['GET', key], (client) => client.get(key, options))) as Promise<T | undefined>;
   }
 
   /** SET on the key's server; resolves with `'OK'`. @throws DialectError, and TypeError with a codec, as `ZCached.set` */
   set(key: string, value: EncodableValue<C>, options?: CommandOptions): Promise<'OK'> {
-    assertKey(key);
+    checkKeyCall(CALLS.set, arguments.length, key, options);
     const stored = this.#values.encode(key, value);
     return this.#keyed(key, ['SET', key, stored], (client) => client.set(key, stored, options));
   }
 
-  /** DELETE on the key's server: true when the key existed. */
+  /** DELETE on the key's server: true when the key existed. One key, as `ZCached.delete` (`delete('a', 'b')` is refused). */
   delete(key: string, options?: CommandOptions): Promise<boolean> {
-    assertKey(key);
+    checkKeyCall(CALLS.delete, arguments.length, key, options);
     return this.#keyed(key, ['DELETE', key], (client) => client.delete(key, options));
   }
 
   /** Whether the key exists on its server (a GET; the value is not decoded). */
   exists(key: string, options?: CommandOptions): Promise<boolean> {
-    assertKey(key);
+    checkKeyCall(CALLS.exists, arguments.length, key, options);
     return this.#keyed(key, ['GET', key], (client) => client.exists(key, options));
   }
 
   /** FLUSH on every server; `'OK'` when all did, else a {@link FanOutError}. */
   flush(options?: CommandOptions): Promise<'OK'> {
+    checkCall(CALLS.flush, arguments.length, options);
     return this.#merged('FLUSH', () => this.byServer.flush(options), () => 'OK' as const);
   }
 
   /** DBSIZE summed over the servers; a {@link FanOutError} when one fails (its `outcomes` have the counts that came). */
   dbsize(options?: CommandOptions): Promise<number> {
+    checkCall(CALLS.dbsize, arguments.length, options);
     return this.#merged('DBSIZE', () => this.byServer.dbsize(options), (counts) => counts.reduce((sum, count) => sum + count, 0));
   }
 
   /** SAVE on every server; `'OK'` when all did (a server with nothing to save fails it: see `byServer.save`). */
   save(options?: CommandOptions): Promise<'OK'> {
+    checkCall(CALLS.save, arguments.length, options);
     return this.#merged('SAVE', () => this.byServer.save(options), () => 'OK' as const);
   }
 
   /** LASTSAVE: the oldest of the servers' last saves, in Unix seconds (`byServer.lastsave` for each). */
   lastsave(options?: CommandOptions): Promise<number> {
+    checkCall(CALLS.lastsave, arguments.length, options);
     return this.#merged('LASTSAVE', () => this.byServer.lastsave(options), (times) => Math.min(...times));
   }
 
   /** KEYS: every server's keys, once each, in fleet order. */
   keys(options?: CommandOptions): Promise<string[]> {
+    checkCall(CALLS.keys, arguments.length, options);
     return this.#merged('KEYS', () => this.byServer.keys(options), unionOfKeys);
   }
 
@@ -288,9 +290,12 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * caller's order (each once), to its value (`null` when missing; with a codec,
    * decoded, `undefined` when missing). When a server's part fails, rejects
    * with a {@link PartialFailureError} (which keys, which server, why; `values` has the rest).
+   * The keys may come spread or as one array (`mget(['a', 'b'], options)`), as `ZCached.mget` takes them.
    */
-  mget<T extends DecodedValue<C> = DecodedValue<C>>(...keys: string[] | [...keys: string[], options: CommandOptions]): Promise<Map<string, MgetValue<C, T>>> {
-    const { keys: list, options } = mgetArguments(keys);
+  mget<T extends DecodedValue<C> = DecodedValue<C>>(
+    ...keys: string[] | [...keys: string[], options: CommandOptions] | [keys: readonly string[], options?: CommandOptions]
+  ): Promise<Map<string, MgetValue<C, T>>> {
+    const { keys: list, options } = mgetArguments(CALLS.mget, keys);
     if (list.length === 0) return Promise.resolve(new Map()) as Promise<Map<string, MgetValue<C, T>>>;
     if (this.#shell.size === 0) return this.#noServer(['MGET', ...list]);
     const parts = splitByServer(list, (key) => this.#shell.placeKey(key)!);
@@ -305,6 +310,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * @throws as `ZCached.mset` (a codec's refusals too), with the caller's entry numbers in `DialectError` paths
    */
   mset(entries: EntriesFor<C>, options?: CommandOptions): Promise<'OK'> {
+    checkCall(CALLS.mset, arguments.length, options);
     const command = msetCommand(this.#values.entries(entries));
     const { keys, values } = msetArguments(command);
     if (this.#shell.size === 0) return this.#noServer(command);
@@ -315,31 +321,32 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
 
   /** ECHO (newer servers) on the server its message would be placed on; resolves with the message. */
   echo(message: string, options?: CommandOptions): Promise<string> {
-    assertKey(message, 'message');
+    checkKeyCall(CALLS.echo, arguments.length, message, options);
     return this.#keyed(message, ['ECHO', message], (client) => client.echo(message, options));
   }
 
   /** SIZEOF (newer servers) on the key's server. */
   sizeof(key: string, options?: CommandOptions): Promise<number> {
-    assertKey(key);
+    checkKeyCall(CALLS.sizeof, arguments.length, key, options);
     return this.#keyed(key, ['SIZEOF', key], (client) => client.sizeof(key, options));
   }
 
   /** RENAME (newer servers): both keys must be on one server (same hash tag), else a {@link CrossServerError}. */
   rename(key: string, newKey: string, options?: CommandOptions): Promise<'OK'> {
-    assertKey(key);
-    assertKey(newKey, 'newKey');
+    checkTwoKeyCall(CALLS.rename, arguments.length, key, newKey, options);
     return this.#sameServer('RENAME', key, newKey, ['RENAME', key, newKey], (client) => client.rename(key, newKey, options));
   }
 
   /** COPY (newer servers): both keys must be on one server (same hash tag), else a {@link CrossServerError}. */
-  copy(source: string, destination: string, options: CopyOptions & CommandOptions = {}): Promise<'OK'> {
+  copy(source: string, destination: string, options?: CopyOptions & CommandOptions): Promise<'OK'> {
+    checkTwoKeyCall(CALLS.copy, arguments.length, source, destination, options);
     const command = copyCommand(source, destination, options);
     return this.#sameServer('COPY', source, destination, command, (client) => client.copy(source, destination, options));
   }
 
   /** Whether every server answers PING now; never rejects. */
   isAlive(options?: CommandOptions): Promise<boolean> {
+    checkCall(CALLS.isAlive, arguments.length, options);
     return this.ping(options).then(
       () => true,
       () => false,
@@ -368,11 +375,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
 
   /** Throws what the client would throw for these arguments (nothing is sent either way). */
   #checkArguments(command: Command, dialect: Dialect = this.#fallbackDialect): void {
-    try {
-      encodeRequest(dialect, command);
-    } catch (error) {
-      throw nameArguments(error, command);
-    }
+    checkEncodable(command, dialect);
   }
 
   #ejected(server: FleetServer): ServerEjectedError {

@@ -8,7 +8,7 @@
  */
 
 import type { CommandOptions } from '../client/client.js';
-import { assertKey, replies } from '../client/commands.js';
+import { replies } from '../client/commands.js';
 import { DialectError } from '../errors.js';
 import { encodeRequest, type Command } from '../protocol/encoder.js';
 import { withArgumentName } from '../protocol/value-rules.js';
@@ -26,19 +26,6 @@ export interface ServerPart {
   readonly args: Value[];
   /** For each key, its 1-based number in the caller's call (`mget key #n`, `mset entry n`). */
   readonly numbers: number[];
-}
-
-/**
- * Reads `mget`'s arguments: the keys, then maybe the per-call options.
- * @throws TypeError / DialectError for a key that is not one, naming it `mget key #n`
- */
-export function mgetArguments(args: readonly unknown[]): { keys: string[]; options: CommandOptions | undefined } {
-  // Keys are strings, so a trailing object can only be the per-call options.
-  const last = args[args.length - 1];
-  const options = typeof last === 'object' && last !== null ? (last as CommandOptions) : undefined;
-  const names = options === undefined ? args : args.slice(0, -1);
-  names.forEach((key, index) => assertKey(key, `mget key #${index + 1}`));
-  return { keys: names as string[], options };
 }
 
 /** The keys and the values of an MSET command (`['MSET', key, value, ...]`), in its order. */
