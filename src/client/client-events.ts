@@ -13,6 +13,7 @@ import { formatAddress } from '../connection/address.js';
 import type { Connection } from '../connection/connection.js';
 import { ConnectError, ConnectionError } from '../errors.js';
 import type { Unsubscribe } from '../events.js';
+import type { ServerGeneration } from '../protocol/dialect.js';
 import type { ConnectionPool, PoolEvent } from '../pool/pool.js';
 
 /** The payload of a `connect` event: the connection whose socket is up. */
@@ -23,6 +24,20 @@ export interface ConnectEvent {
   readonly host: string;
   /** Server port. */
   readonly port: number;
+  /**
+   * The server generation its handshake found: `'legacy'` (2024),
+   * `'etx-request'` (2025) or `'etx'` (current); `undefined` for a custom
+   * dialect without `base` (not probed).
+   */
+  readonly generation: ServerGeneration | undefined;
+}
+
+/** The payload of a `ready` event: the connection that made the client ready. */
+export interface ReadyEvent {
+  /** The connection's id. */
+  readonly id: string;
+  /** The server generation its handshake found (as {@link ConnectEvent.generation}). */
+  readonly generation: ServerGeneration | undefined;
 }
 
 /** The payload of a `reconnecting` event: a connection waits before its next connect attempt. */
@@ -51,7 +66,7 @@ export interface ReconnectingEvent {
  *
  * - `connect` `(event: ConnectEvent)`: a connection's socket is up (every
  *   time, for each connection: after `run()`, after each reconnect).
- * - `ready` `()`: the client went from no connected connection to at least
+ * - `ready` `(event: ReadyEvent)`: the client went from no connected connection to at least
  *   one. Emitted each time, not once: during `run()` (before its promise
  *   resolves, right after the first `connect`), then after every outage that
  *   `end` reported. `ready` and `end` alternate, starting with `ready`.
@@ -92,7 +107,7 @@ export interface ReconnectingEvent {
  */
 export type ZCachedEvents = {
   connect: [event: ConnectEvent];
-  ready: [];
+  ready: [event: ReadyEvent];
   reconnecting: [event: ReconnectingEvent];
   end: [];
   error: [error: ConnectionError | ConnectError];
@@ -163,10 +178,10 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
     if (held === undefined) emitHeld(event);
     else held.push(event);
   };
-  const up = (id: string): void => {
+  const up = (id: string, generation: ServerGeneration | undefined): void => {
     if (connected.has(id)) return;
     connected.add(id);
-    if (connected.size === 1) emit('ready');
+    if (connected.size === 1) emit('ready', { id, generation });
   };
   const down = (id: string): void => {
     if (connected.delete(id) && connected.size === 0) emit('end');
@@ -175,7 +190,7 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
   const onEvent = (event: PoolEvent<Connection>): void => {
     switch (event.type) {
       case 'connectionAdded':
-        if (event.connection.isConnected()) up(event.connection.id);
+        if (event.connection.isConnected()) up(event.connection.id, event.connection.generation);
         return;
       case 'connectionRemoved':
         waits.delete(event.connection.id);
@@ -190,8 +205,8 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
     const { id } = connection;
     if (change.to === 'connected') {
       waits.delete(id);
-      emit('connect', { id, host: connection.host, port: connection.port });
-      up(id);
+      emit('connect', { id, host: connection.host, port: connection.port, generation: connection.generation });
+      up(id, connection.generation);
       return;
     }
     if (change.to !== 'broken') {

@@ -15,4 +15,4 @@ export {
   type EntriesFor,
   type MgetValue,
 } from './codec.js';
-export { type ZCachedEvents, type ConnectEvent, type ReconnectingEvent } from './client-events.js';
+export { type ZCachedEvents, type ConnectEvent, type ReadyEvent, type ReconnectingEvent } from './client-events.js';

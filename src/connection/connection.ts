@@ -23,7 +23,8 @@ import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './co
 import { isTracingCommands, traceCommand } from './diagnostics.js';
 import { RequestQueue, type RequestOptions, type WaitingReason } from './requests.js';
 import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
-import { resolveConnectionOptions, timerDuration, type ConnectionOptions } from './options.js';
+import { resolveConnectionOptions, type ConnectionOptions } from './options.js';
+import { assertRequestOptions } from './request-options.js';
 import type { Transport } from './transport.js';
 import { formatAddress } from './address.js';
 import { rootCause, rootCauseText } from './root-cause.js';
@@ -246,10 +247,14 @@ export class Connection implements AsyncDisposable {
    * is traced there (`tracePromise`; context and events in
    * docs/observability.md); otherwise nothing is built for it.
    *
-   * @throws TypeError / RangeError for arguments with no wire form
+   * @throws TypeError / RangeError for arguments with no wire form, a third
+   *   argument, or options that are not `{ signal?, timeout? }` (an unknown
+   *   key names the closest valid one; `timeout` a positive integer of ms)
    * @throws DialectError for a request the dialect cannot carry
    */
   send(command: Command, options?: RequestOptions): Promise<Reply> {
+    // Plain-JavaScript callers: a third argument is something the caller meant and would be lost.
+    if (arguments.length > 2) throw new TypeError(`Connection.send takes (command, options?), got ${arguments.length} arguments`);
     // Traced (zcached:command) only when someone subscribed: no context is built otherwise.
     return isTracingCommands() ? (traceCommand(this, this.#send, this, command, options) as Promise<Reply>) : this.#send(command, options);
   }
@@ -263,7 +268,7 @@ export class Connection implements AsyncDisposable {
       const lastError = this.lastError;
       return Promise.reject(new ConnectionError(this.describeState(), lastError === undefined ? undefined : { cause: lastError }));
     }
-    if (options?.timeout !== undefined) timerDuration('timeout', options.timeout, false);
+    if (options !== undefined) assertRequestOptions(options, 'Connection.send');
     const promise = this.#requests.enqueue(command, options);
     this.#totalRequests++;
     if (state === 'connected' && !this.#flushScheduled) this.#scheduleFlush();

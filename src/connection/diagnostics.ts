@@ -13,6 +13,7 @@
 
 import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
+import type { ServerGeneration } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import { isNotFound, NOT_FOUND_IS_A_VALUE } from './not-found.js';
 import type { ConnectionState } from './state.js';
@@ -77,6 +78,12 @@ export interface ConnectionStateMessage {
   readonly error?: Error;
   /** When `to` is `'broken'` and it reconnects by itself: ms until its next connect attempt starts. */
   readonly retryIn?: number;
+  /**
+   * When `to` is `'connected'`: the server generation the connect-time
+   * handshake found (`'legacy'`, `'etx-request'`, `'etx'`); absent for a
+   * custom dialect without `base` (not probed).
+   */
+  readonly generation?: ServerGeneration;
 }
 
 /** What the channels need of a connection (the `Connection` class, without importing it). */
@@ -85,6 +92,7 @@ export interface ObservedConnection {
   readonly host: string;
   readonly port: number;
   readonly nextAttemptIn: number | undefined;
+  readonly generation: ServerGeneration | undefined;
   describeState(): string;
 }
 
@@ -192,6 +200,7 @@ export function connectionStateChanged(connection: ObservedConnection, from: Con
       to,
       ...(to === 'broken' && error !== undefined ? { error } : {}),
       ...(retryIn === undefined ? {} : { retryIn: Math.round(retryIn) }),
+      ...(to === 'connected' && connection.generation !== undefined ? { generation: connection.generation } : {}),
     };
     connectionStateChannel.publish(message);
   }

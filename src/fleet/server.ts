@@ -36,8 +36,12 @@ export class FleetServer {
   readonly id: string;
   /** Its settings, as resolved from the spec. */
   readonly settings: ResolvedServer;
-  /** The framing of its connections (for checking arguments before a split command sends anything). */
-  readonly dialect: Dialect;
+  /**
+   * The framing of its connections (for checking arguments before a split
+   * command sends anything): with `dialect: 'auto'`, that of the generation
+   * its latest connection found (the permissive `AUTO_DIALECT` before any).
+   */
+  dialect: Dialect;
   /** Its connection pool. */
   readonly pool: ConnectionPool<Connection>;
   /** A client over that pool: the per-server request path. */
@@ -74,7 +78,11 @@ export class FleetServer {
     this.#unsubscribe = this.pool.subscribe((event) => {
       if (event.type !== 'connectionStateChanged' || this.#closed) return;
       const { change } = event;
-      if (change.to === 'connected') this.#succeeded();
+      if (change.to === 'connected') {
+        const connection = this.pool.connections.find((c) => c.id === change.id);
+        if (connection !== undefined) this.dialect = connection.dialect;
+        this.#succeeded();
+      }
       else if (change.to === 'broken' && change.error !== undefined && this.#counting) {
         this.#report({ type: 'failed', id: this.id, at: this.#now(), error: change.error });
       }

@@ -11,7 +11,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { ZCached, type ZCachedOptions } from '../../src/client/client.js';
-import type { ConnectEvent, ReconnectingEvent } from '../../src/client/client-events.js';
+import type { ConnectEvent, ReadyEvent, ReconnectingEvent } from '../../src/client/client-events.js';
 import { Connection } from '../../src/connection/connection.js';
 import { ConnectError, ConnectionClosedError, ConnectionError, ZCachedError } from '../../src/errors.js';
 import { ConnectionPool } from '../../src/pool/pool.js';
@@ -26,7 +26,7 @@ const { server, client } = serversAndClients(cleanup, { faithful: false });
 
 type Logged =
   | { readonly event: 'connect'; readonly payload: ConnectEvent }
-  | { readonly event: 'ready' }
+  | { readonly event: 'ready'; readonly payload: ReadyEvent }
   | { readonly event: 'reconnecting'; readonly payload: ReconnectingEvent }
   | { readonly event: 'end' }
   | { readonly event: 'error'; readonly payload: Error }
@@ -36,7 +36,7 @@ type Logged =
 function record(c: ZCached, withError = true): Logged[] {
   const log: Logged[] = [];
   c.on('connect', (payload) => log.push({ event: 'connect', payload }));
-  c.on('ready', () => log.push({ event: 'ready' }));
+  c.on('ready', (event) => log.push({ event: 'ready', payload: event }));
   c.on('reconnecting', (payload) => log.push({ event: 'reconnecting', payload }));
   c.on('end', () => log.push({ event: 'end' }));
   if (withError) c.on('error', (payload) => log.push({ event: 'error', payload }));
@@ -60,7 +60,8 @@ describe('ZCached events', () => {
     const ids = c.connectionPool.connections.map((connection) => connection.id);
     const connects = ofType(log, 'connect').map((entry) => entry.payload);
     expect(connects.map((payload) => payload.id).sort()).toEqual([...ids].sort());
-    for (const payload of connects) expect(payload).toEqual({ id: payload.id, host: '127.0.0.1', port: up.port });
+    for (const payload of connects) expect(payload).toEqual({ id: payload.id, host: '127.0.0.1', port: up.port, generation: 'etx' });
+    expect(ofType(log, 'ready').map((entry) => entry.payload)).toEqual([{ id: connects[0]?.id, generation: 'etx' }]);
     expect(unhandled).toEqual([]);
   });
 
@@ -362,7 +363,7 @@ describe('ZCached events', () => {
     c.on('error', (error: Error) => error);
     // @ts-expect-error: the error event carries an error, not a string
     c.on('error', (error: string) => error);
-    c.on('ready', (...args) => expectTypeOf(args).toEqualTypeOf<[]>());
+    c.on('ready', (...args) => expectTypeOf(args).toEqualTypeOf<[event: ReadyEvent]>());
     // @ts-expect-error: not an event of ZCached
     c.on('connected', () => undefined);
     // @ts-expect-error: `connect` carries a ConnectEvent, not a string

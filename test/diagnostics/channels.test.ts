@@ -274,7 +274,7 @@ describe('zcached:connection:state', () => {
     const mine = (): ConnectionStateMessage[] => seen.filter((message) => message.id === id);
     expect(mine()).toEqual([
       { id, host: '127.0.0.1', port: up.port, from: 'idle', to: 'connecting' },
-      { id, host: '127.0.0.1', port: up.port, from: 'connecting', to: 'connected' },
+      { id, host: '127.0.0.1', port: up.port, from: 'connecting', to: 'connected', generation: 'etx' },
     ]);
 
     await up.waitForConnections(1);
@@ -287,7 +287,7 @@ describe('zcached:connection:state', () => {
     expect(broke?.retryIn).toBeGreaterThanOrEqual(19);
     expect(broke?.retryIn).toBeLessThanOrEqual(20);
     expect(connecting).toEqual({ id, host: '127.0.0.1', port: up.port, from: 'broken', to: 'connecting' });
-    expect(connected).toEqual({ id, host: '127.0.0.1', port: up.port, from: 'connecting', to: 'connected' });
+    expect(connected).toEqual({ id, host: '127.0.0.1', port: up.port, from: 'connecting', to: 'connected', generation: 'etx' });
 
     await c.close();
     expect(mine().slice(5)).toEqual([{ id, host: '127.0.0.1', port: up.port, from: 'connected', to: 'closed' }]);
