@@ -14,7 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import { Connection } from '../../src/connection/connection.js';
 import { rootCauseText } from '../../src/connection/root-cause.js';
-import { ConnectError, ConnectionError, PoolEmptyError, ProtocolError, TimeoutError } from '../../src/errors.js';
+import { ConnectError, ConnectionError, PoolEmptyError, ProtocolError, ServerGenerationError, TimeoutError } from '../../src/errors.js';
+import { answerHandshake } from '../handshake-responder.js';
 import { deferredCleanup, refusedPort, watchUnhandledRejections } from '../support.js';
 import { selfSignedCertificate } from '../tls-credentials.js';
 
@@ -147,11 +148,53 @@ describe('TLS handshake failures', () => {
   });
 });
 
+describe('a server that fails the generation handshake: run() names why', () => {
+  // Every connection runs the generation handshake (ECHO, then PING) before any request is written,
+  // so these servers now fail the connect itself, where they used to fail the first command.
+  it('a server that is not zcached (HTTP): run() fails with a ServerGenerationError naming what came back and asking whether it is a zcached server', async () => {
+    const http = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+    const port = await rawServer((socket) => socket.once('data', () => socket.end(http)));
+    const c = client({ port, connectionAttempts: 1 });
+    const failure = await c.run().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ConnectError);
+    expect((failure as Error).message).toMatch(
+      new RegExp(`^cannot reach the zcached server at 127\\.0\\.0\\.1:${port}: .*\\(unknown type prefix 0x48: is this a zcached server\\?\\)$`),
+    );
+    const generationError = chain(failure).find((e) => e instanceof ServerGenerationError) as ServerGenerationError | undefined;
+    expect(generationError).toBeInstanceOf(ServerGenerationError);
+    expect(generationError!.code).toBe('EGENERATION');
+    expect(generationError!.received).toBe('HTTP/1.1 400 Bad Request\\r\\nConnection: close\\r\\n\\r\\n');
+    expect(generationError!.message).toContain(`the server at 127.0.0.1:${port} `);
+    expect(generationError!.message).toContain('is it a zcached server?');
+    expect(generationError!.message).toContain('(received: HTTP/1.1 400 Bad Request\\r\\nConnection: close\\r\\n\\r\\n)');
+    const root = rootOf(failure);
+    expect(root).toBeInstanceOf(ProtocolError);
+    expect(root.message).toBe('unknown type prefix 0x48');
+    // A command after it says so too, with the root cause last.
+    const error = await c.get('k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PoolEmptyError);
+    expect((error as Error).message).toMatch(/\(unknown type prefix 0x48: is this a zcached server\?\)$/);
+    expect((error as Error).cause).toBe(failure);
+  });
+
+  it('a server that resets the connection at its first bytes: run() fails naming the reset, during the handshake', async () => {
+    const port = await rawServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    const failure = await client({ port, connectionAttempts: 1 }).run().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ConnectError);
+    expect(rootOf(failure).code).toBe('ECONNRESET');
+    expect((failure as Error).message).toMatch(new RegExp(`^cannot reach the zcached server at 127\\.0\\.0\\.1:${port}: .*\\(.*ECONNRESET.*\\)$`));
+    expect(chain(failure).some((e) => e instanceof ConnectionError && e.message.includes('closed during the generation handshake'))).toBe(true);
+  });
+});
+
 describe('command errors carry the root cause in their message', () => {
   // Before: `connection 127.0.0.1:P#5 broke before the reply arrived`, the reason only in `cause`;
   // a request that timed out unsent said `was never sent` and no more.
-  it('a server that is not zcached (HTTP): the request fails naming the bad reply and asking whether it is a zcached server', async () => {
-    const port = await rawServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')));
+  // The servers below get through the generation handshake as a zcached server would, then misbehave.
+  it('a server that answers a command with bytes that are no zcached reply: the request fails naming the bad reply and asking whether it is a zcached server', async () => {
+    const port = await rawServer((socket) =>
+      answerHandshake(socket, () => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'))),
+    );
     const c = client({ port, connectionAttempts: 1 });
     await c.run();
     const error = await c.get('k').catch((e: unknown) => e);
@@ -165,7 +208,7 @@ describe('command errors carry the root cause in their message', () => {
   });
 
   it('a server that resets the connection: the request fails naming the reset', async () => {
-    const port = await rawServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
+    const port = await rawServer((socket) => answerHandshake(socket, () => socket.once('data', () => socket.resetAndDestroy())));
     const c = client({ port, connectionAttempts: 1 });
     await c.run();
     const error = await c.get('k').catch((e: unknown) => e);
@@ -199,7 +242,8 @@ describe('command errors carry the root cause in their message', () => {
 
   it('a request that times out unsent behind an unanswered one on a connected connection says so', async () => {
     // The 'legacy' dialect has one request on the wire at a time: the second waits behind the first.
-    const port = await rawServer(() => {});
+    // The server gets through the handshake as a 2024 ('legacy') server, then never answers.
+    const port = await rawServer((socket) => answerHandshake(socket, () => {}, 'legacy'));
     const connection = new Connection({ host: '127.0.0.1', port, dialect: 'legacy', timeoutLimit: 60_000 });
     cleanup.push(() => connection.close({ force: true }));
     await connection.connect();

@@ -5,14 +5,16 @@
  *
  * - Requests settle at `timeoutLimit`: the first with a `TimeoutError`, the
  *   others on that socket with a `ConnectionError` caused by it; the
- *   connection is marked broken and replaced by a new socket.
+ *   connection is marked broken and reconnects: while bytes are held, its
+ *   new sockets' generation handshakes time out (it is never taken for
+ *   connected), and once they flow again it connects on a new socket.
  * - With `pingInterval`, an idle half-open connection is detected without any
  *   user request; without it, it is not (nothing to time out).
  */
 import { describe, expect, it } from 'vitest';
 import { ZCached } from '../../src/client/client.js';
 import type { Connection } from '../../src/connection/connection.js';
-import { ConnectionError, TimeoutError } from '../../src/errors.js';
+import { ConnectionError, ServerGenerationError, TimeoutError } from '../../src/errors.js';
 import { startProxy, type FaultProxy, type ProxyDirections } from '../../src/testing/proxy.js';
 import { startServer } from '../../src/testing/server.js';
 import { deferredCleanup, sleep, until as poll } from '../support.js';
@@ -31,7 +33,7 @@ const until = (condition: () => boolean, timeoutMs = 10_000): Promise<void> => p
  */
 const LATE_MS = 5_000;
 
-async function clientBehindProxy(options: { poolSize?: number; timeoutLimit?: number; pingInterval?: number } = {}) {
+async function clientBehindProxy(options: { poolSize?: number; timeoutLimit?: number; pingInterval?: number; connectTimeout?: number } = {}) {
   const server = await startServer();
   cleanup.push(() => server.close());
   const proxy: FaultProxy = await startProxy({ target: { host: server.host, port: server.port } });
@@ -42,6 +44,7 @@ async function clientBehindProxy(options: { poolSize?: number; timeoutLimit?: nu
     poolSize: options.poolSize ?? 1,
     timeoutLimit: options.timeoutLimit ?? 200,
     ...(options.pingInterval === undefined ? {} : { pingInterval: options.pingInterval }),
+    ...(options.connectTimeout === undefined ? {} : { connectTimeout: options.connectTimeout }),
     connectionAttempts: 5,
     backoff: { initial: 10, max: 50 },
     closeTimeout: 50,
@@ -56,7 +59,10 @@ describe('half-open: replies stop, the socket stays open', () => {
     'requests time out at timeoutLimit and the connection is replaced (%s held)',
     async (direction) => {
       const timeoutLimit = 200;
-      const { server, proxy, client, pool } = await clientBehindProxy({ timeoutLimit });
+      // Long enough that a loaded machine's handshake through the healthy proxy never times out;
+      // short enough to see a reconnect attempt time out while the proxy holds.
+      const connectTimeout = 1_000;
+      const { server, proxy, client, pool } = await clientBehindProxy({ timeoutLimit, connectTimeout });
       await client.set('k', 'v');
       const first = pool.connections[0] as Connection;
       const changes: { to: string; error?: Error }[] = [];
@@ -78,17 +84,27 @@ describe('half-open: replies stop, the socket stays open', () => {
       expect(timeouts.length + broken.length).toBe(10);
       for (const error of broken) expect((error as ConnectionError).cause).toBeInstanceOf(TimeoutError);
 
-      // The connection was marked broken (because of the timeout) and reconnected on a new socket.
+      // The connection was marked broken (because of the timeout) and reconnects on a new socket.
       // The break comes from the stall check (the write's time + timeoutLimit), which under load may
       // fire a little after the requests' own deadlines: wait for it rather than expect it already.
       await until(() => changes.length > 0);
       expect(changes[0]?.to).toBe('broken');
       expect(changes[0]?.error).toBeInstanceOf(TimeoutError);
-      await until(() => first.state === 'connected' && proxy.stats.connectionsAccepted === 2);
 
-      // Once the network heals, the old socket's end gets through (a partition holds FINs too) and
-      // the new socket serves requests, in step.
+      // While the proxy holds, a new socket opens but its generation handshake gets no reply: the
+      // attempt times out waiting for it, and a path that carries nothing never counts as connected.
+      await until(
+        () => proxy.stats.connectionsAccepted >= 2 && first.lastError?.message === `connect timed out after ${connectTimeout} ms`,
+      );
+      expect(first.state).not.toBe('connected');
+      expect(first.lastError).toBeInstanceOf(TimeoutError);
+      expect(first.lastError?.cause).toBeInstanceOf(ServerGenerationError);
+      expect((first.lastError?.cause as Error).message).toMatch(/did not finish the generation handshake \(waiting for the reply to ECHO; received: nothing\)$/);
+
+      // Once the network heals, the connection gets through on a new socket; the old sockets' ends get
+      // through too (a partition holds FINs as well), and the new socket serves requests, in step.
       proxy.heal();
+      await until(() => first.state === 'connected');
       await until(() => proxy.stats.openConnections === 1 && server.stats.openConnections === 1);
       expect(await client.get('k')).toBe('v');
       const values = await Promise.all(Array.from({ length: 50 }, (_, i) => client.set(`n${i}`, i).then(() => client.get(`n${i}`))));

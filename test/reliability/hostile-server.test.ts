@@ -1,7 +1,9 @@
 /**
- * Reliability: a hostile (or badly broken) server. A raw TCP server answers
- * every request with bytes chosen by the test: random bytes, absurd lengths,
- * deep nesting, replies nobody asked for, replies that never end.
+ * Reliability: a hostile (or badly broken) server. A raw TCP server gets
+ * through the connect-time generation handshake as a current ('etx') server,
+ * then answers every request with bytes chosen by the test: random bytes,
+ * absurd lengths, deep nesting, replies nobody asked for, replies that never
+ * end.
  *
  * The client never crashes, never holds more than its decoder limits, and
  * the connection ends broken with a `ProtocolError` as the cause (or, for a
@@ -16,6 +18,7 @@ import { ZCached } from '../../src/client/client.js';
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
 import { ConnectionError, PoolEmptyError, ProtocolError, TimeoutError, ZCachedError } from '../../src/errors.js';
 import { ReplyDecoder } from '../../src/protocol/decoder.js';
+import { answerHandshake } from '../handshake-responder.js';
 import { deferredCleanup, sleep, until, watchUnhandledRejections } from '../support.js';
 
 const cleanup = deferredCleanup();
@@ -40,8 +43,18 @@ function memoryInUse(): number {
 /** What the hostile server does with a client socket; `request` is each chunk the client sends. */
 type Behaviour = (socket: net.Socket, request: Buffer) => void;
 
-/** A raw TCP server that behaves as told on every request (and `onConnect`, when given, at connect). */
-async function hostileServer(behaviour: Behaviour, onConnect?: (socket: net.Socket) => void): Promise<{ port: number; written: () => number }> {
+/**
+ * A raw TCP server that answers the connect-time generation handshake as a
+ * current ('etx') server would, then behaves as told on every request.
+ * `sockets` are the server sides of the connections that got through the
+ * handshake. `handshake: false`: no handshake, for a client whose dialect is
+ * a custom one without `base` (it runs none).
+ */
+async function hostileServer(
+  behaviour: Behaviour,
+  options: { readonly handshake?: boolean } = {},
+): Promise<{ port: number; written: () => number; sockets: () => net.Socket[] }> {
+  const connected: net.Socket[] = [];
   const sockets = new Set<net.Socket>();
   let written = 0;
   const server = net.createServer((socket) => {
@@ -53,15 +66,19 @@ async function hostileServer(behaviour: Behaviour, onConnect?: (socket: net.Sock
       written += Buffer.byteLength(chunk);
       return write(chunk, ...rest);
     }) as typeof socket.write;
-    socket.on('data', (chunk: Buffer) => behaviour(socket, chunk));
-    onConnect?.(socket);
+    const serve = (): void => {
+      connected.push(socket);
+      socket.on('data', (chunk: Buffer) => behaviour(socket, chunk));
+    };
+    if (options.handshake === false) serve();
+    else answerHandshake(socket, serve);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanup.push(async () => {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
   });
-  return { port: (server.address() as net.AddressInfo).port, written: () => written };
+  return { port: (server.address() as net.AddressInfo).port, written: () => written, sockets: () => [...connected] };
 }
 
 /** Writes `chunk` over and over, as fast as the client reads, until the socket goes. */
@@ -148,13 +165,14 @@ describe('a server that answers garbage', () => {
   });
 
   it('a reply nobody asked for puts the stream out of step: broken, with a ProtocolError', async () => {
-    const { port } = await hostileServer(
-      () => {},
-      (socket) => socket.write('+OK\r\n\x03'),
-    );
-    const connection = await connectTo(port);
+    const server = await hostileServer(() => {});
+    const connection = await connectTo(server.port);
     const changes: string[] = [];
     connection.subscribe((change) => changes.push(change.to));
+    // Written once the client is connected with nothing asked (sent with the handshake's last
+    // reply, it would fail the handshake instead: 'sent more than one reply after the handshake').
+    expect(server.sockets()).toHaveLength(1);
+    server.sockets()[0]!.write('+OK\r\n\x03');
     await until(() => connection.state !== 'connected');
     expect(connection.state).toBe('broken');
     expect(connection.lastError).toBeInstanceOf(ProtocolError);
@@ -238,9 +256,19 @@ describe('replies that never end', () => {
     expect(memoryInUse() - before).toBeLessThan(8 * 1024 * 1024);
   });
 
-  it('an endless stream of 0x03 terminators holds no memory; the request times out and the connection breaks', async () => {
+  it("an endless stream of 0x03 terminators on an 'etx' connection: the first stray one breaks it with a ProtocolError; memory stays flat", async () => {
+    // Replies are framed strictly on a current server's connection: one 0x03 after each reply, none elsewhere.
     const server = await hostileServer((socket) => flood(socket, Buffer.alloc(64 * 1024, 0x03)));
-    const connection = await connectTo(port(server), { timeoutLimit: 200 });
+    const before = memoryInUse();
+    const error = await expectProtocolBreak(await connectTo(port(server)), 'framing');
+    expect(error.message).toMatch(/0x03/);
+    expect(memoryInUse() - before).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it('an endless stream of 0x03 terminators where they are not checked (custom dialect) holds no memory; the request times out and the connection breaks', async () => {
+    // A custom dialect without `base` runs no handshake and skips 0x03 between replies.
+    const server = await hostileServer((socket) => flood(socket, Buffer.alloc(64 * 1024, 0x03)), { handshake: false });
+    const connection = await connectTo(port(server), { timeoutLimit: 200, dialect: { requestTerminator: true, pipelining: true } });
     const before = memoryInUse();
     await expect(connection.send(['GET', 'k'])).rejects.toBeInstanceOf(TimeoutError);
     expect(server.written()).toBeGreaterThan(1024 * 1024);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
-import { ConnectionError, ProtocolError, TimeoutError } from '../../src/errors.js';
+import { ConnectError, ConnectionError, ProtocolError, ServerGenerationError, TimeoutError } from '../../src/errors.js';
 import { startProxy, type FaultProxy } from '../../src/testing/proxy.js';
 import { startServer } from '../../src/testing/server.js';
 import { deferredCleanup, sleep, until } from '../support.js';
@@ -260,11 +260,21 @@ describe('half-open', () => {
   it('applies to connections opened while half-open', async () => {
     const { proxy } = await serverBehindProxy();
     proxy.halfOpen();
-    const connection = await connectionVia(proxy, { timeoutLimit: 100 });
-    await expect(connection.send(['PING'])).rejects.toBeInstanceOf(TimeoutError);
-    // The stream is reset on the request's deadline: in the timer turn that rejected it, or the next one.
-    await until(() => connection.state !== 'connected');
-    expect(connection.state).toBe('broken');
+    // The connection's generation handshake (ECHO, then PING) gets no reply through the held proxy:
+    // the connect attempt times out waiting for it, and the connection never counts as connected.
+    const error = await connectionVia(proxy, { connectTimeout: 200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    const timeout = (error as ConnectError).cause;
+    expect(timeout).toBeInstanceOf(TimeoutError);
+    expect((timeout as TimeoutError).message).toBe('connect timed out after 200 ms');
+    const stalled = (timeout as TimeoutError).cause;
+    expect(stalled).toBeInstanceOf(ServerGenerationError);
+    expect((stalled as ServerGenerationError).message).toMatch(/did not finish the generation handshake \(waiting for the reply to ECHO; received: nothing\)$/);
+    expect(proxy.stats.connectionsAccepted).toBe(1);
+    // Healed, a new connection gets through.
+    proxy.heal();
+    const healed = await connectionVia(proxy);
+    expect(await healed.send(['PING'])).toBe('PONG');
   });
 });
 
