@@ -212,7 +212,8 @@ export class GenerationProbe {
     try {
       decoded = decodeWire(this.#buf);
     } catch (error) {
-      throw this.#unexpected(`sent bytes that are no zcached reply (${error instanceof ProtocolError ? error.message : String(error)})`, error);
+      // The decoder's words go into the message; no cause, so that this error is the root cause shown.
+      throw this.#unexpected(`answered the handshake with bytes that are no zcached reply (${error instanceof ProtocolError ? error.message : String(error)})`);
     }
     if (decoded === undefined) return undefined;
     this.#buf = this.#buf.subarray(decoded.end);
@@ -223,11 +224,11 @@ export class GenerationProbe {
     if (this.#buf.length > 0) throw this.#unexpected(`sent more than one reply ${when}`);
   }
 
-  #unexpected(what: string, cause?: unknown): ServerGenerationError {
+  #unexpected(what: string): ServerGenerationError {
     const received = this.received;
     return new ServerGenerationError(
       `the server at ${this.#address} ${what}, which no zcached generation does: is it a zcached server? (received: ${received === '' ? 'nothing' : received})`,
-      { received, cause },
+      { received },
     );
   }
 }

@@ -39,7 +39,7 @@ export function handshakeGeneration(
       if (error === undefined) resolve(generation as ServerGeneration);
       else reject(error);
     };
-    const onAbort = (): void => finish(stalledError(probe, address, signal.reason));
+    const onAbort = (): void => finish(stalledError(probe, address, 'before the connect attempt was cancelled', signal.reason));
     if (signal.aborted) {
       onAbort();
       return;
@@ -58,16 +58,16 @@ export function handshakeGeneration(
       },
       onClose: (error) =>
         finish(new ConnectionError(`the connection to ${address} closed during the generation handshake (${rootCauseText(error)})`, { cause: error })),
-    }, () => stalledError(probe, address));
+    }, () => stalledError(probe, address, 'within connectTimeout'));
     transport.write(probe.start());
   });
 }
 
 /** The handshake did not end before its connect attempt was cancelled or timed out. */
-export function stalledError(probe: GenerationProbe, address: string, cause?: unknown): ServerGenerationError {
+export function stalledError(probe: GenerationProbe, address: string, when: string, cause?: unknown): ServerGenerationError {
   const received = probe.received;
   return new ServerGenerationError(
-    `the server at ${address} accepted the connection but did not finish the generation handshake (waiting for ${probe.waitingFor}; received: ${received === '' ? 'nothing' : received})`,
+    `the server at ${address} accepted the connection but did not finish the generation handshake ${when} (waiting for ${probe.waitingFor}; received: ${received === '' ? 'nothing' : received})`,
     { received, cause },
   );
 }

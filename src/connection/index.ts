@@ -33,3 +33,4 @@ export { describeConnectionState, type CloseOptions, type ConnectionState, type 
 export { openTransport, type OpenTransport, type TlsSetting, type Transport, type TransportEvents, type TransportOptions } from './transport.js';
 export { COMMAND_CHANNEL, CONNECTION_STATE_CHANNEL, type CommandTraceContext, type ConnectionStateMessage } from './diagnostics.js';
 export { NOT_FOUND_RESULT } from './diagnostics.js';
+export { GenerationProbe, PROBE_TOKEN, type ProbeStep } from './generation-probe.js';

@@ -8,17 +8,18 @@
  */
 
 import { parseArgs } from 'node:util';
-import type { DialectName } from '../protocol/dialect.js';
+import type { DemoDialect } from './generation.js';
 
-const DIALECTS: readonly DialectName[] = ['legacy', 'etx-request', 'etx'];
+const DIALECTS: readonly DemoDialect[] = ['auto', 'legacy', 'etx-request', 'etx'];
 
 /** The usage text of `npm start`. */
 export const DEMO_USAGE = [
-  'usage: npm start -- [--dialect legacy|etx-request|etx] [--duration seconds] [--pool size] [--workers n]',
+  'usage: npm start -- [--dialect auto|legacy|etx-request|etx] [--duration seconds] [--pool size] [--workers n]',
   '       npm start -- --fleet 3 [--failover fail-fast|rehash] [--duration seconds]   (a fleet of embedded servers)',
   '       ZCACHED_URL=host:port npm start   (use a running server instead of the embedded one)',
   '',
-  '  --dialect    framing dialect of client and embedded server(s) (default etx; with --fleet too)',
+  '  --dialect    the client\'s dialect (default auto: it finds the server\'s generation at connect), and the',
+  '               generation the embedded server(s) play (etx for auto); with --fleet too',
   '  --duration   length of the run, in seconds (default 4)',
   '  --pool       connections in the pool (default 4)',
   '  --workers    requests in flight (default 64; 32 with --fleet)',
@@ -46,7 +47,8 @@ export class DemoUsageError extends Error {
 export interface DemoSettings {
   /** `ZCACHED_URL` (`host:port`): a running server instead of the embedded one. */
   readonly url: string | undefined;
-  readonly dialect: DialectName;
+  /** The client's dialect; the embedded server plays its generation (`'etx'` for `'auto'`). */
+  readonly dialect: DemoDialect;
   /** Length of the run, in ms. */
   readonly durationMs: number;
   readonly poolSize: number;
@@ -95,7 +97,7 @@ export function parseServerAddress(url: string): { host: string; port: number } 
 
 /**
  * Parses the demo's arguments (`process.argv.slice(2)`) and environment.
- * Defaults: dialect `'etx'`, 4 s, pool of 4, 64 requests
+ * Defaults: dialect `'auto'`, 4 s, pool of 4, 64 requests
  * in flight (32 with `--fleet`), failover `'fail-fast'`.
  * @throws DemoUsageError for an unknown flag, a stray argument, a bad value or a malformed `ZCACHED_URL`
  */
@@ -117,7 +119,7 @@ export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     }),
   );
   if (values.help === true) return { kind: 'help', usage: DEMO_USAGE };
-  const dialect = (values.dialect ?? 'etx') as DialectName;
+  const dialect = (values.dialect ?? 'auto') as DemoDialect;
   if (!DIALECTS.includes(dialect)) throw new DemoUsageError(`--dialect must be one of ${DIALECTS.join(', ')}, got ${JSON.stringify(values.dialect)}`);
   const fleet = values.fleet === undefined ? undefined : numberOption('fleet', values.fleet, 2, true);
   if (fleet === undefined && values.failover !== undefined) throw new DemoUsageError('--failover only applies with --fleet <n>');

@@ -15,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { ZCachedFleet } from '../fleet/fleet.js';
 import type { FailoverPolicy } from '../fleet/options.js';
 import type { FleetEvent } from '../fleet/state.js';
-import type { DialectName } from '../protocol/dialect.js';
+import { GENERATION_LABELS } from '../protocol/dialect.js';
 import { startServer, type ZCachedServer } from '../testing/server.js';
 import { DemoUsageError, FLEET_DEMO_USAGE, parseFleetDemoArgs } from './args.js';
+import { describeGenerations, embeddedGeneration, findMismatch, generationsOf, mismatchLines, newRunId, type DemoDialect } from './generation.js';
 
 /** Options of {@link runFleetDemo}. */
 export interface FleetDemoOptions {
@@ -29,10 +30,14 @@ export interface FleetDemoOptions {
   readonly workers?: number;
   /** Failover policy. Default `'fail-fast'`. */
   readonly failover?: FailoverPolicy;
-  /** Server generation the embedded servers play, and the client's dialect. Default `'etx'`. */
-  readonly dialect?: DialectName;
+  /** The client's dialect, and the generation the embedded servers play (`'etx'` for `'auto'`). Default `'auto'`. */
+  readonly dialect?: DemoDialect;
+  /** The run's id, in every key it writes (`{<runId>:w<worker>}:<n>`). Default: a new random one. */
+  readonly runId?: string;
   /** Where the report goes. Default `console.log`. */
   readonly print?: (line: string) => void;
+  /** Where errors go. Default `console.error`. */
+  readonly printError?: (line: string) => void;
 }
 
 /** What the demo saw. */
@@ -44,8 +49,12 @@ export interface FleetDemoResult {
   /** The failures while the stopped server was away (from its stop until 1 s after it returned), by error name. */
   readonly expectedErrors: ReadonlyMap<string, number>;
   readonly events: readonly (FleetEvent & { readonly atMs: number })[];
-  /** 0 when every reply was right and the stopped server was ejected and returned. */
+  /** 0 when every reply was right and the stopped server was ejected and returned; 2 for a dialect mismatch. */
   readonly exitCode: number;
+  /** The run's id, in every key it wrote. */
+  readonly runId: string;
+  /** What each server's connections found at connect, by server id (at the start of the run). */
+  readonly generations: ReadonlyMap<string, string>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,10 +64,12 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
   const count = options.servers ?? 3;
   const durationMs = options.durationMs ?? 6_000;
   const print = options.print ?? ((line: string) => console.log(line));
+  const printError = options.printError ?? ((line: string) => console.error(line));
   const failover = options.failover ?? 'fail-fast';
-  const dialect = options.dialect ?? 'etx';
+  const dialect = options.dialect ?? 'auto';
+  const runId = options.runId ?? newRunId();
   if (!Number.isInteger(count) || count < 2 || count > 250) throw new RangeError(`servers must be an integer from 2 to 250, got ${count}`);
-  const servers: ZCachedServer[] = await Promise.all(Array.from({ length: count }, (_, i) => startServer({ host: `127.0.0.${i + 1}`, dialect })));
+  const servers: ZCachedServer[] = await Promise.all(Array.from({ length: count }, (_, i) => startServer({ host: `127.0.0.${i + 1}`, dialect: embeddedGeneration(dialect) })));
   const fleet = new ZCachedFleet({
     servers: servers.map((server) => ({ host: server.host, port: server.port })),
     poolSize: 2,
@@ -72,11 +83,17 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
   });
   const started = performance.now();
   const events: (FleetEvent & { atMs: number })[] = [];
+  // The timeline waits for the first line, which says what the connections found at connect.
+  let held: string[] | undefined = [];
+  const timeline = (line: string): void => {
+    if (held === undefined) print(line);
+    else held.push(line);
+  };
   fleet.subscribe((event) => {
     const atMs = Math.round(performance.now() - started);
     events.push({ ...event, atMs });
     const detail = 'server' in event ? ` ${event.server}` : '';
-    print(`  [${String(atMs).padStart(5)} ms] ${event.type}${detail}`);
+    timeline(`  [${String(atMs).padStart(5)} ms] ${event.type}${detail}`);
   });
   const errors = new Map<string, number>();
   const expectedErrors = new Map<string, number>();
@@ -98,16 +115,29 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
   });
   try {
     const first = servers[0]!;
-    print(
+    const where =
       `fleet of ${count} embedded zcached servers (${first.faithful ? 'faithful' : 'lenient'} ${first.dialect}, in this process) on ` +
-        `${servers.map((server) => `${server.host}:${server.port}`).join(', ')}; failover '${failover}'`,
-    );
-    await fleet.run();
+      `${servers.map((server) => `${server.host}:${server.port}`).join(', ')}; failover '${failover}'`;
+    try {
+      await fleet.run();
+    } catch (error) {
+      const mismatch = findMismatch(error, [], fleet.servers.flatMap((server) => server.pool.connections));
+      if (mismatch === undefined) throw error;
+      print(`${where}; detected: ${GENERATION_LABELS[mismatch.detected as keyof typeof GENERATION_LABELS]}`);
+      for (const line of mismatchLines(mismatch, `npm start -- --fleet ${count}`)) printError(line);
+      return { requests, wrongReplies, errors, expectedErrors, events, exitCode: 2, runId, generations: new Map() };
+    }
+    const generations = new Map(fleet.servers.map((server) => [server.id, describeGenerations(server.pool.connections)] as const));
+    const labels = new Set(generations.values());
+    const detected = labels.size === 1 ? `${[...labels][0]!} on each` : [...generations].map(([id, label]) => `${id} ${label}`).join('; ');
+    print(`${where}; detected: ${detected}; this run's keys: {${runId}:w<worker>}:<n>`);
+    for (const line of held ?? []) print(line);
+    held = undefined;
     const deadline = started + durationMs;
     const worker = async (id: number): Promise<void> => {
       const written = new Map<string, string>();
       for (let n = 0; performance.now() < deadline; n++) {
-        const key = `{w${id}}:${n % 50}`;
+        const key = `{${runId}:w${id}}:${n % 50}`;
         const value = `${id}:${n}`;
         requests++;
         try {
@@ -132,11 +162,11 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
     const chaos = (async () => {
       await sleep(durationMs / 3);
       stoppedAt = performance.now();
-      print(`  [${String(Math.round(stoppedAt - started)).padStart(5)} ms] stopping server ${victim.host}:${victim.port}`);
+      timeline(`  [${String(Math.round(stoppedAt - started)).padStart(5)} ms] stopping server ${victim.host}:${victim.port}`);
       await victim.close();
       await sleep(durationMs / 3);
-      print(`  [${String(Math.round(performance.now() - started)).padStart(5)} ms] starting it again (same address, same data)`);
-      servers[count - 1] = await startServer({ host: victim.host, port: victim.port, store: victim.store, dialect });
+      timeline(`  [${String(Math.round(performance.now() - started)).padStart(5)} ms] starting it again (same address, same data)`);
+      servers[count - 1] = await startServer({ host: victim.host, port: victim.port, store: victim.store, dialect: embeddedGeneration(dialect) });
     })();
     await Promise.all([...Array.from({ length: options.workers ?? 32 }, (_, id) => worker(id)), chaos]);
     // Give the returning server its probe (retryTimeout 500 ms), if the run ended first.
@@ -152,9 +182,15 @@ export async function runFleetDemo(options: FleetDemoOptions = {}): Promise<Flee
     const stopAt = stoppedAt === undefined ? '' : ` at ${((stoppedAt - started) / 1000).toFixed(1)} s`;
     print(`errors: expected: ${expectedErrors.size === 0 ? 'none' : list(expectedErrors)} while ${victim.host}:${victim.port} was stopped${stopAt}`);
     print(`        unexpected: ${unexpected.size === 0 ? 'none' : `${list(unexpected)} (reported; only wrong replies, no ejection or no return fail the run)`}`);
-    print(`keys per server: ${[...sizes].map(([id, outcome]) => `${id} ${outcome.status === 'fulfilled' ? outcome.value : outcome.reason.name}`).join(', ')}`);
+    const generationAt = (id: string): string => {
+      const found = generationsOf(fleet.servers.find((server) => server.id === id)?.pool.connections ?? []);
+      return found.length === 0 ? '' : ` ('${found.join("', '")}')`;
+    };
+    print(
+      `keys per server: ${[...sizes].map(([id, outcome]) => `${id} ${outcome.status === 'fulfilled' ? outcome.value : outcome.reason.name}${generationAt(id)}`).join(', ')}`,
+    );
     print(`ejected: ${ejected ? 'yes' : 'NO'}, returned: ${returned ? 'yes' : 'NO'}`);
-    return { requests, wrongReplies, errors, expectedErrors, events, exitCode: wrongReplies === 0 && ejected && returned ? 0 : 1 };
+    return { requests, wrongReplies, errors, expectedErrors, events, exitCode: wrongReplies === 0 && ejected && returned ? 0 : 1, runId, generations };
   } finally {
     await fleet.close();
     await Promise.all(servers.map((server) => server.close()));

@@ -15,10 +15,11 @@ import { Connection, type ConnectionOptions } from '../connection/connection.js'
 import type { ConnectionStateChange } from '../connection/state.js';
 import { ConnectError } from '../errors.js';
 import { ConnectionPool } from '../pool/pool.js';
-import { resolveDialect } from '../protocol/dialect.js';
+import { DIALECTS, GENERATION_LABELS, resolveDialect, type Dialect, type ServerGeneration } from '../protocol/dialect.js';
 import { startProxy } from '../testing/proxy.js';
 import { startServer, type ZCachedServer } from '../testing/server.js';
 import { parseServerAddress, type DemoSettings } from './args.js';
+import { describeGenerations, embeddedGeneration, findMismatch, generationsOf, mismatchLines, newRunId } from './generation.js';
 import { runWorkload, type WorkloadResult } from './workload.js';
 
 /** Options of {@link runPoolDemo}. */
@@ -29,12 +30,22 @@ export interface PoolDemoOptions {
   readonly printError?: (line: string) => void;
   /** Print the live progress line (on a TTY it rewrites itself). Default true. */
   readonly progress?: boolean;
+  /** The run's id, in every key it writes (`demo:<runId>:<worker>:<i>`). Default: a new random one ({@link newRunId}). */
+  readonly runId?: string;
 }
 
 /** What the demo saw. */
 export interface PoolDemoResult {
-  /** 0: every reply right and the pool healed; 1: a wrong reply or no healing; 2: the server could not be reached. */
+  /**
+   * 0: every reply right and the pool healed; 1: a wrong reply or no healing;
+   * 2: the server could not be reached, or is of another generation than the
+   * `--dialect` given (a `DialectMismatchError`: the message names the one found).
+   */
   readonly exitCode: number;
+  /** The run's id, in every key it wrote. */
+  readonly runId: string;
+  /** The generations the connections' handshakes found (one, unless the server changed between connects). */
+  readonly generations: readonly ServerGeneration[];
   /** The workload's figures (undefined when the server could not be reached). */
   readonly workload: WorkloadResult | undefined;
   /** When the socket was cut, in ms after the start (undefined if the run ended first). */
@@ -71,8 +82,7 @@ const countList = (counts: ReadonlyMap<string, number>): string =>
  * thread (embedded) and the dialect's send policy. `bench/README.md`'s
  * figures come from another set-up, said here so they are not compared.
  */
-function boundsLines(settings: DemoSettings, embedded: boolean, busy: number, onCpu: number): string[] {
-  const dialect = resolveDialect(settings.dialect);
+function boundsLines(settings: DemoSettings, dialect: Dialect, embedded: boolean, busy: number, onCpu: number): string[] {
   const lines: string[] = [];
   const load = `event loop busy ${fmt(100 * busy)} % of the run; on a CPU ${fmt(100 * onCpu)} % of it`;
   const contention = busy > 0.5 && onCpu < 0.9 * busy ? ': other processes had the core the rest of the time' : '';
@@ -110,10 +120,19 @@ const BENCH_LINES = [
 export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptions = {}): Promise<PoolDemoResult> {
   const print = options.print ?? ((line: string) => console.log(line));
   const printError = options.printError ?? ((line: string) => console.error(line));
+  const runId = options.runId ?? newRunId();
+  const failed = (exitCode: number, generations: readonly ServerGeneration[] = []): PoolDemoResult => ({
+    exitCode,
+    runId,
+    generations,
+    workload: undefined,
+    cutAtMs: undefined,
+    healedAfterMs: undefined,
+  });
   let server: ZCachedServer | undefined;
   let target: { host: string; port: number };
   if (settings.url === undefined) {
-    server = await startServer({ dialect: settings.dialect });
+    server = await startServer({ dialect: embeddedGeneration(settings.dialect) });
     target = { host: server.host, port: server.port };
   } else {
     target = parseServerAddress(settings.url);
@@ -121,7 +140,7 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
     const unreachable = await probe(target, 2_000);
     if (unreachable !== undefined) {
       printError(`error: cannot reach the zcached server at ${target.host}:${target.port} (${unreachable.message})`);
-      return { exitCode: 2, workload: undefined, cutAtMs: undefined, healedAfterMs: undefined };
+      return failed(2);
     }
   }
   // The first connection of the pool goes through a fault-injection proxy, so that half-way
@@ -131,7 +150,7 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
     server === undefined
       ? `zcached server at ${target.host}:${target.port} (from ZCACHED_URL, '${settings.dialect}' dialect)`
       : `embedded zcached server (${server.faithful ? 'faithful' : 'lenient'} ${server.dialect}, in this process) on ${target.host}:${target.port}`;
-  print(`${where}; fault proxy on ${proxy.host}:${proxy.port} in front of connection #1`);
+  const proxied = `fault proxy on ${proxy.host}:${proxy.port} in front of connection #1`;
 
   const connectionOptions: ConnectionOptions = {
     ...target,
@@ -162,18 +181,34 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
   } catch (error) {
     // Name the root cause seen by a connection that does not go through the proxy, if any.
     let root: unknown = pool.connections.at(-1)?.lastError ?? error;
+    // A server of another generation than --dialect: say which one, and the option to use.
+    const mismatch = findMismatch(error, pool.connections.slice(1), pool.connections);
     await client.close();
     await proxy.close();
     await server?.close();
+    if (mismatch !== undefined) {
+      const detected = mismatch.detected as ServerGeneration;
+      print(`${where}; detected: ${GENERATION_LABELS[detected]}`);
+      for (const line of mismatchLines(mismatch, 'npm start --')) printError(line);
+      return failed(2, [detected]);
+    }
     if (error instanceof ConnectError) {
       while (root instanceof Error && root.cause instanceof Error) root = root.cause;
       const cause = root instanceof Error && root !== error ? ` (${root.message})` : '';
       printError(`error: cannot reach the zcached server at ${target.host}:${target.port}${cause}`);
-      return { exitCode: 2, workload: undefined, cutAtMs: undefined, healedAfterMs: undefined };
+      return failed(2);
     }
     throw error;
   }
-  print(`pool of ${pool.poolSize}: ${pool.connectedConnections.length} connected; ${settings.workers} requests in flight for ${settings.durationMs / 1000} s`);
+  const generations = generationsOf(pool.connections);
+  print(`${where}; detected: ${describeGenerations(pool.connections)}; ${proxied}`);
+  // The framing in use: the detected generation's (with 'auto'), else the one given (the handshake confirmed it).
+  const inUse = generations.length === 1 && settings.dialect === 'auto' ? DIALECTS[generations[0]!] : resolveDialect(settings.dialect);
+  const keyPrefix = `demo:${runId}`;
+  print(
+    `pool of ${pool.poolSize}: ${pool.connectedConnections.length} connected; ${settings.workers} requests in flight for ${settings.durationMs / 1000} s; ` +
+      `this run's keys: ${keyPrefix}:*`,
+  );
 
   // Half-way, cut the first connection's socket and watch it reconnect by itself.
   const victim = pool.connections[0] as Connection;
@@ -202,6 +237,7 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
     durationMs: settings.durationMs,
     keysPerWorker: 32,
     valueBytes: 100,
+    keyPrefix,
     isExpected,
     onProgress: (requests, failed) => {
       if (!showProgress) return;
@@ -223,6 +259,7 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
   const shares = pool.connections.map((c) => [c.id, c.totalRequests] as const);
   const total = shares.reduce((sum, [, n]) => sum + n, 0);
   const connectedAtEnd = pool.connectedConnections.length;
+  const generationsAtEnd = generationsOf(pool.connections);
   await client.close();
   await proxy.close();
   await server?.close();
@@ -242,7 +279,7 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
   print('report');
   print(`  requests        ${fmt(result.requests)} in ${fmt(result.elapsedMs / 1000, 2)} s`);
   print(`  throughput      ${fmt(result.requests / (result.elapsedMs / 1000))} ops/s`);
-  const [firstBound, ...otherBounds] = boundsLines(settings, server !== undefined, busy, onCpu);
+  const [firstBound, ...otherBounds] = boundsLines(settings, inUse, server !== undefined, busy, onCpu);
   print(`  what bounds it  ${firstBound}`);
   for (const line of otherBounds) print(`                  ${line}`);
   print(`  not the bench   ${BENCH_LINES[0]}`);
@@ -273,5 +310,5 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
     printError('error: the pool did not heal after the dropped connection');
     exitCode = 1;
   }
-  return { exitCode, workload: result, cutAtMs, healedAfterMs };
+  return { exitCode, runId, generations: generationsAtEnd, workload: result, cutAtMs, healedAfterMs };
 }

@@ -40,6 +40,12 @@ export interface WorkloadOptions {
   readonly keysPerWorker: number;
   /** Size of the string values, in bytes. */
   readonly valueBytes: number;
+  /**
+   * What every key starts with: `<keyPrefix>:<worker>:<i>`. Give each run its
+   * own (the demo's is `demo:<run id>`), so that values an earlier run left on
+   * the server are not read back as this run's. Default `'demo'`.
+   */
+  readonly keyPrefix?: string;
   /** Called after every settled request (cheap: counts only). */
   readonly onProgress?: (requests: number, failed: number) => void;
   /**
@@ -84,7 +90,9 @@ export function latencyRecorder(): { record(ms: number): void; summary(): Latenc
 
 /**
  * Runs the workload until `durationMs` has passed. Each worker owns its keys,
- * so it knows exactly what every GET and MGET must return.
+ * so it knows exactly what every GET and MGET must return: a key it has not
+ * written yet must be missing (hence {@link WorkloadOptions.keyPrefix}: a
+ * rerun on the same server needs keys of its own).
  */
 export async function runWorkload(client: ZCached, options: WorkloadOptions): Promise<WorkloadResult> {
   const latency = latencyRecorder();
@@ -95,6 +103,7 @@ export async function runWorkload(client: ZCached, options: WorkloadOptions): Pr
   let wrongReplies = 0;
   const start = performance.now();
   const deadline = start + options.durationMs;
+  const prefix = options.keyPrefix ?? 'demo';
 
   const record = (began: number, ok: boolean | Error) => {
     latency.record(performance.now() - began);
@@ -115,7 +124,7 @@ export async function runWorkload(client: ZCached, options: WorkloadOptions): Pr
       const expected = model.get(k);
       return expected === UNKNOWN || actual === (expected ?? missing);
     };
-    const key = (i: number) => `demo:${id}:${i}`;
+    const key = (i: number) => `${prefix}:${id}:${i}`;
     let counter = 0;
     while (performance.now() < deadline) {
       const roll = Math.random();

@@ -46,7 +46,7 @@ function strayTerminator(mode: ReplyTerminator): ProtocolError {
   return new ProtocolError(
     mode === 'forbidden'
       ? "a 0x03 byte in the reply stream, which only current zcached servers ('etx') send: the server is likely a current one; use dialect 'auto'"
-      : 'two 0x03 bytes after one reply: the reply stream is out of step',
+      : 'a 0x03 byte where a reply should start (a current server sends exactly one after each reply): the reply stream is out of step',
     { reason: 'framing' },
   );
 }

@@ -7,6 +7,8 @@ export { Float, float, type Value, type Reply, type DecodedReply, type WireValue
 export {
   ETX,
   DIALECTS,
+  AUTO_DIALECT,
+  GENERATION_LABELS,
   DEFAULT_MAX_REQUEST_BYTES,
   SEGMENT_BYTES,
   SERVER_READ_BYTES,
@@ -15,6 +17,7 @@ export {
   type DialectInput,
   type DialectName,
   type DialectOptions,
+  type ServerGeneration,
 } from './dialect.js';
 export { RequestWriter, encodeRequest, encodeValue, encodeWire, formatFloat, type Command } from './encoder.js';
 export { formatPath, withArgumentName } from './value-rules.js';
@@ -26,5 +29,6 @@ export {
   DEFAULT_DECODER_LIMITS,
   type DecoderLimits,
   type ReplyDecoderOptions,
+  type ReplyTerminator,
   type WireDecoderOptions,
 } from './decoder.js';

@@ -19,7 +19,7 @@ const usageError = (parse: () => unknown): DemoUsageError => {
 
 describe('parseDemoArgs (npm start)', () => {
   it('has the documented defaults', () => {
-    expect(run([])).toEqual({ url: undefined, dialect: 'etx', durationMs: 4000, poolSize: 4, workers: 64, fleet: undefined, failover: 'fail-fast' });
+    expect(run([])).toEqual({ url: undefined, dialect: 'auto', durationMs: 4000, poolSize: 4, workers: 64, fleet: undefined, failover: 'fail-fast' });
   });
 
   it('parses every flag', () => {
@@ -30,6 +30,8 @@ describe('parseDemoArgs (npm start)', () => {
       workers: 8,
     });
     expect(run(['--dialect=etx-request']).dialect).toBe('etx-request');
+    expect(run(['--dialect', 'auto']).dialect).toBe('auto');
+    expect(run(['--dialect', 'etx']).dialect).toBe('etx');
     expect(run(['--fleet', '3', '--failover', 'rehash'])).toMatchObject({ fleet: 3, failover: 'rehash', workers: 32, durationMs: 4000 });
     expect(run(['--fleet', '5', '--workers', '7']).workers).toBe(7);
   });
@@ -67,7 +69,7 @@ describe('parseDemoArgs (npm start)', () => {
   });
 
   it('rejects bad values with the flag and the value in the message', () => {
-    expect(usageError(() => run(['--dialect', 'resp3'])).message).toBe('--dialect must be one of legacy, etx-request, etx, got "resp3"');
+    expect(usageError(() => run(['--dialect', 'resp3'])).message).toBe('--dialect must be one of auto, legacy, etx-request, etx, got "resp3"');
     expect(usageError(() => run(['--duration', '0.1'])).message).toContain('--duration');
     expect(usageError(() => run(['--duration', 'abc'])).message).toContain('"abc"');
     expect(usageError(() => run(['--pool', '0'])).message).toContain('--pool must be an integer >= 1');

@@ -8,11 +8,11 @@ describe('the npm start demo', () => {
     const lines: string[] = [];
     const errors: string[] = [];
     const result = await runPoolDemo(
-      { url: undefined, dialect: 'etx', durationMs: 2_000, poolSize: 4, workers: 64, fleet: undefined, failover: 'fail-fast' },
+      { url: undefined, dialect: 'auto', durationMs: 2_000, poolSize: 4, workers: 64, fleet: undefined, failover: 'fail-fast' },
       { print: (line) => lines.push(line), printError: (line) => errors.push(line), progress: false },
     );
     const report = lines.join('\n');
-    expect(lines[0]).toMatch(/^embedded zcached server \(faithful etx, in this process\) on 127\.0\.0\.1:\d+; fault proxy on 127\.0\.0\.1:\d+ in front of connection #1$/);
+    expect(lines[0]).toMatch(/^embedded zcached server \(faithful etx, in this process\) on 127\.0\.0\.1:\d+; detected: a current zcached server \('etx'\); fault proxy on 127\.0\.0\.1:\d+ in front of connection #1$/);
     expect(result.cutAtMs).toBeDefined();
     const workload = result.workload!;
     expect(workload.wrongReplies).toBe(0);

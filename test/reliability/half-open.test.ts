@@ -99,7 +99,7 @@ describe('half-open: replies stop, the socket stays open', () => {
       expect(first.state).not.toBe('connected');
       expect(first.lastError).toBeInstanceOf(TimeoutError);
       expect(first.lastError?.cause).toBeInstanceOf(ServerGenerationError);
-      expect((first.lastError?.cause as Error).message).toMatch(/did not finish the generation handshake \(waiting for the reply to ECHO; received: nothing\)$/);
+      expect((first.lastError?.cause as Error).message).toMatch(/did not finish the generation handshake within connectTimeout \(waiting for the reply to ECHO; received: nothing\)$/);
 
       // Once the network heals, the connection gets through on a new socket; the old sockets' ends get
       // through too (a partition holds FINs as well), and the new socket serves requests, in step.

@@ -269,7 +269,7 @@ describe('half-open', () => {
     expect((timeout as TimeoutError).message).toBe('connect timed out after 200 ms');
     const stalled = (timeout as TimeoutError).cause;
     expect(stalled).toBeInstanceOf(ServerGenerationError);
-    expect((stalled as ServerGenerationError).message).toMatch(/did not finish the generation handshake \(waiting for the reply to ECHO; received: nothing\)$/);
+    expect((stalled as ServerGenerationError).message).toMatch(/did not finish the generation handshake within connectTimeout \(waiting for the reply to ECHO; received: nothing\)$/);
     expect(proxy.stats.connectionsAccepted).toBe(1);
     // Healed, a new connection gets through.
     proxy.heal();
