@@ -198,9 +198,15 @@ class StreamDecoder<T> {
         pos = parser.pos;
         this.#consumed = 0;
         if (this.#terminator === 'required') {
-          this.#owed = true;
-          this.#held = value;
-          continue;
+          if (pos < buf.length) {
+            // The common case: the 0x03 came with the reply.
+            if (buf[pos] !== ETX) this.#fail(missingTerminator(buf, pos));
+            pos++;
+          } else {
+            this.#owed = true;
+            this.#held = value;
+            break;
+          }
         }
         onValue(value);
         if (this.#generation !== generation) return;
