@@ -160,11 +160,14 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
     connectionAttempts: 3,
     backoff: { initial: 50, max: 1_000 },
   };
-  let created = 0;
+  // Every connection made, kept here too: a failed run() empties the pool, and their errors say why.
+  const made: Connection[] = [];
   const client = ZCached.fromConnectionPool(
-    new ConnectionPool(settings.poolSize, () =>
-      new Connection(created++ === 0 ? { ...connectionOptions, host: proxy.host, port: proxy.port } : connectionOptions),
-    ),
+    new ConnectionPool(settings.poolSize, () => {
+      const connection = new Connection(made.length === 0 ? { ...connectionOptions, host: proxy.host, port: proxy.port } : connectionOptions);
+      made.push(connection);
+      return connection;
+    }),
   );
   const pool = client.connectionPool;
   const lifecycle: string[] = [];
@@ -180,9 +183,9 @@ export async function runPoolDemo(settings: DemoSettings, options: PoolDemoOptio
     await client.run();
   } catch (error) {
     // Name the root cause seen by a connection that does not go through the proxy, if any.
-    let root: unknown = pool.connections.at(-1)?.lastError ?? error;
+    let root: unknown = made.at(-1)?.lastError ?? error;
     // A server of another generation than --dialect: say which one, and the option to use.
-    const mismatch = findMismatch(error, pool.connections.slice(1), pool.connections);
+    const mismatch = findMismatch(error, made.slice(1), made);
     await client.close();
     await proxy.close();
     await server?.close();
