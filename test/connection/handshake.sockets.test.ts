@@ -5,9 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Connection } from '../../src/connection/connection.js';
-import { DialectMismatchError } from '../../src/errors.js';
+import { ZCached } from '../../src/client/client.js';
+import { DialectMismatchError, ZCachedError } from '../../src/errors.js';
+import { ZCachedFleet } from '../../src/fleet/fleet.js';
+import { startServer } from '../../src/testing/server.js';
+import { HOSTS, QUICK } from '../fleet/fleet-support.js';
 import type { DialectName } from '../../src/protocol/dialect.js';
-import { deferredCleanup } from '../support.js';
+import { deferredCleanup, until } from '../support.js';
 import { serversAndClients } from '../servers-and-clients.js';
 
 const cleanup = deferredCleanup();
@@ -48,4 +52,70 @@ describe('generation handshake (faithful embedded servers)', () => {
       expect(started.stats.crashes).toBe(0);
     },
   );
+});
+
+describe('a server replaced by another generation between two connects', () => {
+  it("'auto' detects it again and speaks the new generation; no request gets a wrong value", async () => {
+    const old = await startServer({ dialect: 'etx' });
+    const port = old.port;
+    const c = new Connection({ host: '127.0.0.1', port, backoff: { initial: 5, max: 20, jitter: 0 } });
+    cleanup.push(() => c.close({ force: true }));
+    await c.connect();
+    expect(c.generation).toBe('etx');
+    await old.close();
+    // Upgraded "in place" the other way round: a 2024 server on the same port.
+    const replacement = await server({ dialect: 'legacy', port });
+    await until(() => c.isConnected() && c.generation === 'legacy');
+    expect(c.dialect.name).toBe('legacy');
+    await c.send(['SET', 'k', 'after']);
+    expect(await c.send(['GET', 'k'])).toBe('after');
+    expect(replacement.stats.pipeliningViolations).toBe(0);
+  });
+
+  it('a named dialect meets the new generation with DialectMismatchError: requests fail typed, never with a wrong value', async () => {
+    const old = await startServer({ dialect: 'etx' });
+    const port = old.port;
+    const c = new Connection({ host: '127.0.0.1', port, dialect: 'etx', timeoutLimit: 300, backoff: { initial: 5, max: 20, jitter: 0 } });
+    cleanup.push(() => c.close({ force: true }));
+    await c.connect();
+    await old.close();
+    await server({ dialect: 'etx-request', port });
+    await until(() => c.lastError instanceof DialectMismatchError);
+    const error = await c.send(['GET', 'k']).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ZCachedError);
+    expect((error as Error).message).toMatch(/is a 2025 zcached server \('etx-request'\), but this client was given dialect 'etx'/);
+  });
+});
+
+describe('a fleet over servers of three generations', () => {
+  it("detects each server's generation on its own; SET/GET of many keys round-trip", async () => {
+    const servers = await Promise.all(GENERATIONS.map((dialect, i) => server({ dialect, host: HOSTS[i] as string })));
+    const fleet = new ZCachedFleet({ ...QUICK, servers: servers.map((s) => `zcached://${s.host}:${s.port}`) });
+    cleanup.push(() => fleet.close());
+    await fleet.run();
+    const keys = Array.from({ length: 60 }, (_, i) => `key:${i}`);
+    await Promise.all(keys.map((key) => fleet.set(key, `value-of-${key}`)));
+    const values = await Promise.all(keys.map((key) => fleet.get(key)));
+    expect(values).toEqual(keys.map((key) => `value-of-${key}`));
+    for (const [i, s] of servers.entries()) {
+      expect(s.stats.requests).toBeGreaterThan(3); // every server got keys, not only the handshake
+      const connections = fleet.servers.find((info) => info.id === `${s.host}:${s.port}`)?.pool.connections ?? [];
+      expect(connections.length).toBeGreaterThan(0);
+      expect(connections.map((c) => c.generation)).toEqual(connections.map(() => GENERATIONS[i]));
+    }
+  });
+});
+
+describe('URL', () => {
+  it('takes ?dialect=auto', async () => {
+    const started = await server({ dialect: 'etx-request' });
+    const c = new ZCached(`zcached://127.0.0.1:${started.port}?dialect=auto`);
+    cleanup.push(() => c.close());
+    await c.run();
+    expect(c.connectionPool.connections[0]?.generation).toBe('etx-request');
+    expect(c.connectionPool.connections[0]?.requestedDialect.name).toBe('auto');
+  });
 });

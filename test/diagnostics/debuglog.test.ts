@@ -77,6 +77,8 @@ describe('NODE_DEBUG=zcached', () => {
     has(new RegExp(`^pool added\\(${host}#\\d+ ${host}#\\d+\\) -> connect ${host}#\\d+ ${host}#\\d+; ${host}#\\d+ joined, ${host}#\\d+ joined$`));
     has(new RegExp(`^idle -> connecting: connection ${host}#\\d+ is connecting \\(attempt 1 of 3\\)$`));
     has(new RegExp(`^connecting -> connected: connection ${host}#\\d+ is connected$`));
+    // The handshake's verdict, for each connection.
+    has(new RegExp(`^${host}#\\d+: a current zcached server \\('etx'\\) \\(dialect 'auto'\\)$`));
     // The break, with the cause and the reconnect it schedules.
     has(new RegExp(`^connected -> broken: connection ${host}#\\d+ is waiting to retry \\(last error: the connection to ${host} closed.*\\): attempt 2 of 3 starts in ~\\d+ ms$`));
     has(new RegExp(`^broken -> connecting: connection ${host}#\\d+ is connecting \\(attempt 2 of 3\\)$`));
