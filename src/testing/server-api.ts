@@ -68,7 +68,9 @@ export interface StartServerOptions {
    * honoured, any byte in a bulk string, empty values accepted, `$-1` and
    * `*-1` read as null), requests split anywhere are reassembled, nothing
    * crashes (a simple-string command name gets `-ERR unknown command`), and a
-   * stray 0x03 is ignored. Every other generation fact stays: framing,
+   * stray 0x03 is ignored on `'etx'` (on `'etx-request'` it gets
+   * `-ERR bad request`, as from the real server: the client's generation
+   * handshake tells a 2025 server by it). Every other generation fact stays: framing,
    * pipelining rules, the 4096-byte 'legacy' limit, commands, error texts,
    * refusing LF in 'legacy' and 'etx-request' values, how stored simple
    * strings come back.

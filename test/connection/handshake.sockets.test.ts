@@ -37,6 +37,13 @@ describe('generation handshake (faithful embedded servers)', () => {
     expect(started.stats.pipeliningViolations).toBe(0);
   });
 
+  it.each(GENERATIONS)('finds a %s server with faithful: false too (the kind embedded server)', async (generation) => {
+    const started = await server({ dialect: generation, faithful: false });
+    const c = connection(started.port);
+    await c.connect();
+    expect(c.generation).toBe(generation);
+  });
+
   it.each(GENERATIONS.flatMap((server) => GENERATIONS.filter((client) => client !== server).map((client) => [client, server] as const)))(
     "dialect '%s' against a %s server fails the connect with a DialectMismatchError",
     async (client, generation) => {

@@ -12,7 +12,8 @@
  *
  * Faithful (the default): 4096-byte reads and the 2025 parser (`parser.ts`).
  * Otherwise: each socket chunk is one read and requests are decoded
- * binary-safely (`binary-safe.ts`); a stray 0x03 is ignored.
+ * binary-safely (`binary-safe.ts`). In both modes a lone 0x03 (an empty
+ * request) gets `-ERR bad request`, as from the real server.
  *
  * @module
  */
@@ -71,9 +72,9 @@ export class EtxRequestFramer implements RequestFramer {
         continue;
       }
       const request = pending.take(piece);
-      // Kind mode ignores a stray 0x03; the real server parses it (and refuses it).
-      if (request.length === 0 && !this.#settings.faithful) continue;
-      events.push(toEvent(decodeEtxRequest(request, this.#settings)));
+      // A lone 0x03 is an empty request, refused (`-ERR bad request`) in both modes, as the real
+      // server does: the client's generation handshake tells a 2025 server by that answer.
+      events.push(toEvent(request.length === 0 ? { ok: false, error: SERVER_ERRORS.badRequest } : decodeEtxRequest(request, this.#settings)));
       // One request per read: the rest of this read is dropped.
       if (start < read.length) events.push({ kind: 'violation' });
       return;
