@@ -112,11 +112,59 @@ export function parseFleetArgs(argv, env = process.env) {
   return { only: oneOf('--only', v.only, ['placement', 'throughput']), quick: env.BENCH_QUICK === '1' };
 }
 
+// ---- bench/mixed.mjs ---------------------------------------------------------------
+
+export const MIXED_USAGE = `usage: node bench/mixed.mjs [--pools list] [--shares list] [--rounds n] [--seconds s] [--in-flight n] [--latency ms]
+  --pools       pool sizes, comma-separated (default 1,4,8)
+  --shares      shares of 10 KB SETs among the requests, in percent, comma-separated (default 0,1,10,30;
+                0, the all-small baseline of the ratios, is always run)
+  --rounds      rounds; each runs every cell once, in a rotated order (default 5; BENCH_QUICK=1: 3)
+  --seconds     seconds per cell per round (default 1; BENCH_QUICK=1: 0.3)
+  --in-flight   closed loops, i.e. requests in flight (default 128)
+  --latency     one-way delay of the proxy, ms, each direction (default 0.25: a 0.5 ms round trip)
+  (--serve is internal: the child process that serves the faithful 'etx' embedded server)`;
+
+/** A comma-separated list of numbers, each checked by `numberArg`, without duplicates, in the order given. */
+function numberList(name, text, fallback, rule) {
+  if (text === undefined) return fallback;
+  const items = text.split(',');
+  if (items.some((item) => item.trim() === '')) throw new UsageError(`${name} must be a comma-separated list, got ${JSON.stringify(text)}`);
+  return [...new Set(items.map((item) => numberArg(name, item, undefined, rule)))];
+}
+
+/** bench/mixed.mjs. */
+export function parseMixedArgs(argv, env = process.env) {
+  const v = strict(argv, {
+    pools: { type: 'string' },
+    shares: { type: 'string' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    'in-flight': { type: 'string' },
+    latency: { type: 'string' },
+    serve: { type: 'boolean' },
+  });
+  if (v.help) return HELP;
+  const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const pools = numberList('--pools', v.pools, [1, 4, 8], { min: 1, integer: true, what: 'a list of positive integers' });
+  const shares = numberList('--shares', v.shares, [0, 1, 10, 30], { min: 0, what: 'a list of percentages in [0, 100)' });
+  if (shares.some((share) => share >= 100)) throw new UsageError(`--shares must be a list of percentages in [0, 100), got ${JSON.stringify(v.shares)}`);
+  return {
+    pools,
+    shares: shares.includes(0) ? shares : [0, ...shares],
+    rounds: numberArg('--rounds', v.rounds, quick ? 3 : 5, { min: 1, integer: true }),
+    seconds: numberArg('--seconds', v.seconds, quick ? 0.3 : 1, { above: 0 }),
+    inFlight: numberArg('--in-flight', v['in-flight'], 128, { min: 1, integer: true }),
+    latency: numberArg('--latency', v.latency, 0.25, { min: 0 }),
+    quick,
+    serve: v.serve === true,
+  };
+}
+
 // ---- scripts without flags: run, decoder, least-loaded, redis-server -----------------
 
 export const RUN_USAGE = `usage: npm run bench   (node bench/run.mjs; no flags)
-  BENCH_QUICK=1     about a minute and a half (5 rounds of 0.1 s)
-  BENCH_ROUNDS=n    rounds per cell
+  BENCH_QUICK=1     about two minutes (5 rounds of 0.1 s; the mixed workload 3 rounds of 0.3 s per cell)
+  BENCH_ROUNDS=n    rounds per cell (not the mixed workload: 5 rounds of 1 s; see bench/mixed.mjs)
   BENCH_SECONDS=s   seconds per client per run
   REDIS_SERVER=path the redis-server binary (default: the one on PATH)`;
 export const DECODER_USAGE = 'usage: node bench/decoder.mjs   (no flags; npm run build first)';

@@ -6,7 +6,9 @@
 //   4. the micro-benchmarks: decoder MB/s (bench/decoder.mjs) and
 //      getLeastLoadedConnection ns (bench/least-loaded.mjs);
 //   5. the goals of issue 6, checked against the numbers above;
-//   6. the fleet's goals (bench/fleet.mjs, issue 13).
+//   6. the fleet's goals (bench/fleet.mjs, issue 13);
+//   7. the mixed workload: small GETs beside 10 KB SETs on the faithful 'etx'
+//      server behind a 0.5 ms round trip (bench/mixed.mjs, issue 19).
 //
 // Prints tables and writes everything to bench/results/<timestamp>.json.
 // BENCH_QUICK=1 for a ~1 minute run; BENCH_ROUNDS / BENCH_SECONDS override
@@ -30,6 +32,7 @@ import {
 } from './compare.mjs';
 import { decoderBench } from './decoder.mjs';
 import { fleetBench, printFleetReport } from './fleet.mjs';
+import { mixedBench, printMixedReport } from './mixed.mjs';
 import { RUN_USAGE, cli, parseNoArgs } from './args.mjs';
 import { startRedisServer } from './redis-server.mjs';
 import { formatRate, formatRatio } from './stats.mjs';
@@ -60,6 +63,7 @@ const report = {
   leastLoaded: undefined,
   connection: undefined,
   fleet: undefined,
+  mixed: undefined,
   goals: undefined,
   errors: [],
 };
@@ -332,6 +336,7 @@ function printReport() {
     else console.log(result ?? report.connection.note);
   }
   if (report.fleet !== undefined) printFleetReport(report.fleet);
+  if (report.mixed !== undefined) printMixedReport(report.mixed);
   if (report.goals !== undefined) {
     section('issue 6 goals');
     console.table(report.goals);
@@ -343,6 +348,11 @@ function printReport() {
   const failures = [...(report.comparison ?? []), ...(report.embedded ?? [])].flatMap((cell) =>
     Object.values(cell.clients).flatMap((c) => (c.failures ?? []).map((f) => `${cell.name} ${c.label}: ${f}`)),
   );
+  if (report.mixed !== undefined) {
+    for (const example of report.mixed.wrongExamples) failures.push(`mixed workload: ${example}`);
+    if (report.mixed.wrongReplies > 0) failures.push(`mixed workload: ${report.mixed.wrongReplies} wrong replies in all`);
+    if (report.mixed.crashes !== 0) failures.push(`mixed workload: the faithful 'etx' server crashed ${report.mixed.crashes} times`);
+  }
   if (failures.length > 0) {
     section('WRONG REPLIES (a fast wrong answer is a failure)');
     for (const failure of [...new Set(failures)]) console.log(`  ${failure}`);
@@ -373,6 +383,13 @@ try {
 } catch (error) {
   report.errors.push(`fleet.mjs: ${error.stack ?? error}`);
 }
+log('mixed workload: small GETs beside 10 KB SETs, faithful etx server (bench/mixed.mjs)');
+try {
+  // 12 cells (pools 1, 4, 8 x 0, 1, 10, 30 % of 10 KB SETs): ~70 s, BENCH_QUICK ~15 s.
+  report.mixed = await mixedBench({ rounds: settings.quick ? 3 : 5, seconds: settings.quick ? 0.3 : 1, print: false, log });
+} catch (error) {
+  report.errors.push(`mixed.mjs: ${error.stack ?? error}`);
+}
 if (report.comparison !== undefined) report.goals = evaluateGoals(report.comparison);
 report.durationSeconds = Math.round((performance.now() - t0) / 1000);
 report.environment.loadAverageAtEnd = os.loadavg().map((x) => +x.toFixed(2));
@@ -387,4 +404,5 @@ console.log(`\n${report.durationSeconds}s; results written to ${file}`);
 const wrong = [...(report.comparison ?? []), ...(report.embedded ?? [])].some((cell) =>
   Object.values(cell.clients).some((c) => c.failures !== undefined),
 );
-if (wrong || report.errors.length > 0) process.exitCode = 1;
+const mixedFailed = report.mixed !== undefined && !report.mixed.ok;
+if (wrong || mixedFailed || report.errors.length > 0) process.exitCode = 1;
