@@ -63,6 +63,8 @@ export interface LifecycleHost {
   attach(transport: Transport, generation: ServerGeneration | undefined): void;
   /** The machine's `closeSocket`: destroys the transport in use (if any) and resets the decoder. */
   detach(): void;
+  /** Records what a handshake found when the socket is not used (a dialect mismatch). */
+  noteGeneration(generation: ServerGeneration): void;
   /** Bytes read from `transport`; ignored unless it is the one in use. */
   readonly data: (transport: Transport, chunk: Buffer) => void;
   /** The reply stream can no longer be trusted: break the connection (or, while closing, finish the close). */
@@ -302,7 +304,10 @@ export class ConnectionLifecycle {
         this.#stalled = undefined;
         opened.destroy();
         // A mismatch is no passing fault: connect() and run() hear of it now, not after every attempt.
-        if (error instanceof DialectMismatchError) this.#settleConnectWaiters(error);
+        if (error instanceof DialectMismatchError) {
+          if (generation !== undefined) host.noteGeneration(generation);
+          this.#settleConnectWaiters(error);
+        }
         throw error;
       }
       handshake = undefined;

@@ -255,6 +255,8 @@ export class Connection implements AsyncDisposable {
   send(command: Command, options?: RequestOptions): Promise<Reply> {
     // Plain-JavaScript callers: a third argument is something the caller meant and would be lost.
     if (arguments.length > 2) throw new TypeError(`Connection.send takes (command, options?), got ${arguments.length} arguments`);
+    // A string would be read letter by letter as a command ('PING' -> P, I, N, G).
+    if (!Array.isArray(command)) throw new TypeError(`Connection.send: command must be an array such as ['GET', 'key'], got ${command === null ? 'null' : typeof command}`);
     // Traced (zcached:command) only when someone subscribed: no context is built otherwise.
     return isTracingCommands() ? (traceCommand(this, this.#send, this, command, options) as Promise<Reply>) : this.#send(command, options);
   }
@@ -332,6 +334,9 @@ export class Connection implements AsyncDisposable {
         this.#transport = undefined;
         transport?.destroy();
         this.#decoder.reset();
+      },
+      noteGeneration: (generation) => {
+        this.generation = generation;
       },
       data: this.#onData,
       break: (error) => this.#break(error),

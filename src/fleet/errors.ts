@@ -14,6 +14,7 @@
  * @module
  */
 
+import { rootCauseText } from '../connection/root-cause.js';
 import { ZCachedError, type ZCachedErrorOptions } from '../errors.js';
 import type { Reply } from '../protocol/values.js';
 
@@ -32,7 +33,8 @@ export class ServerEjectedError extends ZCachedError {
     super(
       'EEJECTED',
       options?.message ??
-        `server ${server} is ejected after repeated failures; ${retryAt === undefined ? 'a probe is under way' : 'it will be probed again after its retry timeout'}; nothing was sent`,
+        `server ${server} is ejected after repeated failures; ${retryAt === undefined ? 'a probe is under way' : 'it will be probed again after its retry timeout'}; nothing was sent` +
+          (options?.cause instanceof Error ? ` (last failure: ${rootCauseText(options.cause)})` : ''),
       options,
     );
     this.server = server;

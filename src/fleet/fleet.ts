@@ -18,7 +18,7 @@ import type { CommandOptions, ZCached } from '../client/client.js';
 import type { CodecOption, DecodedValue, EncodableValue, EntriesFor, MgetValue } from '../client/codec.js';
 import { checkCall, checkCommandCall, checkKeyCall, checkTwoKeyCall, mgetArguments, requestOptions } from '../client/call-arguments.js';
 import { copyCommand, msetCommand, type CopyOptions } from '../client/commands.js';
-import { ConnectError, ConnectionClosedError } from '../errors.js';
+import { ConnectError, ConnectionClosedError, DialectMismatchError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
 import { resolveDialect, type Dialect } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
@@ -141,7 +141,8 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * Connects every server's pool, in parallel. Resolves when each connected
    * or used up its attempts; unreachable servers stay in the fleet (their
    * failures count towards ejection).
-   * @throws (rejects) ConnectError when the fleet has servers and not one could connect; ConnectionClosedError after close()
+   * @throws (rejects) ConnectError when the fleet has servers and not one could connect (a DialectMismatchError
+   *   instead when the servers are of another generation than the dialect given); ConnectionClosedError after close()
    */
   async run(): Promise<void> {
     checkCall(CALLS.run, arguments.length, undefined);
@@ -149,7 +150,11 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
     await this.#shell.start();
     const servers = this.#shell.order;
     if (servers.length > 0 && !servers.some((server) => server.pool.isWorking())) {
-      const cause = servers.flatMap((server) => server.pool.connections).find((connection) => connection.lastError !== undefined)?.lastError;
+      const errors = servers.flatMap((server) => server.pool.connections.map((connection) => connection.lastError));
+      // Servers of another generation than the dialect given: that, not "unreachable", is the news.
+      const mismatch = errors.find((error) => error instanceof DialectMismatchError);
+      if (mismatch !== undefined) throw mismatch;
+      const cause = errors.find((error) => error !== undefined);
       throw new ConnectError(`no server of the fleet could be reached (${servers.map((server) => server.id).join(', ')})`, cause === undefined ? undefined : { cause });
     }
   }

@@ -99,7 +99,9 @@ export class FleetServer {
 
   /** The error for a request that this ejected server will not take. */
   ejectedError(): ServerEjectedError {
-    return new ServerEjectedError(this.id, this.retryAt);
+    // The failure behind the ejection (a refused connect, a server of another generation...) as the cause.
+    const cause = this.pool.connections.find((connection) => connection.lastError !== undefined)?.lastError;
+    return new ServerEjectedError(this.id, this.retryAt, cause === undefined ? undefined : { cause });
   }
 
   /** Connects the pool (`setup()`); resolves when every connection connected or used up its attempts. */

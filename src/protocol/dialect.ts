@@ -239,6 +239,36 @@ export const AUTO_DIALECT: Dialect = Object.freeze({
   maxUnansweredBytes: Infinity,
 });
 
+/** The framing facts of a generation, which a custom dialect with that `base` may not change. */
+const BASE_FACTS = ['requestTerminator', 'replyTerminator', 'pipelining'] as const;
+/** Value rules a `base` may tighten (false to true) but never loosen: the generation would mangle or refuse the value. */
+const BASE_RULES = ['forbidLineFeed', 'forbidCarriageReturn', 'forbidEmpty'] as const;
+
+/**
+ * A custom dialect with `base` keeps the base generation's framing and value
+ * rules: that server frames so (a 2024 server given pipelined requests drops
+ * all but the first, and every later reply goes to the wrong caller), and
+ * mangles what the rules refuse. Only the send-policy limits and
+ * `maxRequestBytes` are free, and the rules may be tightened.
+ * @throws TypeError naming the field, the base and why
+ */
+function assertBaseFacts(input: DialectOptions, base: Dialect): void {
+  for (const field of BASE_FACTS) {
+    const value = input[field];
+    if (typeof value === 'boolean' && value !== base[field]) {
+      throw new TypeError(
+        `dialect: ${field} ${String(value)} contradicts base '${String(base.name)}', whose servers frame with ${field} ${String(base[field])}; ` +
+          "leave it out (or use a custom dialect without base for a server that is no zcached generation)",
+      );
+    }
+  }
+  for (const field of BASE_RULES) {
+    if (input[field] === false && base[field]) {
+      throw new TypeError(`dialect: ${field} false loosens base '${String(base.name)}', whose servers mangle or refuse what it forbids; leave it out`);
+    }
+  }
+}
+
 function optionalBoolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new TypeError(`dialect: ${name} must be a boolean, got ${typeof value}`);
@@ -278,6 +308,7 @@ export function resolveDialect(input: DialectInput = 'auto'): Dialect {
   } else if (typeof input.requestTerminator !== 'boolean' || typeof input.pipelining !== 'boolean') {
     throw new TypeError('dialect: requestTerminator and pipelining must be booleans');
   }
+  if (base !== undefined) assertBaseFacts(input, base);
   const requestTerminator = optionalBoolean('requestTerminator', input.requestTerminator, base?.requestTerminator ?? false);
   const maxWriteBytes = positiveLimit('maxWriteBytes', input.maxWriteBytes, base?.maxWriteBytes ?? Infinity, true);
   const maxUnansweredBytes = positiveLimit('maxUnansweredBytes', input.maxUnansweredBytes, base?.maxUnansweredBytes ?? Infinity, true);
@@ -287,7 +318,13 @@ export function resolveDialect(input: DialectInput = 'auto'): Dialect {
   return Object.freeze({
     name: 'custom',
     generation: base?.generation,
-    replyTerminator: input.replyTerminator === undefined ? base?.replyTerminator : optionalBoolean('replyTerminator', input.replyTerminator, false),
+    // Without a base, a dialect that pipelines 0x03-terminated requests speaks like a current server,
+    // the only generation that pipelines, and whose replies end with 0x03: require it (a 2024 or 2025
+    // server then breaks the connection instead of handing replies to the wrong requests).
+    replyTerminator:
+      input.replyTerminator !== undefined
+        ? optionalBoolean('replyTerminator', input.replyTerminator, false)
+        : (base?.replyTerminator ?? (requestTerminator && input.pipelining === true ? true : undefined)),
     requestTerminator,
     pipelining: optionalBoolean('pipelining', input.pipelining, base?.pipelining ?? false),
     maxRequestBytes: positiveLimit('maxRequestBytes', input.maxRequestBytes, base?.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES, false),

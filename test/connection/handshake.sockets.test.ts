@@ -94,6 +94,8 @@ describe('a server replaced by another generation between two connects', () => {
     );
     expect(error).toBeInstanceOf(ZCachedError);
     expect((error as Error).message).toMatch(/is a 2025 zcached server \('etx-request'\), but this client was given dialect 'etx'/);
+    // What the last handshake found, though the socket was not used.
+    expect(c.generation).toBe('etx-request');
   });
 });
 
@@ -124,5 +126,41 @@ describe('URL', () => {
     await c.run();
     expect(c.connectionPool.connections[0]?.generation).toBe('etx-request');
     expect(c.connectionPool.connections[0]?.requestedDialect.name).toBe('auto');
+  });
+});
+
+describe('a fleet with a named dialect', () => {
+  it('run() rejects with the DialectMismatchError when every server is of another generation', async () => {
+    const servers = await Promise.all([0, 1].map((i) => server({ dialect: 'legacy', host: HOSTS[i] as string })));
+    const fleet = new ZCachedFleet({ ...QUICK, dialect: 'etx', servers: servers.map((s) => `zcached://${s.host}:${s.port}`) });
+    cleanup.push(() => fleet.close());
+    const error = await fleet.run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DialectMismatchError);
+    expect(error).toMatchObject({ expected: 'etx', detected: 'legacy' });
+  });
+
+  it("a server of another generation among others: its keys fail typed, the ejection naming the mismatch", async () => {
+    const servers = await Promise.all([
+      server({ dialect: 'etx', host: HOSTS[0] as string }),
+      server({ dialect: 'legacy', host: HOSTS[1] as string }),
+    ]);
+    const fleet = new ZCachedFleet({ ...QUICK, dialect: 'etx', timeoutLimit: 300, servers: servers.map((s) => `zcached://${s.host}:${s.port}`) });
+    cleanup.push(() => fleet.close());
+    await fleet.run();
+    const odd = `${servers[1]?.host}:${servers[1]?.port}`;
+    const key = Array.from({ length: 200 }, (_, i) => `k${i}`).find((k) => fleet.serverFor(k) === odd) as string;
+    const messages: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const error = await fleet.get(key).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ZCachedError);
+      messages.push((error as Error).message);
+    }
+    expect(messages.some((m) => /ejected.*last failure: .*is a 2024 zcached server \('legacy'\), but this client was given dialect 'etx'/.test(m)), messages.join('\n')).toBe(true);
   });
 });

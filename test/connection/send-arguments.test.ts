@@ -21,6 +21,8 @@ describe('Connection.send arguments', () => {
     expect(() => send(['GET', 'k'], { signal: 'abort' })).toThrow(TypeError);
     expect(() => send(['GET', 'k'], {}, 'extra')).toThrow(/Connection.send takes \(command, options\?\), got 3 arguments/);
     expect(() => send(['SET', 'k', 'v'], { ttl: 10 })).toThrow(/no expiry/);
+    expect(() => send('PING')).toThrow(/command must be an array such as \['GET', 'key'\], got string/);
+    expect(() => send({ 0: 'PING', length: 1 })).toThrow(/command must be an array/);
     await expect(connection.send(['PING'])).resolves.toBe('PONG');
     expect(started.stats.requests).toBe(before + 1);
   });

@@ -151,15 +151,37 @@ describe('resolveDialect builds', () => {
   it('a dialect from a base, overriding only what is given', () => {
     expect(resolveDialect({ base: 'etx', maxWriteBytes: 8948, maxUnansweredBytes: 8948 })).toEqual({ ...DIALECTS.etx, name: 'custom', maxWriteBytes: 8948, maxUnansweredBytes: 8948 });
     expect(resolveDialect({ base: 'legacy', maxRequestBytes: 4096 })).toEqual({ ...DIALECTS.legacy, name: 'custom', maxRequestBytes: 4096 });
-    expect(resolveDialect({ base: 'etx-request', forbidEmpty: true, forbidCarriageReturn: true, forbidLineFeed: false })).toEqual({
+    // Rules may be tightened; the base's framing facts may be restated.
+    expect(resolveDialect({ base: 'etx-request', forbidEmpty: true, forbidCarriageReturn: true, forbidLineFeed: true, pipelining: false })).toEqual({
       ...DIALECTS['etx-request'],
       name: 'custom',
       forbidEmpty: true,
       forbidCarriageReturn: true,
-      forbidLineFeed: false,
     });
-    expect(resolveDialect({ base: 'etx', requestTerminator: false, pipelining: false })).toMatchObject({ requestTerminator: false, forbidEtx: false, pipelining: false });
-    expect(resolveDialect({ base: 'legacy', requestTerminator: true })).toMatchObject({ requestTerminator: true, forbidEtx: true });
+  });
+
+  it("a base's framing facts are not changed, nor its rules loosened (issue 18: wrong values otherwise)", () => {
+    // A 2024 server given pipelined requests drops all but the first of a read: every later reply goes to the wrong caller.
+    expect(() => resolveDialect({ base: 'legacy', pipelining: true })).toThrow(
+      new TypeError(
+        "dialect: pipelining true contradicts base 'legacy', whose servers frame with pipelining false; leave it out (or use a custom dialect without base for a server that is no zcached generation)",
+      ),
+    );
+    expect(() => resolveDialect({ base: 'etx-request', pipelining: true })).toThrow(/pipelining true contradicts base 'etx-request'/);
+    expect(() => resolveDialect({ base: 'etx', requestTerminator: false })).toThrow(/requestTerminator false contradicts base 'etx'/);
+    expect(() => resolveDialect({ base: 'legacy', requestTerminator: true })).toThrow(/requestTerminator true contradicts base 'legacy'/);
+    expect(() => resolveDialect({ base: 'etx', replyTerminator: false })).toThrow(/replyTerminator false contradicts base 'etx'/);
+    expect(() => resolveDialect({ base: 'legacy', replyTerminator: true })).toThrow(/replyTerminator true contradicts base 'legacy'/);
+    expect(() => resolveDialect({ base: 'etx', forbidLineFeed: false })).toThrow(new TypeError("dialect: forbidLineFeed false loosens base 'etx', whose servers mangle or refuse what it forbids; leave it out"));
+    expect(() => resolveDialect({ base: 'legacy', forbidCarriageReturn: false })).toThrow(/forbidCarriageReturn false loosens base 'legacy'/);
+    expect(() => resolveDialect({ base: 'etx', forbidEmpty: false })).toThrow(/forbidEmpty false loosens base 'etx'/);
+  });
+
+  it('a custom dialect without base that pipelines 0x03-terminated requests requires 0x03 after each reply, unless it says otherwise', () => {
+    expect(resolveDialect({ requestTerminator: true, pipelining: true }).replyTerminator).toBe(true);
+    expect(resolveDialect({ requestTerminator: true, pipelining: true, replyTerminator: false }).replyTerminator).toBe(false);
+    expect(resolveDialect({ requestTerminator: true, pipelining: false }).replyTerminator).toBeUndefined();
+    expect(resolveDialect({ requestTerminator: false, pipelining: true }).replyTerminator).toBeUndefined();
   });
 
   it('takes limits of 1, equal write and unanswered limits, and Infinity where allowed', () => {
