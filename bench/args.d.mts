@@ -32,6 +32,13 @@ export declare function parseFleetArgs(
   argv: readonly string[],
   env?: Record<string, string | undefined>,
 ): typeof HELP | { only: 'placement' | 'throughput' | undefined; quick: boolean };
+export declare const MIXED_USAGE: string;
+export declare function parseMixedArgs(
+  argv: readonly string[],
+  env?: Record<string, string | undefined>,
+):
+  | typeof HELP
+  | { pools: number[]; shares: number[]; rounds: number; seconds: number; inFlight: number; latency: number; quick: boolean; serve: boolean };
 export declare const RUN_USAGE: string;
 export declare const DECODER_USAGE: string;
 export declare const LEAST_LOADED_USAGE: string;

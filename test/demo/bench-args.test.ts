@@ -7,6 +7,7 @@ import {
   parseCompareArgs,
   parseConnectionArgs,
   parseFleetArgs,
+  parseMixedArgs,
   parseNoArgs,
   parseSoakArgs,
 } from '../../bench/args.mjs';
@@ -52,6 +53,13 @@ describe('bench/args.mjs', () => {
     expect(parseFleetArgs([], {})).toEqual({ only: undefined, quick: false });
     expect(parseFleetArgs(['--only', 'placement'], { BENCH_QUICK: '1' })).toEqual({ only: 'placement', quick: true });
     expect(usageError(() => parseFleetArgs(['--only', 'speed'], {})).message).toContain('placement, throughput');
+  });
+
+  it('parses bench/mixed.mjs, with its defaults and BENCH_QUICK', () => {
+    expect(parseMixedArgs([], {})).toEqual({ pools: [1, 4, 8], shares: [0, 1, 10, 30], rounds: 5, seconds: 1, inFlight: 128, latency: 0.25, quick: false, serve: false });
+    expect(parseMixedArgs(['--pools', '4', '--shares', '10', '--rounds', '2'], { BENCH_QUICK: '1' })).toMatchObject({ pools: [4], shares: [0, 10], rounds: 2, seconds: 0.3, quick: true });
+    expect(usageError(() => parseMixedArgs(['--shares', '100'], {})).message).toContain('--shares must be a list of percentages in [0, 100)');
+    expect(usageError(() => parseMixedArgs(['--pools', '0'], {})).message).toContain('--pools');
   });
 
   it('parses bench/soak.mjs: flags, SOAK_MINUTES, and the outage bound', () => {
