@@ -146,6 +146,27 @@ export class Connection implements AsyncDisposable {
     return this.#requests.onTheWire;
   }
 
+  /**
+   * True while a request larger than the send policy's `maxWriteBytes`
+   * (`'etx'`: 1400 bytes) holds the connection, alone on the wire or
+   * waiting for it to empty: a request given now would wait a round trip or
+   * more behind it. The pool gives new requests to other connections while
+   * one is free. Always false without pipelining or without a write limit.
+   */
+  get blocked(): boolean {
+    return this.#requests.blocked;
+  }
+
+  /**
+   * Total time, in ms, that requests of this connection waited because of
+   * the send policy (the unanswered-bytes window full, or a large request
+   * alone on the wire), since the dialect was last set (each connect of an
+   * `'auto'` connection that changes generation starts it again).
+   */
+  get sendPolicyHeldMs(): number {
+    return this.#requests.heldMs;
+  }
+
   /** Requests accepted by {@link send} since the connection was created (for load metrics). */
   get totalRequests(): number {
     return this.#totalRequests;

@@ -127,6 +127,16 @@ export class RequestQueue {
     return this.#pipelined.held;
   }
 
+  /** With pipelining: a request larger than one write holds the connection (see `PipelinedWrites.blocked`). */
+  get blocked(): boolean {
+    return this.#pipelining && this.#pipelined.blocked;
+  }
+
+  /** With pipelining: total time requests were held back by the send policy, in ms (kept across a change of dialect: 0 after). */
+  get heldMs(): number {
+    return this.#pipelined.heldMs;
+  }
+
   /** True when a request waits to be written. */
   get hasWaiting(): boolean {
     let live = false;

@@ -30,6 +30,12 @@ export class PipelinedWrites {
   #alone = false;
   /** The last flush left live requests waiting because of the policy. */
   #held = false;
+  /** A large request is alone on the wire, or waits for the wire to empty: new requests would queue behind it. */
+  #blocked = false;
+  /** When the current stretch of held requests began (`performance.now()`), 0 when none. */
+  #heldSince = 0;
+  /** Time requests were held back by the policy, in ms, stretches ended. */
+  #heldMs = 0;
 
   constructor(unsent: UnsentBytes, dialect: Dialect) {
     this.#unsent = unsent;
@@ -48,6 +54,31 @@ export class PipelinedWrites {
   }
 
   /**
+   * True while a request larger than `maxWriteBytes` holds the connection
+   * (alone on the wire, or waiting for it to empty): a request given now
+   * would wait behind it for at least a round trip.
+   */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  /** Total time live requests waited because of the policy (window full, or a large request alone), in ms. */
+  get heldMs(): number {
+    return this.#heldMs + (this.#heldSince === 0 ? 0 : performance.now() - this.#heldSince);
+  }
+
+  /** Notes the end of a flush: starts or ends a stretch of held requests. */
+  #noteHeld(): void {
+    if (this.#held === (this.#heldSince !== 0)) return;
+    const now = performance.now();
+    if (this.#held) this.#heldSince = now;
+    else {
+      this.#heldMs += now - this.#heldSince;
+      this.#heldSince = 0;
+    }
+  }
+
+  /**
    * Moves what the policy allows from `waiting` to `written`, writing their
    * bytes to `sink`; settled waiting requests are skipped (their bytes too).
    * @param settledWaiting - how many requests in `waiting` are settled
@@ -56,8 +87,10 @@ export class PipelinedWrites {
   flush(waiting: RequestFifo, written: RequestFifo, sink: RequestSink, settledWaiting: number): number {
     let skipped = 0;
     this.#held = false;
+    this.#blocked = this.#alone;
     if (waiting.length === 0 || this.#alone) {
       this.#held = this.#alone && waiting.length > settledWaiting;
+      this.#noteHeld();
       return 0;
     }
     const unsent = this.#unsent;
@@ -99,9 +132,11 @@ export class PipelinedWrites {
         // Too large for one segment: alone on the wire, or not yet.
         if (writeBytes > 0 || runStart >= 0 || written.length > 0) {
           this.#held = true;
+          this.#blocked = true;
           break;
         }
         this.#alone = true;
+        this.#blocked = true;
       } else if (this.#unanswered + size > this.#maxUnansweredBytes) {
         this.#held = true;
         break;
@@ -127,6 +162,7 @@ export class PipelinedWrites {
     if (corked) sink.uncork();
     if (consumed >= 0) unsent.release(consumed);
     if (this.#alone && waiting.length > settledWaiting - skipped) this.#held = true;
+    this.#noteHeld();
     return skipped;
   }
 
@@ -141,5 +177,7 @@ export class PipelinedWrites {
     this.#unanswered = 0;
     this.#alone = false;
     this.#held = false;
+    this.#blocked = false;
+    this.#noteHeld();
   }
 }

@@ -16,7 +16,19 @@ export interface LoadedConnection {
   readonly state: ConnectionState;
   /** Requests not settled yet. */
   readonly pendingRequests: number;
+  /**
+   * A large request holds it (the `'etx'` send policy writes a request over
+   * one segment alone, a round trip or more): absent counts as false.
+   */
+  readonly blocked?: boolean;
 }
+
+/**
+ * What a blocked connection's load counts for in {@link leastLoaded}: more
+ * than any real queue, so that a connection a large request holds gets new
+ * requests only when every connected one is blocked (then by pending count).
+ */
+const BLOCKED_LOAD = 2 ** 30;
 
 /** A pool seen from outside: its size and its connections. `PoolState` and `ConnectionPool` both are one. */
 export interface PoolView<T extends LoadedConnection> {
@@ -43,7 +55,10 @@ export function broken<T extends LoadedConnection>(connections: readonly T[]): T
 
 /**
  * A connected connection with the fewest pending requests, or `undefined`
- * when none is connected.
+ * when none is connected. A connection that a large request holds
+ * ({@link LoadedConnection.blocked}) is chosen only when every connected one
+ * is: small requests do not queue behind a large one while another
+ * connection can write them now.
  *
  * The scan starts at index `start` (taken modulo the length) and wraps
  * around; among equally loaded connections the first one met wins, so a
@@ -64,7 +79,7 @@ export function leastLoaded<T extends LoadedConnection>(connections: readonly T[
   for (let seen = 0; seen < count; seen++) {
     const connection = connections[index]!;
     if (connection.state === 'connected') {
-      const pending = connection.pendingRequests;
+      const pending = connection.blocked === true ? BLOCKED_LOAD + connection.pendingRequests : connection.pendingRequests;
       if (pending < bestPending) {
         best = connection;
         bestPending = pending;

@@ -410,3 +410,34 @@ describe('PipelinedWrites with maxUnansweredBytes', () => {
     expect(s.unsent.slice(second.start, second.end).toString('latin1')).toContain('k01');
   });
 });
+
+describe('blocked and the time held, as the pool and users see them', () => {
+  it('a request over maxWriteBytes blocks the connection until its reply; the held time grows while requests wait', async () => {
+    const { Connection } = await import('../../src/connection/connection.js');
+    const { FakeTransport } = await import('./fake-transport.js');
+    const fake = new FakeTransport();
+    const connection = new Connection({ host: 'fake', port: 1, openTransport: fake.open });
+    await connection.connect();
+    expect(connection.blocked).toBe(false);
+    const small = connection.send(['ECHO', 'a']);
+    const large = connection.send(['ECHO', 'x'.repeat(5000)]);
+    const after = connection.send(['ECHO', 'b']);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The small one went; the large one waits for the wire to empty: blocked, and requests held.
+    expect(connection.blocked).toBe(true);
+    const heldAt = connection.sendPolicyHeldMs;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(connection.sendPolicyHeldMs).toBeGreaterThan(heldAt);
+    fake.answer(); // the small one: the large one goes alone
+    await small;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(connection.blocked).toBe(true);
+    fake.answer(); // the large one: the last goes
+    expect(await large).toBe('x'.repeat(5000));
+    await new Promise((resolve) => setImmediate(resolve));
+    fake.answer();
+    expect(await after).toBe('b');
+    expect(connection.blocked).toBe(false);
+    await connection.close({ force: true });
+  });
+});

@@ -40,6 +40,15 @@ describe('selectors', () => {
       for (let start = 0; start < 8; start++) expect(leastLoaded(connections, start)?.id).toBe('c');
     });
 
+    it('passes over a connection a large request holds (blocked) while another is connected, whatever its queue', () => {
+      const blocked = { ...entry('a', 'connected', 0), blocked: true };
+      const busy = entry('b', 'connected', 50);
+      for (let start = 0; start < 4; start++) expect(leastLoaded([blocked, busy], start)?.id).toBe('b');
+      // Every connected one blocked: the fewest pending among them.
+      const other = { ...entry('c', 'connected', 3), blocked: true };
+      for (let start = 0; start < 4; start++) expect(leastLoaded([other, blocked, entry('d', 'broken')], start)?.id).toBe('a');
+    });
+
     it('returns undefined when nothing is connected', () => {
       expect(leastLoaded([])).toBeUndefined();
       expect(leastLoaded([entry('a', 'broken'), entry('b', 'connecting')], 5)).toBeUndefined();
