@@ -19,7 +19,7 @@ import type { OpenTransport, Transport, TransportEvents, TransportOptions } from
 import { ConnectionError } from '../../src/errors.js';
 import { WireDecoder } from '../../src/protocol/decoder.js';
 import { ETX, type ServerGeneration } from '../../src/protocol/dialect.js';
-import { PROBE_REQUESTS, PROBE_TOKEN } from '../../src/connection/generation-probe.js';
+import { HANDSHAKE_ANSWERS } from '../handshake-responder.js';
 import { encodeWire } from '../../src/protocol/encoder.js';
 import type { WireValue } from '../../src/protocol/values.js';
 
@@ -45,22 +45,6 @@ export interface FakeTransportOptions {
   readonly generation?: ServerGeneration | false;
 }
 
-/** What a server of each generation answers to each step of the handshake (request bytes, reply bytes). */
-const HANDSHAKE: Readonly<Record<ServerGeneration, readonly (readonly [Buffer, string])[]>> = {
-  etx: [
-    [PROBE_REQUESTS.echo, `$${PROBE_TOKEN.length}\r\n${PROBE_TOKEN}\r\n\x03`],
-    [PROBE_REQUESTS.pingEtx, '+PONG\r\n\x03'],
-  ],
-  'etx-request': [
-    [PROBE_REQUESTS.echo, `$${PROBE_TOKEN.length}\r\n${PROBE_TOKEN}\r\n`],
-    [PROBE_REQUESTS.pingEtx, '+PONG\r\n'],
-    [PROBE_REQUESTS.loneEtx, '-ERR bad request\r\n'],
-  ],
-  legacy: [
-    [PROBE_REQUESTS.echo, "-ERR unknown command 'ECHO'\r\n"],
-    [PROBE_REQUESTS.pingPlain, '+PONG\r\n'],
-  ],
-};
 
 /** One request as the fake server read it. */
 export interface ReceivedRequest {
@@ -138,7 +122,7 @@ export class FakeSocket {
   readonly #requestDecoder = new WireDecoder();
   readonly #replyDecoder = new WireDecoder();
   /** The handshake steps this socket still answers by itself. */
-  #handshake: (readonly [Buffer, string])[];
+  #handshake: (readonly [request: Buffer, reply: string])[];
   #handshakeBytes = Buffer.alloc(0);
   #corked = 0;
   #corkedBytes: Buffer[] = [];
@@ -148,7 +132,7 @@ export class FakeSocket {
     readonly events: TransportEvents,
     private readonly fake: FakeTransport,
   ) {
-    this.#handshake = fake.generation === false ? [] : [...HANDSHAKE[fake.generation]];
+    this.#handshake = fake.generation === false ? [] : [...HANDSHAKE_ANSWERS[fake.generation]];
     this.transport = {
       write: (bytes) => this.#onWrite(bytes),
       cork: () => {
