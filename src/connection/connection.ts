@@ -21,13 +21,13 @@ import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
 import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './connection-lifecycle.js';
 import { isTracingCommands, traceCommand } from './diagnostics.js';
-import { RequestQueue, type RequestOptions, type WaitingReason } from './requests.js';
+import { RequestQueue, type RequestOptions } from './requests.js';
 import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
 import { resolveConnectionOptions, type ConnectionOptions } from './options.js';
 import { assertRequestOptions } from './request-options.js';
 import type { Transport } from './transport.js';
 import { formatAddress } from './address.js';
-import { rootCause, rootCauseText } from './root-cause.js';
+import { whyWaiting } from './root-cause.js';
 
 export type { ConnectionOptions } from './options.js';
 
@@ -104,7 +104,7 @@ export class Connection implements AsyncDisposable {
       timeoutLimit: settings.timeoutLimit,
       onStreamTimeout: (error) => this.#break(error),
       onDrained: this.#lifecycle.onDrained,
-      whyWaiting: () => this.#whyWaiting(),
+      whyWaiting: () => whyWaiting(this),
     });
     this.#lifecycle.start(this.#lifecycleHost());
   }
@@ -374,24 +374,6 @@ export class Connection implements AsyncDisposable {
         this.#lastActivity = performance.now();
       },
     };
-  }
-
-  /** Why requests still wait to be written (for the message of one that timed out unsent): the state, ending with the root cause. */
-  #whyWaiting(): WaitingReason {
-    if (this.#state === 'connected') {
-      const onTheWire = this.#requests.onTheWire;
-      return {
-        reason:
-          onTheWire > 0
-            ? `connection ${this.id} is connected, but ${onTheWire} request${onTheWire === 1 ? '' : 's'} written before it got no reply yet`
-            : `connection ${this.id} is connected, but the request was not written in time (a busy event loop?)`,
-      };
-    }
-    const described = this.describeState();
-    const lastError = this.lastError;
-    if (lastError === undefined) return { reason: described };
-    const root = rootCause(lastError);
-    return { reason: described.includes(root.message) ? described : `${described} (${rootCauseText(lastError)})`, cause: lastError };
   }
 
   /** The reply stream can no longer be trusted: break the connection (or, while closing, finish the close). */

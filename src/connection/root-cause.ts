@@ -51,3 +51,34 @@ export function rootCauseText(error: Error): string {
   if (root instanceof ProtocolError && root.reason === 'type' && text.startsWith('unknown type prefix')) text += ': is this a zcached server?';
   return text === '' ? root.name : text;
 }
+
+/** What {@link whyWaiting} reads of a connection. */
+export interface WaitingConnection {
+  readonly id: string;
+  readonly state: string;
+  readonly requestsOnTheWire: number;
+  readonly lastError: Error | undefined;
+  describeState(): string;
+}
+
+/**
+ * Why a connection's requests still wait to be written, for the message of
+ * one that timed out unsent: its state, ending with the root cause of its
+ * last failure (which is also the `cause`).
+ */
+export function whyWaiting(connection: WaitingConnection): { readonly reason: string; readonly cause?: Error } {
+  if (connection.state === 'connected') {
+    const onTheWire = connection.requestsOnTheWire;
+    return {
+      reason:
+        onTheWire > 0
+          ? `connection ${connection.id} is connected, but ${onTheWire} request${onTheWire === 1 ? '' : 's'} written before it got no reply yet`
+          : `connection ${connection.id} is connected, but the request was not written in time (a busy event loop?)`,
+    };
+  }
+  const described = connection.describeState();
+  const lastError = connection.lastError;
+  if (lastError === undefined) return { reason: described };
+  const root = rootCause(lastError);
+  return { reason: described.includes(root.message) ? described : `${described} (${rootCauseText(lastError)})`, cause: lastError };
+}
