@@ -19,9 +19,9 @@
 import { createActor, fromPromise, type Actor } from 'xstate';
 import { ConnectError, ConnectionClosedError, ConnectionError, DialectMismatchError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
-import { connectionStateChanged, debug, type ObservedConnection } from './diagnostics.js';
-import { handshakeGeneration, mismatchError } from './handshake.js';
-import { GENERATION_LABELS, type Dialect, type ServerGeneration } from '../protocol/dialect.js';
+import { connectionStateChanged, type ObservedConnection } from './diagnostics.js';
+import { verifyServer } from './handshake.js';
+import type { Dialect, ServerGeneration } from '../protocol/dialect.js';
 import {
   brokenPhase,
   connectionMachine,
@@ -124,6 +124,8 @@ export class ConnectionLifecycle {
   #connectWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #pingTimer: NodeJS.Timeout | undefined;
   #closedEarly: Error | undefined;
+  /** Bytes the server sent after the handshake's verdict, before `connected`: read on arrival there. */
+  #earlyData: Buffer[] = [];
   /** While a handshake runs: why the attempt would time out now. */
   #stalled: (() => Error) | undefined;
   /** Ends a graceful close: set while one waits for the pending requests. */
@@ -264,12 +266,15 @@ export class ConnectionLifecycle {
     let closedBeforeUse: Error | undefined;
     /** While the generation handshake runs: where the socket's bytes and end go. */
     let handshake: TransportEvents | undefined;
+    /** Bytes not read yet: before the handshake (it reads them first), or after its verdict (the connection reads them first). */
+    const early: Buffer[] = [];
     const opened = await this.#settings.openTransport(
       { host: connection.host, port: connection.port, tls: this.#settings.tls, keepAliveDelay: this.#settings.keepAliveDelay },
       {
         onData: (chunk) => {
           if (handshake !== undefined) handshake.onData(chunk);
-          else if (transport !== undefined) host.data(transport, chunk);
+          else if (transport !== undefined && host.state() === 'connected') host.data(transport, chunk);
+          else early.push(chunk); // before the handshake, or before `connected`: read then, never dropped
         },
         onClose: (error) => {
           if (handshake !== undefined) handshake.onClose(error);
@@ -289,38 +294,40 @@ export class ConnectionLifecycle {
       throw closedBeforeUse ?? new ConnectionError('connect aborted');
     }
     let generation: ServerGeneration | undefined;
-    const { dialect } = this.#settings;
-    if (dialect.name === 'auto' || dialect.generation !== undefined) {
-      try {
-        generation = await handshakeGeneration(opened, formatAddress(connection.host, connection.port), signal, (events, stalled) => {
+    try {
+      generation = await verifyServer(
+        opened,
+        this.#settings.dialect,
+        connection.id,
+        signal,
+        (events, stalled) => {
           handshake = events;
           this.#stalled = stalled;
-        });
-        if (dialect.generation !== undefined && generation !== dialect.generation) {
-          throw mismatchError(formatAddress(connection.host, connection.port), dialect, generation);
-        }
-      } catch (error) {
-        handshake = undefined;
-        this.#stalled = undefined;
-        opened.destroy();
-        // A mismatch is no passing fault: connect() and run() hear of it now, not after every attempt.
-        if (error instanceof DialectMismatchError) {
-          if (generation !== undefined) host.noteGeneration(generation);
-          this.#settleConnectWaiters(error);
-        }
-        throw error;
+          // Bytes the server sent before being asked anything: the handshake judges them first.
+          for (const chunk of early.splice(0)) events.onData(chunk);
+        },
+        (chunk) => early.push(chunk),
+      );
+    } catch (error) {
+      opened.destroy();
+      // A mismatch is no passing fault: connect() and run() hear of it now, not after every attempt.
+      if (error instanceof DialectMismatchError) {
+        host.noteGeneration(error.detected as ServerGeneration);
+        this.#settleConnectWaiters(error);
       }
+      throw error;
+    } finally {
       handshake = undefined;
       this.#stalled = undefined;
-      if (signal.aborted || closedBeforeUse !== undefined) {
-        opened.destroy();
-        throw closedBeforeUse ?? new ConnectionError('connect aborted');
-      }
-      debug('%s: %s (dialect %s)', connection.id, GENERATION_LABELS[generation], dialect.name === 'auto' ? "'auto'" : `'${dialect.name}'`);
+    }
+    if (signal.aborted || closedBeforeUse !== undefined) {
+      opened.destroy();
+      throw closedBeforeUse ?? new ConnectionError('connect aborted');
     }
     transport = opened;
     this.#closedEarly = undefined;
     host.attach(opened, generation);
+    this.#earlyData = early;
   }
 
   #onLifecycle(snapshot: ConnectionMachineSnapshot): void {
@@ -336,6 +343,7 @@ export class ConnectionLifecycle {
     if (phase === 'waiting' || phase === 'resting') this.retryAt = performance.now() + (snapshot.context.retryDelay ?? 0);
     // A socket that opened as its attempt was cancelled (close, connect timeout) never reached `connected`.
     if (next !== 'connected' && host.transport() !== undefined) host.detach();
+    if (next !== 'connected') this.#earlyData = [];
     const lastError = this.lastError;
     const cause = lastError === undefined ? undefined : { cause: lastError };
     if (from === 'connected' && next !== 'connected') {
@@ -381,6 +389,13 @@ export class ConnectionLifecycle {
         next === 'broken' && lastError !== undefined ? { id: connection.id, from, to: next, error: lastError } : { id: connection.id, from, to: next },
       );
       connectionStateChanged(connection, from, next, lastError);
+    }
+    // Bytes that came between the handshake's verdict and `connected` (a stray reply breaks the stream there).
+    if (next === 'connected' && this.#earlyData.length > 0) {
+      const early = this.#earlyData;
+      this.#earlyData = [];
+      const transport = host.transport();
+      if (transport !== undefined) for (const chunk of early) host.data(transport, chunk);
     }
     // The socket ended between opening and `connected`: break now (after the 'connected' event).
     if (next === 'connected' && this.#closedEarly !== undefined) {

@@ -8,6 +8,7 @@
 
 import { ConnectionError, DialectMismatchError, ServerGenerationError } from '../errors.js';
 import { GENERATION_LABELS, type Dialect, type ServerGeneration } from '../protocol/dialect.js';
+import { debug } from './diagnostics.js';
 import { GenerationProbe } from './generation-probe.js';
 import { rootCauseText } from './root-cause.js';
 import type { Transport, TransportEvents } from './transport.js';
@@ -19,6 +20,7 @@ import type { Transport, TransportEvents } from './transport.js';
  * @param signal - aborted when the connect attempt is cancelled or times out
  * @param route - takes the events the socket's bytes and end must go to while the handshake runs,
  *   and what to say should the attempt time out now
+ * @param late - takes bytes that arrive after the verdict, before the connection reads the socket
  * @returns the generation, confirmed (nothing of the handshake left unanswered)
  * @throws ServerGenerationError (rejection) for answers no generation gives, or when `signal` aborts first
  * @throws ConnectionError (rejection) when the socket closes first
@@ -28,6 +30,7 @@ export function handshakeGeneration(
   address: string,
   signal: AbortSignal,
   route: (events: TransportEvents, stalled: () => ServerGenerationError) => void,
+  late: (chunk: Buffer) => void,
 ): Promise<ServerGeneration> {
   return new Promise((resolve, reject) => {
     const probe = new GenerationProbe(address);
@@ -47,7 +50,11 @@ export function handshakeGeneration(
     signal.addEventListener('abort', onAbort, { once: true });
     route({
       onData: (chunk) => {
-        if (done) return;
+        // Bytes after the verdict belong to the stream the connection reads next (a stray reply breaks it there).
+        if (done) {
+          late(chunk);
+          return;
+        }
         try {
           const step = probe.push(chunk);
           if ('write' in step) transport.write(step.write);
@@ -61,6 +68,32 @@ export function handshakeGeneration(
     }, () => stalledError(probe, address, 'within connectTimeout'));
     transport.write(probe.start());
   });
+}
+
+/**
+ * What a new socket needs before use, by the dialect given: for `'auto'`,
+ * the handshake's verdict; for a named generation (or a custom dialect's
+ * `base`), the same, checked against it; for a custom dialect without
+ * `base`, nothing (`undefined`). The verdict goes to `NODE_DEBUG=zcached`.
+ *
+ * @param id - the connection's id (`<host>:<port>#<n>`), for messages
+ * @throws DialectMismatchError (rejection) for a server of another generation than a named dialect's
+ * @throws as {@link handshakeGeneration}
+ */
+export async function verifyServer(
+  transport: Transport,
+  dialect: Dialect,
+  id: string,
+  signal: AbortSignal,
+  route: (events: TransportEvents, stalled: () => ServerGenerationError) => void,
+  late: (chunk: Buffer) => void,
+): Promise<ServerGeneration | undefined> {
+  if (dialect.name !== 'auto' && dialect.generation === undefined) return undefined;
+  const address = id.slice(0, id.lastIndexOf('#'));
+  const generation = await handshakeGeneration(transport, address, signal, route, late);
+  debug('%s: %s (dialect %s)', id, GENERATION_LABELS[generation], `'${dialect.name}'`);
+  if (dialect.generation !== undefined && generation !== dialect.generation) throw mismatchError(address, dialect, generation);
+  return generation;
 }
 
 /** The handshake did not end before its connect attempt was cancelled or timed out. */

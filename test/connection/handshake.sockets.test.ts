@@ -164,3 +164,19 @@ describe('a fleet with a named dialect', () => {
     expect(messages.some((m) => /ejected.*last failure: .*is a 2024 zcached server \('legacy'\), but this client was given dialect 'etx'/.test(m)), messages.join('\n')).toBe(true);
   });
 });
+
+describe('bytes right after the handshake', () => {
+  it('a reply nobody asked for, sent with the handshake\'s last answer, breaks the connection; it is never dropped', async () => {
+    const { answerHandshake } = await import('../handshake-responder.js');
+    const net = await import('node:net');
+    const raw = net.createServer((socket) => answerHandshake(socket, (s) => s.write('+STRAY\r\n\x03')));
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => raw.close(resolve)));
+    const port = (raw.address() as import('node:net').AddressInfo).port;
+    const c = connection(port);
+    await c.connect().catch(() => undefined);
+    await until(() => c.state !== 'connected' && c.lastError !== undefined);
+    // Read with the handshake's last answer (one chunk), the probe refuses it; read after, the reply stream does.
+    expect(c.lastError?.message).toMatch(/a reply nobody asked for|sent more than one reply after the handshake/);
+  });
+});

@@ -49,3 +49,23 @@ describe('reply framing on a connected socket', () => {
     await connection.close({ force: true });
   });
 });
+
+describe('bytes the server sends around the handshake are never dropped', () => {
+  it.each([0, 1, 2, 3, 4, 5, 6, 8, 12])('a stray reply %i microtask(s) after the socket opens: the connect fails or the connection breaks', async (hops) => {
+    const fake = new FakeTransport({ generation: 'etx' });
+    const connection = new Connection({ host: 'fake', port: 1, openTransport: fake.open, reconnect: false, connectionAttempts: 1 });
+    const connecting = connection.connect().then(
+      () => 'connected',
+      (error: unknown) => error,
+    );
+    while (fake.sockets.length === 0) await Promise.resolve();
+    for (let i = 0; i < hops; i++) await Promise.resolve();
+    fake.sockets[0]?.reply('+STRAY\r\n\x03');
+    await connecting;
+    await flushed();
+    // Whether the handshake or the reply stream read it, it counted: never a connection that carries on as if nothing came.
+    expect(connection.state).not.toBe('connected');
+    expect(connection.lastError?.message).toMatch(/STRAY|a reply nobody asked for|more than one reply/);
+    await connection.close({ force: true });
+  });
+});
