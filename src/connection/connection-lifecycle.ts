@@ -21,6 +21,7 @@ import { ConnectError, ConnectionClosedError, ConnectionError, DialectMismatchEr
 import { Listeners, type Unsubscribe } from '../events.js';
 import { connectionStateChanged, type ObservedConnection } from './diagnostics.js';
 import { verifyServer } from './handshake.js';
+import { startKeepAlive, stopKeepAlive } from './keep-alive.js';
 import type { Dialect, ServerGeneration } from '../protocol/dialect.js';
 import {
   brokenPhase,
@@ -347,7 +348,8 @@ export class ConnectionLifecycle {
     const lastError = this.lastError;
     const cause = lastError === undefined ? undefined : { cause: lastError };
     if (from === 'connected' && next !== 'connected') {
-      this.#stopPing();
+      stopKeepAlive(this.#pingTimer);
+      this.#pingTimer = undefined;
       requests.failWritten(
         next === 'closed'
           ? new ConnectionClosedError(`connection ${connection.id} was closed before the reply arrived`)
@@ -359,7 +361,7 @@ export class ConnectionLifecycle {
     }
     if (next === 'connected') {
       this.#settleConnectWaiters(undefined);
-      this.#startPing();
+      this.#pingTimer = startKeepAlive(this.#host, this.#settings.pingInterval, this.#settings.timeoutLimit);
       if (requests.hasWaiting) host.flushSoon();
     } else if (next === 'broken' && isOutOfAttempts(snapshot)) {
       // The run is over: connect() and tryReconnect() answer now. Requests wait for a resting
@@ -414,27 +416,5 @@ export class ConnectionLifecycle {
       if (error === undefined) waiter.resolve();
       else waiter.reject(error);
     }
-  }
-
-  #startPing(): void {
-    const { pingInterval, timeoutLimit } = this.#settings;
-    if (pingInterval <= 0) return;
-    const host = this.#host;
-    host.touch();
-    this.#pingTimer = setInterval(() => {
-      if (host.state() !== 'connected' || host.requests.onTheWire > 0) return;
-      if (performance.now() - host.lastActivity() < pingInterval) return;
-      const timeout = Math.min(timeoutLimit, Math.max(1, Math.round(pingInterval)));
-      host.requests.enqueue(['PING'], { timeout }, true).catch(() => {
-        // A missing PONG already broke the connection through the probe's timeout.
-      });
-      host.flushSoon();
-    }, Math.max(1, Math.round(pingInterval / 2)));
-    this.#pingTimer.unref();
-  }
-
-  #stopPing(): void {
-    if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
-    this.#pingTimer = undefined;
   }
 }
