@@ -17,6 +17,7 @@ import { ZCached } from '../../src/client/client.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { startServer, type ZCachedServer } from '../../src/testing/server.js';
 import { sleep } from '../support.js';
+import { typoOf as anyTypo } from '../typos.js';
 
 type Call = (client: ZCached) => unknown;
 type ErrorClass = new (...args: never[]) => Error;
@@ -277,28 +278,8 @@ describe('the fp view: refusals as InvalidArgumentError (the TypeError as cause)
 });
 
 describe('property: an option name one edit away from a valid one is refused, naming it, nothing sent', () => {
-  /** One edit of a name: insert, delete, substitute, swap two neighbours, or change a letter's case. */
-  const typoOf = (valid: readonly string[]) =>
-    fc
-      .record({
-        name: fc.constantFrom(...valid),
-        edit: fc.constantFrom('insert', 'delete', 'substitute', 'swap', 'case'),
-        at: fc.nat(),
-        char: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'),
-      })
-      .map(({ name, edit, at, char }) => {
-        const i = at % (name.length + (edit === 'insert' ? 1 : 0));
-        const c = name[i] ?? '';
-        const typo = {
-          insert: name.slice(0, i) + char + name.slice(i),
-          delete: name.slice(0, i) + name.slice(i + 1),
-          substitute: name.slice(0, i) + char + name.slice(i + 1),
-          swap: name.slice(0, i) + name.slice(i + 1, i + 2) + name.slice(i, i + 1) + name.slice(i + 2),
-          case: name.slice(0, i) + (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) + name.slice(i + 1),
-        }[edit];
-        return { name, typo };
-      })
-      .filter(({ typo }) => typo !== '' && !valid.includes(typo) && !/^(ex|px)$/i.test(typo));
+  // EX and PX are expiry names (refused with their own message), not typos.
+  const typoOf = (valid: readonly string[]) => anyTypo(valid).filter(({ typo }) => !/^(ex|px)$/i.test(typo));
 
   const REQUEST = ['signal', 'timeout'];
   const calls: [string, readonly string[], (options: object) => unknown][] = [

@@ -14,6 +14,7 @@ import { ZCached } from '../../src/client/client.js';
 import { Connection } from '../../src/connection/connection.js';
 import { ZCachedFleet } from '../../src/fleet/fleet.js';
 import { resolveFleetOptions, resolveServer } from '../../src/fleet/options.js';
+import { typoOf } from '../typos.js';
 
 const CONNECTION = [
   'host', 'port', 'connectionAttempts', 'reconnect', 'timeoutLimit', 'connectTimeout', 'dialect', 'tls', 'keepAliveDelay', 'maxPending',
@@ -54,34 +55,6 @@ function distance(a: string, b: string): number {
   };
   return d(s.length, t.length);
 }
-
-/** One edit of a valid name: insert, delete, substitute or swap two neighbours. */
-const typoOf = (valid: readonly string[]) =>
-  fc
-    .record({
-      name: fc.constantFrom(...valid),
-      edit: fc.constantFrom('insert', 'delete', 'substitute', 'swap', 'case'),
-      at: fc.nat(),
-      char: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'),
-    })
-    .map(({ name, edit, at, char }) => {
-      const i = at % (name.length + (edit === 'insert' ? 1 : 0));
-      switch (edit) {
-        case 'insert':
-          return { name, typo: name.slice(0, i) + char + name.slice(i) };
-        case 'delete':
-          return { name, typo: name.slice(0, i) + name.slice(i + 1) };
-        case 'substitute':
-          return { name, typo: name.slice(0, i) + char + name.slice(i + 1) };
-        case 'swap':
-          return { name, typo: name.slice(0, i) + name.slice(i + 1, i + 2) + name.slice(i, i + 1) + name.slice(i + 2) };
-        default: {
-          const c = name[i]!;
-          return { name, typo: name.slice(0, i) + (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) + name.slice(i + 1) };
-        }
-      }
-    })
-    .filter(({ typo }) => typo !== '' && !valid.includes(typo));
 
 /** What `build` throws, or undefined. */
 function thrown(build: () => unknown): unknown {

@@ -14,6 +14,7 @@ import { ZCachedFleet } from '../../src/fleet/index.js';
 import { startServer, type ZCachedServer } from '../../src/testing/index.js';
 import { sleep } from '../support.js';
 import { HOSTS, fleetOver } from './fleet-support.js';
+import { typoOf as anyTypo } from '../typos.js';
 
 type ErrorClass = new (...args: never[]) => Error;
 type Untyped = Record<string, (...args: unknown[]) => unknown>;
@@ -206,17 +207,8 @@ describe('the fleet fp view: refusals as InvalidArgumentError, nothing sent', ()
 });
 
 describe('property: an option name one edit away from a valid one is refused, naming it, nothing sent', () => {
-  /** Edits that keep a name's length class: insert a letter, delete one, or change one's case. */
-  const typoOf = (valid: readonly string[]) =>
-    fc
-      .record({ name: fc.constantFrom(...valid), edit: fc.constantFrom('insert', 'delete', 'case'), at: fc.nat(), char: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_') })
-      .map(({ name, edit, at, char }) => {
-        const i = at % (name.length + (edit === 'insert' ? 1 : 0));
-        if (edit === 'insert') return name.slice(0, i) + char + name.slice(i);
-        if (edit === 'delete') return name.slice(0, i) + name.slice(i + 1);
-        return name.slice(0, i) + name[i]!.toUpperCase() + name.slice(i + 1);
-      })
-      .filter((typo) => typo.length > 0 && !valid.includes(typo));
+  // EX and PX are expiry names (refused with their own message), not typos.
+  const typoOf = (valid: readonly string[]) => anyTypo(valid).map(({ typo }) => typo).filter((typo) => !/^(ex|px)$/i.test(typo));
 
   const calls: [string, readonly string[], (options: object) => unknown][] = [
     ['get', ['signal', 'timeout'], (options) => js.get!('k', options)],
