@@ -26,6 +26,8 @@ export interface CallShape {
   readonly takes: string;
   /** The most arguments it takes. */
   readonly max: number;
+  /** The fewest arguments it takes (a value that is not given is refused, not sent as nothing). Default 0. */
+  readonly min?: number;
   /** The names of its string parameters, in order (`['key', 'newKey']`). */
   readonly names?: readonly string[];
   /** The keys of its options object; default `signal` and `timeout`. */
@@ -51,7 +53,7 @@ const NONE = [] as const;
 export const COMMAND_SHAPES = {
   ping: { takes: '(options?)', max: 1, hint: 'PING takes no message: use echo(message)' },
   get: { takes: '(key, options?)', max: 2, names: KEY, hint: 'get takes one key: for several, use mget(...keys)' },
-  set: { takes: '(key, value, options?)', max: 3, names: KEY, expiry: true, hint: "zcached's SET takes no flags (no NX, XX, GET or expiry)" },
+  set: { takes: '(key, value, options?)', max: 3, min: 2, names: KEY, expiry: true, hint: "zcached's SET takes no flags (no NX, XX, GET or expiry)" },
   delete: {
     takes: '(key, options?)',
     max: 2,
@@ -83,6 +85,7 @@ export function callSpecs<K extends string>(owner: string, shapes: Record<K, Cal
       owner: `${owner}.${name}`,
       takes: shape.takes,
       max: shape.max,
+      min: shape.min ?? 0,
       names: shape.names ?? NONE,
       options: shape.options ?? REQUEST,
       hint: shape.hint,
@@ -111,6 +114,7 @@ export function checkCall(spec: CallSpec, count: number, options: unknown): void
 /** Checks a call whose first parameter is a string (`get(key, options?)`). @throws as {@link checkCall}, and TypeError for a key that is no string */
 export function checkKeyCall(spec: CallSpec, count: number, key: unknown, options: unknown): void {
   if (typeof key !== 'string') throw notAString(spec, spec.names[0] ?? 'key', key);
+  if (count < spec.min) throw new TypeError(`${spec.owner} takes ${spec.takes}: at least ${spec.min} arguments, got ${count} (nothing is sent for a value not given)`);
   if (count > spec.max || options !== undefined) checkRest(spec, count, options);
 }
 

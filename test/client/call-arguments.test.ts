@@ -83,6 +83,7 @@ describe("the issue's plain-JavaScript calls: refused, nothing sent", () => {
       /^ZCached\.get takes \(key, options\?\): options must be an object \{ signal\?, timeout\? \}, got the number 200; for a time limit, pass \{ timeout: 200 \}$/],
     [`set('k', 'v', 'EX', 10)`, () => js.set!('k', 'v', 'EX', 10), TypeError, NO_EXPIRY],
     [`set('k', 'v', { ttl: 10 })`, () => js.set!('k', 'v', { ttl: 10 }), TypeError, NO_EXPIRY],
+    [`set('k')`, () => js.set!('k'), TypeError, /^ZCached\.set takes \(key, value, options\?\): at least 2 arguments, got 1 \(nothing is sent for a value not given\)$/],
     [`ping('x', 'y')`, () => js.ping!('x', 'y'), TypeError, /^ZCached\.ping takes \(options\?\): at most 1 argument, got 2; PING takes no message: use echo\(message\)$/],
     [`echo('a', 'b')`, () => js.echo!('a', 'b'), TypeError,
       /^ZCached\.echo takes \(message, options\?\): options must be an object \{ signal\?, timeout\? \}, got the string "b"; ECHO takes one message$/],

@@ -70,6 +70,7 @@ describe("the issue's plain-JavaScript calls on a fleet: refused, nothing sent",
     [`set('k', 'v', 'EX', 10)`, () => js.set!('k', 'v', 'EX', 10), NO_EXPIRY],
     [`set('k', 'v', { ttl: 10 })`, () => js.set!('k', 'v', { ttl: 10 }), NO_EXPIRY],
     [`set('k', 'v', 10)`, () => js.set!('k', 'v', 10), NO_EXPIRY],
+    [`set('k')`, () => js.set!('k'), /^ZCachedFleet\.set takes \(key, value, options\?\): at least 2 arguments, got 1/],
     [`ping('x', 'y')`, () => js.ping!('x', 'y'), /^ZCachedFleet\.ping takes \(options\?\): at most 1 argument, got 2; PING takes no message/],
     [`echo('a', 'b')`, () => js.echo!('a', 'b'), /^ZCachedFleet\.echo takes \(message, options\?\): .*got the string "b"; ECHO takes one message$/],
   ];
