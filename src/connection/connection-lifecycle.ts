@@ -380,7 +380,9 @@ export class ConnectionLifecycle {
       if (phase === 'failed') requests.failAll(new ConnectionError(connection.describeState(), cause));
     } else if (next === 'closed') {
       this.#settleConnectWaiters(new ConnectionClosedError(`connection ${connection.id} was closed`));
-      requests.failAll(new ConnectionClosedError(`connection ${connection.id} was closed before the request settled`));
+      // A request that waited for a connection that never came up: say why it did not (a mismatch, a refused connect...).
+      const why = from !== 'connected' && lastError !== undefined ? ` (it was not connected: ${rootCauseText(lastError)})` : '';
+      requests.failAll(new ConnectionClosedError(`connection ${connection.id} was closed before the request settled${why}`, why === '' ? undefined : cause));
       requests.dispose();
       host.cancelFlush();
       this.#drained?.();

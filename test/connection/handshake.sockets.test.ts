@@ -180,3 +180,17 @@ describe('bytes right after the handshake', () => {
     expect(c.lastError?.message).toMatch(/a reply nobody asked for|sent more than one reply after the handshake/);
   });
 });
+
+describe('a request made before a named-dialect mismatch', () => {
+  it('rejects naming the mismatch when the client gives up (run() failed and closed the pool)', async () => {
+    const started = await server({ dialect: 'legacy' });
+    const c = new ZCached({ port: started.port, dialect: 'etx', connectionAttempts: 1 });
+    cleanup.push(() => c.close());
+    const running = c.run().catch((e: unknown) => e);
+    const early = c.get('k').catch((e: unknown) => e);
+    expect(await running).toBeInstanceOf(DialectMismatchError);
+    const error = (await early) as Error;
+    expect(error).toBeInstanceOf(ZCachedError);
+    expect(error.message).toMatch(/is a 2024 zcached server \('legacy'\), but this client was given dialect 'etx'/);
+  });
+});
