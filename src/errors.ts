@@ -15,6 +15,7 @@
  */
 
 import { brandRoot, fixErrorKeys, isBrandedInstance } from './error-brand.js';
+import type { ServerGeneration } from './protocol/dialect.js';
 
 /** Options accepted by every error constructor of this library. */
 export interface ZCachedErrorOptions {
@@ -319,9 +320,9 @@ export class DialectMismatchError extends ZCachedError {
   /** The dialect the client was given. */
   readonly expected: string;
   /** The generation the handshake found: `'legacy'` (2024), `'etx-request'` (2025) or `'etx'` (current). */
-  readonly detected: string;
+  readonly detected: ServerGeneration;
 
-  constructor(message: string, options: ZCachedErrorOptions & { readonly expected: string; readonly detected: string }) {
+  constructor(message: string, options: ZCachedErrorOptions & { readonly expected: string; readonly detected: ServerGeneration }) {
     super('EDIALECTMISMATCH', message, options);
     this.expected = options.expected;
     this.detected = options.detected;

@@ -299,7 +299,7 @@ export class ConnectionLifecycle {
       generation = await verifyServer(
         opened,
         this.#settings.dialect,
-        connection.id,
+        connection,
         signal,
         (events, stalled) => {
           handshake = events;
@@ -313,7 +313,7 @@ export class ConnectionLifecycle {
       opened.destroy();
       // A mismatch is no passing fault: connect() and run() hear of it now, not after every attempt.
       if (error instanceof DialectMismatchError) {
-        host.noteGeneration(error.detected as ServerGeneration);
+        host.noteGeneration(error.detected);
         this.#settleConnectWaiters(error);
       }
       throw error;

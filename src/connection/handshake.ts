@@ -8,6 +8,7 @@
 
 import { ConnectionError, DialectMismatchError, ServerGenerationError } from '../errors.js';
 import { GENERATION_LABELS, type Dialect, type ServerGeneration } from '../protocol/dialect.js';
+import { formatAddress } from './address.js';
 import { debug } from './diagnostics.js';
 import { GenerationProbe } from './generation-probe.js';
 import { rootCauseText } from './root-cause.js';
@@ -76,22 +77,22 @@ export function handshakeGeneration(
  * `base`), the same, checked against it; for a custom dialect without
  * `base`, nothing (`undefined`). The verdict goes to `NODE_DEBUG=zcached`.
  *
- * @param id - the connection's id (`<host>:<port>#<n>`), for messages
+ * @param connection - its id, host and port, for messages
  * @throws DialectMismatchError (rejection) for a server of another generation than a named dialect's
  * @throws as {@link handshakeGeneration}
  */
 export async function verifyServer(
   transport: Transport,
   dialect: Dialect,
-  id: string,
+  connection: { readonly id: string; readonly host: string; readonly port: number },
   signal: AbortSignal,
   route: (events: TransportEvents, stalled: () => ServerGenerationError) => void,
   late: (chunk: Buffer) => void,
 ): Promise<ServerGeneration | undefined> {
   if (dialect.name !== 'auto' && dialect.generation === undefined) return undefined;
-  const address = id.slice(0, id.lastIndexOf('#'));
+  const address = formatAddress(connection.host, connection.port);
   const generation = await handshakeGeneration(transport, address, signal, route, late);
-  debug('%s: %s (dialect %s)', id, GENERATION_LABELS[generation], `'${dialect.name}'`);
+  debug('%s: %s (dialect %s)', connection.id, GENERATION_LABELS[generation], `'${dialect.name}'`);
   if (dialect.generation !== undefined && generation !== dialect.generation) throw mismatchError(address, dialect, generation);
   return generation;
 }
