@@ -114,10 +114,15 @@ export function parseFleetArgs(argv, env = process.env) {
 
 // ---- bench/mixed.mjs ---------------------------------------------------------------
 
-export const MIXED_USAGE = `usage: node bench/mixed.mjs [--pools list] [--shares list] [--rounds n] [--seconds s] [--in-flight n] [--latency ms]
+export const MIXED_USAGE = `usage: node bench/mixed.mjs [--pools list] [--shares list] [--mix loops|issued] [--rounds n] [--seconds s] [--in-flight n] [--latency ms]
   --pools       pool sizes, comma-separated (default 1,4,8)
-  --shares      shares of 10 KB SETs among the requests, in percent, comma-separated (default 0,1,10,30;
+  --shares      shares of 10 KB SETs, in percent, comma-separated (default 0,1,10,30;
                 0, the all-small baseline of the ratios, is always run)
+  --mix         what a share counts (default loops):
+                loops   a share of the loops send 10 KB SETs, the others 100 B GETs (each loop keeps its kind:
+                        do large writers stall the small readers beside them?)
+                issued  each loop's next request is a SET with that probability (a share of the requests
+                        issued: small GETs/s is then tied to 9x large SETs/s, whatever the scheduling)
   --rounds      rounds; each runs every cell once, in a rotated order (default 5; BENCH_QUICK=1: 3)
   --seconds     seconds per cell per round (default 1; BENCH_QUICK=1: 0.3)
   --in-flight   closed loops, i.e. requests in flight (default 128)
@@ -141,6 +146,7 @@ export function parseMixedArgs(argv, env = process.env) {
     seconds: { type: 'string' },
     'in-flight': { type: 'string' },
     latency: { type: 'string' },
+    mix: { type: 'string' },
     serve: { type: 'boolean' },
   });
   if (v.help) return HELP;
@@ -155,6 +161,7 @@ export function parseMixedArgs(argv, env = process.env) {
     seconds: numberArg('--seconds', v.seconds, quick ? 0.3 : 1, { above: 0 }),
     inFlight: numberArg('--in-flight', v['in-flight'], 128, { min: 1, integer: true }),
     latency: numberArg('--latency', v.latency, 0.25, { min: 0 }),
+    mix: oneOf('--mix', v.mix, ['loops', 'issued']) ?? 'loops',
     quick,
     serve: v.serve === true,
   };

@@ -7,9 +7,17 @@
 // (`startProxy`) in front of it with `setLatency(0.25, 'both')` (a 0.5 ms
 // round trip, like a data-centre network), and a `ZCached` client over the
 // proxy, default dialect, `poolSize` P. 128 closed loops (requests in
-// flight): each request is, by a shared accumulator, a SET of a 10 KB value
-// with probability S (exactly a share S of the requests issued) and otherwise
-// a GET of a 100-byte value (1000 keys, preloaded, each its own value).
+// flight), each sending a 10 KB SET (1000 keys) or a GET of a 100-byte value
+// (1000 keys, preloaded, each its own value). `--mix` says what the share S
+// of SETs counts:
+//   loops  (default) round(128 x S) of the loops send SETs, the others GETs:
+//          do large writers stall the small readers beside them?
+//   issued each request is, by a shared accumulator, a SET with probability
+//          S (exactly a share S of the requests issued). Small GETs/s is then
+//          (1 - S) / S times large SETs/s whatever the client does, and a
+//          large request holds a connection alone for a round trip, so
+//          GETs/s <= 9 x poolSize / round trip at S = 10 %: a bound on the
+//          ratio, not a measure of head-of-line blocking.
 //
 // A cell is (P, S); a round runs every cell once, for `--seconds`, in an
 // order that rotates from round to round (pool sizes rotate, and the shares
@@ -179,9 +187,12 @@ async function worker(run, client, data, w) {
   let k = (w * 7) % smallKeys.length;
   let j = w % largeKeys.length;
   while (performance.now() < run.deadline) {
-    run.accumulator += run.share;
-    const large = run.accumulator >= 1;
-    if (large) run.accumulator -= 1;
+    let large = w < run.largeLoops;
+    if (run.mix === 'issued') {
+      run.accumulator += run.share;
+      large = run.accumulator >= 1;
+      if (large) run.accumulator -= 1;
+    }
     try {
       if (large) {
         const key = largeKeys[j];
@@ -224,13 +235,16 @@ async function worker(run, client, data, w) {
  * `inFlight` closed loops on `client` for `seconds`, a share `share` (0..1) of
  * them 10 KB SETs. Rates count the requests completed inside the window.
  */
-async function timedRun(client, data, { share, inFlight, seconds }) {
+async function timedRun(client, data, { share, inFlight, seconds, mix }) {
   const need = Math.ceil(seconds * 400_000) + 10_000;
   if (getSamples.length < need) getSamples = new Float64Array(need);
   if (setSamples.length < need) setSamples = new Float64Array(need);
   gc();
   const run = {
     share,
+    mix,
+    // --mix loops: the first round(share x inFlight) loops send SETs (at least one when share > 0).
+    largeLoops: share === 0 ? 0 : Math.max(1, Math.round(share * inFlight)),
     accumulator: 0,
     deadline: 0,
     gets: 0,
@@ -290,13 +304,14 @@ export async function mixedBench({
   seconds = 1,
   inFlight = 128,
   latency = 0.25,
+  mix = 'loops',
   warmup = Math.min(0.5, seconds),
   print = true,
   log = defaultLog,
 } = {}) {
   if (!shares.includes(0)) shares = [0, ...shares];
   const result = {
-    settings: { pools, shares, rounds, seconds, inFlight, latencyMs: latency, roundTripMs: 2 * latency, smallBytes: SMALL_BYTES, largeBytes: LARGE_BYTES },
+    settings: { pools, shares, mix, rounds, seconds, inFlight, latencyMs: latency, roundTripMs: 2 * latency, smallBytes: SMALL_BYTES, largeBytes: LARGE_BYTES },
     environment: {
       node: process.version,
       cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -312,7 +327,7 @@ export async function mixedBench({
     proxy.setLatency(latency, 'both');
     log(
       `mixed workload: faithful '${server.dialect}' embedded server (child pid ${server.pid}) behind a proxy with ${latency} ms each way; ` +
-        `pools ${pools.join(', ')}, 10 KB SET shares ${shares.join(', ')} %, ${inFlight} in flight, ${rounds} rounds x ${seconds}s`,
+        `pools ${pools.join(', ')}, 10 KB SET shares ${shares.join(', ')} % (of the ${mix === 'loops' ? 'loops' : 'requests issued'}), ${inFlight} in flight, ${rounds} rounds x ${seconds}s`,
     );
     const data = makeData();
     for (const pool of pools) {
@@ -335,8 +350,8 @@ export async function mixedBench({
     log(`  warm-up (${warmup}s per pool size, all small and ${Math.max(...shares)} %)`);
     const warmCrashes = (await server.stats()).stats?.crashes ?? 0;
     for (const client of clients.values()) {
-      await timedRun(client, data, { share: 0, inFlight, seconds: warmup });
-      await timedRun(client, data, { share: Math.max(...shares) / 100, inFlight, seconds: warmup });
+      await timedRun(client, data, { share: 0, inFlight, seconds: warmup, mix });
+      await timedRun(client, data, { share: Math.max(...shares) / 100, inFlight, seconds: warmup, mix });
     }
     const afterWarmUp = (await server.stats()).stats?.crashes ?? 0;
 
@@ -346,7 +361,7 @@ export async function mixedBench({
       for (const pool of rotate(pools, round % pools.length)) {
         for (const share of rotate(shares, round % shares.length)) {
           const before = (await server.stats()).stats?.crashes ?? 0;
-          const r = await timedRun(clients.get(pool), data, { share: share / 100, inFlight, seconds });
+          const r = await timedRun(clients.get(pool), data, { share: share / 100, inFlight, seconds, mix });
           const after = (await server.stats()).stats?.crashes ?? before;
           r.crashes = after - before;
           const name = cellName(pool, share);
@@ -455,7 +470,9 @@ export function printMixedReport(result) {
   section("mixed workload (issue 19): 100 B GETs beside 10 KB SETs, faithful 'etx' server");
   console.log(
     `faithful '${result.server.dialect}' embedded server (child process, detected: ${result.server.generationDetected}) behind startProxy, ` +
-      `${s.latencyMs} ms each way (${s.roundTripMs} ms round trip); ${s.inFlight} in flight; ${s.rounds} rounds x ${s.seconds}s per cell, medians over rounds`,
+      `${s.latencyMs} ms each way (${s.roundTripMs} ms round trip); ${s.inFlight} in flight, ` +
+      (s.mix === 'loops' ? 'a share of the loops send 10 KB SETs (--mix loops)' : 'each request a 10 KB SET with the share as probability (--mix issued)') +
+      `; ${s.rounds} rounds x ${s.seconds}s per cell, medians over rounds`,
   );
   console.log(`node ${env.node}, ${env.cpu}, ${env.cores} cores, load average (1 min) ${env.loadAverageAtStart[0]} at start, ${env.loadAverageAtEnd?.[0]} at end`);
   console.table(mixedRows(result));

@@ -98,6 +98,9 @@ export interface FaultProxy extends AsyncDisposable {
    * Delays every chunk by `ms` milliseconds in the given direction (each
    * direction, with `'both'`: a round trip then takes `2 * ms` more). Applies
    * to bytes read from now on; order is always kept. 0 removes the delay.
+   * Fractions of a millisecond are kept (0.25 delays 0.25 ms, not a whole
+   * timer tick): the part under 1 ms is waited out turn by turn, which keeps
+   * the process busy meanwhile.
    * @throws RangeError unless `ms` is a finite number >= 0
    */
   setLatency(ms: number, direction?: ProxyDirections): void;

@@ -56,7 +56,9 @@ describe('bench/args.mjs', () => {
   });
 
   it('parses bench/mixed.mjs, with its defaults and BENCH_QUICK', () => {
-    expect(parseMixedArgs([], {})).toEqual({ pools: [1, 4, 8], shares: [0, 1, 10, 30], rounds: 5, seconds: 1, inFlight: 128, latency: 0.25, quick: false, serve: false });
+    expect(parseMixedArgs([], {})).toEqual({ pools: [1, 4, 8], shares: [0, 1, 10, 30], rounds: 5, seconds: 1, inFlight: 128, latency: 0.25, mix: 'loops', quick: false, serve: false });
+    expect(parseMixedArgs(['--mix', 'issued'], {})).toMatchObject({ mix: 'issued' });
+    expect(usageError(() => parseMixedArgs(['--mix', 'share'], {})).message).toContain('--mix must be one of loops, issued');
     expect(parseMixedArgs(['--pools', '4', '--shares', '10', '--rounds', '2'], { BENCH_QUICK: '1' })).toMatchObject({ pools: [4], shares: [0, 10], rounds: 2, seconds: 0.3, quick: true });
     expect(usageError(() => parseMixedArgs(['--shares', '100'], {})).message).toContain('--shares must be a list of percentages in [0, 100)');
     expect(usageError(() => parseMixedArgs(['--pools', '0'], {})).message).toContain('--pools');
