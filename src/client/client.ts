@@ -115,7 +115,9 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     }
     const resolved = resolveZCachedOptions(target, options);
     this.#codec = resolveCodec(resolved.options.codec);
-    this.#pool = new ConnectionPool<Connection>(resolved.poolSize, () => new Connection(resolved.connection));
+    this.#pool = new ConnectionPool<Connection>(resolved.poolSize, () => new Connection(resolved.connection), {
+      largeRequestConnections: resolved.largeRequestConnections,
+    });
     this.#lifecycle = new ClientRun(this.#pool, emitClientEvents(this, this.#pool));
   }
 
@@ -231,7 +233,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   #command(command: Command, options: CommandOptions | undefined): Promise<Reply> {
     try {
       // Connected, or else the connection that will be up soonest (it holds the request, at most its timeout).
-      return this.#pool.getConnectionForRequest().send(command, options);
+      return this.#pool.getConnectionForRequest(command).send(command, options);
     } catch (error) {
       if (!(error instanceof PoolEmptyError)) throw nameArguments(error, command); // `value[1]`, not the encoder's `argument 2[1]`
       try {

@@ -10,6 +10,7 @@
 import type { ConnectionOptions } from '../connection/connection.js';
 import { assertKnownConnectionOptions, CONNECTION_OPTION_NAMES, resolveConnectionOptions } from '../connection/options.js';
 import type { CodecOption } from './codec.js';
+import { checkPoolOptions } from '../pool/checks.js';
 import { parseConnectionUrl, type QueryValueType, type UrlGrammar } from './url.js';
 
 /** The zcached server's default port. */
@@ -31,6 +32,14 @@ export interface ZCachedOptions<C extends CodecOption | undefined = undefined> e
   /** Connections in the pool, a positive integer. Default 1. */
   readonly poolSize?: number;
   /**
+   * How many connections of the pool requests over one write (`'etx'`: over
+   * 1400 bytes) may hold at once: each holds its connection alone for a
+   * round trip, and the others stay free for small requests. A positive
+   * integer; default a quarter of `poolSize`, at least 1. See
+   * `ConnectionPoolOptions.largeRequestConnections`.
+   */
+  readonly largeRequestConnections?: number;
+  /**
    * How values of `get`, `set`, `mget` and `mset` are stored: `'json'` (JSON
    * text; any JSON value round-trips on every server generation) or a
    * `ValueCodec` of your own. Default: none, values map onto the protocol's
@@ -43,7 +52,7 @@ export interface ZCachedOptions<C extends CodecOption | undefined = undefined> e
 }
 
 /** The client's own options: what is not a connection option (the compiler keeps this list in step with the interface). */
-const CLIENT_ONLY = { poolSize: true, codec: true } satisfies Record<Exclude<keyof ZCachedOptions, keyof ConnectionOptions>, true>;
+const CLIENT_ONLY = { poolSize: true, largeRequestConnections: true, codec: true } satisfies Record<Exclude<keyof ZCachedOptions, keyof ConnectionOptions>, true>;
 
 /** Every key a {@link ZCachedOptions} object may hold. */
 export const ZCACHED_OPTION_NAMES: readonly string[] = Object.freeze([...CONNECTION_OPTION_NAMES, ...Object.keys(CLIENT_ONLY)]);
@@ -51,6 +60,7 @@ export const ZCACHED_OPTION_NAMES: readonly string[] = Object.freeze([...CONNECT
 /** What can be set from a URL's query (the other options need the options object). */
 const URL_QUERY = {
   poolSize: 'integer',
+  largeRequestConnections: 'integer',
   connectionAttempts: 'integer',
   reconnect: 'boolean',
   timeoutLimit: 'integer',
@@ -92,6 +102,8 @@ export interface ResolvedZCachedOptions {
   readonly options: ZCachedOptions<CodecOption | undefined>;
   /** Connections in the pool. */
   readonly poolSize: number;
+  /** The pool's `largeRequestConnections`, when given. */
+  readonly largeRequestConnections: number | undefined;
   /** What every connection of the pool gets (host and port filled in). */
   readonly connection: ConnectionOptions;
 }
@@ -127,11 +139,12 @@ export function resolveZCachedOptions(
   if (given !== undefined) assertKnownConnectionOptions(given, 'ZCached', ZCACHED_OPTION_NAMES);
   const merged: Record<string, unknown> = { ...fromUrl };
   for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) merged[key] = value;
-  const { poolSize = 1, codec: _codec, host = DEFAULT_HOST, port = DEFAULT_PORT, ...rest } = merged as ZCachedOptions<CodecOption | undefined>;
+  const { poolSize = 1, largeRequestConnections, codec: _codec, host = DEFAULT_HOST, port = DEFAULT_PORT, ...rest } = merged as ZCachedOptions<CodecOption | undefined>;
   assertPoolSize(poolSize);
+  checkPoolOptions({ largeRequestConnections });
   const connection: ConnectionOptions = { ...rest, host, port };
   resolveConnectionOptions(connection);
-  return { options: merged as ZCachedOptions<CodecOption | undefined>, poolSize, connection };
+  return { options: merged as ZCachedOptions<CodecOption | undefined>, poolSize, largeRequestConnections, connection };
 }
 
 function assertPoolSize(value: unknown): asserts value is number {

@@ -149,12 +149,28 @@ export class Connection implements AsyncDisposable {
   /**
    * True while a request larger than the send policy's `maxWriteBytes`
    * (`'etx'`: 1400 bytes) holds the connection, alone on the wire or
-   * waiting for it to empty: a request given now would wait a round trip or
-   * more behind it. The pool gives new requests to other connections while
-   * one is free. Always false without pipelining or without a write limit.
+   * queued (it waits for the wire to empty): a request given now would wait
+   * a round trip or more behind it. It stays true for 4 of that request's
+   * round trips after the last one's reply, so that the next large request
+   * finds the connection free of small ones. The pool gives small requests
+   * to other connections while one is free, and large ones to such a
+   * connection first (`largeRequestConnections`). Always false without
+   * pipelining or without a write limit.
    */
   get blocked(): boolean {
     return this.#requests.blocked;
+  }
+
+  /**
+   * Requests that encode to more bytes than this go alone on the wire, a
+   * round trip each (the send policy's `maxWriteBytes`: 1400 on a current
+   * server, `'etx'`); `Infinity` when the dialect does not pipeline or sets
+   * no limit (custom dialects, older generations, `'auto'` before the
+   * handshake). The pool routes such requests apart from small ones.
+   */
+  get largeRequestBytes(): number {
+    const dialect = this.#requests.dialect;
+    return dialect.pipelining ? dialect.maxWriteBytes : Infinity;
   }
 
   /**

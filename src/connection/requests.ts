@@ -100,6 +100,7 @@ export class RequestQueue {
       request.start = start;
       request.bytes = this.#pipelining ? undefined : this.#unsent.takeLast();
       this.#waiting.push(request);
+      if (this.#pipelining) this.#pipelined.queued(request.end - start);
     }
     for (const [request, error] of refused) this.#settle(request, error instanceof Error ? error : new Error(String(error)));
   }
@@ -181,6 +182,7 @@ export class RequestQueue {
     request.command = command;
     if (signal !== undefined) this.#watchSignal(request, signal);
     this.#waiting.push(request);
+    if (this.#pipelining) this.#pipelined.queued(end - start);
     this.#pending++;
     if (deadline < this.#lastDeadline) this.#ordered = false;
     this.#lastDeadline = deadline;
@@ -242,6 +244,7 @@ export class RequestQueue {
     const waiting = this.#waiting.drain();
     this.#unsent.clear();
     this.#pipelined.streamLost();
+    this.#pipelined.waitingCleared();
     for (const request of waiting) request.written = true; // their bytes are gone: not "skipped" either
     this.#settledWaiting = 0;
     for (const request of waiting) this.#settle(request, error);
@@ -256,7 +259,10 @@ export class RequestQueue {
   #settle(request: PendingRequest, error: Error | undefined, reply?: Reply): void {
     if (request.settled) return;
     request.settled = true;
-    if (!request.written) this.#settledWaiting++;
+    if (!request.written) {
+      this.#settledWaiting++;
+      if (this.#pipelining) this.#pipelined.dropped(request);
+    }
     request.bytes = undefined;
     request.command = undefined;
     if (request.signal !== undefined) this.#unwatchSignal(request, request.signal);

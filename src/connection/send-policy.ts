@@ -11,6 +11,9 @@
  *
  * Without limits (custom dialects) everything waiting leaves in one write.
  *
+ * It also tells the pool when small requests would queue behind a large one
+ * ({@link PipelinedWrites.blocked}).
+ *
  * @module
  */
 
@@ -18,6 +21,14 @@ import type { Dialect } from '../protocol/dialect.js';
 import type { PendingRequest, RequestFifo } from './request-fifo.js';
 import type { RequestSink } from './requests.js';
 import type { UnsentBytes } from './unsent-bytes.js';
+
+/**
+ * After a large request's reply, the connection stays {@link PipelinedWrites.blocked}
+ * (kept for large requests) this many of that request's round trips...
+ */
+export const KEEP_FOR_LARGE_RTTS = 4;
+/** ... and at most this long, in ms. */
+const KEEP_FOR_LARGE_MAX_MS = 1000;
 
 /** The writes of one pipelining connection, and what its send policy holds back. */
 export class PipelinedWrites {
@@ -30,10 +41,12 @@ export class PipelinedWrites {
   #alone = false;
   /** The last flush left live requests waiting because of the policy. */
   #held = false;
-  /** A large request is alone on the wire, or waits for the wire to empty: new requests would queue behind it. */
-  #blocked = false;
-  /** When the current stretch of held requests began (`performance.now()`), 0 when none. */
-  #heldSince = 0;
+  /** Live requests larger than `maxWriteBytes` waiting to be written. */
+  #largeWaiting = 0;
+  /** After a large request's reply: until when (`performance.now()`) the connection stays kept for large ones; 0 when not. */
+  #keptUntil = 0;
+  /** When the current stretch of held requests began (`performance.now()`), -1 when none. */
+  #heldSince = -1;
   /** Time requests were held back by the policy, in ms, stretches ended. */
   #heldMs = 0;
 
@@ -55,26 +68,48 @@ export class PipelinedWrites {
 
   /**
    * True while a request larger than `maxWriteBytes` holds the connection
-   * (alone on the wire, or waiting for it to empty): a request given now
-   * would wait behind it for at least a round trip.
+   * (alone on the wire, or queued: it waits for the wire to empty), so that
+   * a request given now would wait behind it for a round trip or more; and
+   * for {@link KEEP_FOR_LARGE_RTTS} of its round trips after the last one's
+   * reply, so that the next large request finds the connection without
+   * small ones to wait for.
    */
   get blocked(): boolean {
-    return this.#blocked;
+    if (this.#alone || this.#largeWaiting > 0) return true;
+    if (this.#keptUntil === 0) return false;
+    if (performance.now() < this.#keptUntil) return true;
+    this.#keptUntil = 0;
+    return false;
+  }
+
+  /** A request of `bytes` was queued (encoded, not written). */
+  queued(bytes: number): void {
+    if (bytes > this.#maxWriteBytes) this.#largeWaiting++;
+  }
+
+  /** A waiting request settled before it was written (timeout, abort, refused): it will never be written. */
+  dropped(request: PendingRequest): void {
+    if (request.end - request.start > this.#maxWriteBytes) this.#largeWaiting--;
+  }
+
+  /** Every waiting request is gone (failed with the connection). */
+  waitingCleared(): void {
+    this.#largeWaiting = 0;
   }
 
   /** Total time live requests waited because of the policy (window full, or a large request alone), in ms. */
   get heldMs(): number {
-    return this.#heldMs + (this.#heldSince === 0 ? 0 : performance.now() - this.#heldSince);
+    return this.#heldMs + (this.#heldSince < 0 ? 0 : performance.now() - this.#heldSince);
   }
 
   /** Notes the end of a flush: starts or ends a stretch of held requests. */
   #noteHeld(): void {
-    if (this.#held === (this.#heldSince !== 0)) return;
+    if (this.#held === this.#heldSince >= 0) return;
     const now = performance.now();
     if (this.#held) this.#heldSince = now;
     else {
       this.#heldMs += now - this.#heldSince;
-      this.#heldSince = 0;
+      this.#heldSince = -1;
     }
   }
 
@@ -87,7 +122,6 @@ export class PipelinedWrites {
   flush(waiting: RequestFifo, written: RequestFifo, sink: RequestSink, settledWaiting: number): number {
     let skipped = 0;
     this.#held = false;
-    this.#blocked = this.#alone;
     if (waiting.length === 0 || this.#alone) {
       this.#held = this.#alone && waiting.length > settledWaiting;
       this.#noteHeld();
@@ -132,11 +166,10 @@ export class PipelinedWrites {
         // Too large for one segment: alone on the wire, or not yet.
         if (writeBytes > 0 || runStart >= 0 || written.length > 0) {
           this.#held = true;
-          this.#blocked = true;
           break;
         }
         this.#alone = true;
-        this.#blocked = true;
+        this.#largeWaiting--;
       } else if (this.#unanswered + size > this.#maxUnansweredBytes) {
         this.#held = true;
         break;
@@ -169,7 +202,11 @@ export class PipelinedWrites {
   /** A written request's reply arrived; `wireEmpty` when nothing else is on the wire. */
   answered(request: PendingRequest, wireEmpty: boolean): void {
     this.#unanswered -= request.end - request.start;
-    if (wireEmpty) this.#alone = false;
+    if (wireEmpty && this.#alone) {
+      this.#alone = false;
+      const now = performance.now();
+      this.#keptUntil = now + Math.min(KEEP_FOR_LARGE_MAX_MS, KEEP_FOR_LARGE_RTTS * (now - request.writtenAt));
+    }
   }
 
   /** The stream is gone (the written requests failed, or everything was dropped): nothing is unanswered. */
@@ -177,7 +214,7 @@ export class PipelinedWrites {
     this.#unanswered = 0;
     this.#alone = false;
     this.#held = false;
-    this.#blocked = false;
+    this.#keptUntil = 0;
     this.#noteHeld();
   }
 }

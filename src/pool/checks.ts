@@ -51,3 +51,25 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   return typeof value === 'function' ? 'a function' : String(value);
 }
+
+/**
+ * Checks `ConnectionPool`'s options; returns `largeRequestConnections` (undefined when not given).
+ * @throws TypeError for options that are not an object, an unknown key, or a non-number
+ * @throws RangeError for a `largeRequestConnections` that is not a positive integer
+ */
+export function checkPoolOptions(options: unknown): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`ConnectionPool options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'largeRequestConnections') {
+      throw new TypeError(`ConnectionPool options: unknown option '${key}' (known: largeRequestConnections)`);
+    }
+  }
+  const value = (options as { largeRequestConnections?: unknown }).largeRequestConnections;
+  if (value === undefined) return undefined;
+  assertInteger(value, 'largeRequestConnections');
+  if (value < 1) throw new RangeError(`largeRequestConnections must be a positive integer, got ${value}`);
+  return value;
+}

@@ -45,6 +45,19 @@ export interface PoolConnection {
    * says `connection <id> is <state>`.
    */
   describeState?(): string;
+  /**
+   * Optional. True while a large request holds the connection (see
+   * `Connection.blocked`): small requests go elsewhere while another
+   * connection is free. Absent counts as false.
+   */
+  readonly blocked?: boolean;
+  /**
+   * Optional. Requests that encode to more bytes than this hold the
+   * connection alone for a round trip (`Connection.largeRequestBytes`); the
+   * pool gives them at most `largeRequestConnections` connections. Absent
+   * or `Infinity`: every request is routed alike (least-loaded).
+   */
+  readonly largeRequestBytes?: number;
   /** Optional. Why it last failed to connect or broke; the pool's `PoolEmptyError` takes it as `cause`. */
   readonly lastError?: Error | undefined;
 }

@@ -15,8 +15,9 @@
 
 import { PoolEmptyError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
+import { encodedSizeExceeds } from '../protocol/request-size.js';
 import { runInBackground } from './background.js';
-import { assertInteger, assertSize, describe, isIterable } from './checks.js';
+import { assertInteger, assertSize, checkPoolOptions, describe, isIterable } from './checks.js';
 import { Members, type PoolEvent } from './membership.js';
 import { noneAvailableMessage, noneConnectedMessage, type PoolHistory } from './messages.js';
 import type { PoolConnection } from './pool-connection.js';
@@ -27,6 +28,21 @@ export type { PoolEvent } from './membership.js';
 
 /** The rotation counter wraps here, long before it could lose integer precision. */
 const ROTATION_LIMIT = 0x3fff_ffff;
+
+/** Options of a {@link ConnectionPool} beyond the Python original's two arguments. */
+export interface ConnectionPoolOptions {
+  /**
+   * How many connections requests larger than one write (`'etx'`: over
+   * 1400 bytes, see `Connection.largeRequestBytes`) may hold at once. Each
+   * such request holds its connection alone for a round trip; giving them
+   * few connections keeps the others free for small requests (issue 19).
+   * Raise it when large requests are a large share of the traffic and their
+   * latency matters more than the small ones'. An integer >= 1; default a
+   * quarter of `poolSize`, at least 1. No effect on dialects without a write
+   * limit (every request is then routed least-loaded).
+   */
+  readonly largeRequestConnections?: number | undefined;
+}
 
 /**
  * A pool of connections to zcached servers, mirroring the Python client's
@@ -59,20 +75,26 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   #setup: Promise<void> | undefined;
   /** Whether the pool was ever set up or closed, for the messages of an empty pool. */
   #history: PoolHistory = 'new';
+  /** `largeRequestConnections`, when given. */
+  readonly #largeRequestConnections: number | undefined;
 
   /**
    * Creates an empty pool; call {@link ConnectionPool.setup} to fill it.
    *
    * @param poolSize - how many connections the pool aims for; a non-negative integer.
    * @param connectionFactory - returns a new, idle connection each time it is called.
-   * @throws TypeError when `poolSize` is not a number or `connectionFactory` not a function.
-   * @throws RangeError when `poolSize` is not a non-negative integer.
+   * @param options - see {@link ConnectionPoolOptions}
+   * @throws TypeError when `poolSize` is not a number, `connectionFactory` not a function,
+   *   or `options` not an object with known keys.
+   * @throws RangeError when `poolSize` is not a non-negative integer, or
+   *   `largeRequestConnections` not a positive integer.
    */
-  constructor(poolSize: number, connectionFactory: () => C) {
+  constructor(poolSize: number, connectionFactory: () => C, options?: ConnectionPoolOptions) {
     assertSize(poolSize, 'poolSize');
     if (typeof connectionFactory !== 'function') {
       throw new TypeError(`connectionFactory must be a function, got ${describe(connectionFactory)}`);
     }
+    this.#largeRequestConnections = checkPoolOptions(options);
     this.#connectionFactory = connectionFactory;
     this.#runner = new PoolRunner(poolSize, connectionFactory, this.#members, this.#events);
   }
@@ -277,12 +299,35 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    *   closed, or none at all); its message says what each one is doing, or
    *   why the pool is empty.
    */
-  getConnectionForRequest(): C {
+  getConnectionForRequest(command?: readonly unknown[]): C {
     const start = this.#rotation;
     this.#rotation = start === ROTATION_LIMIT ? 0 : start + 1;
-    const connection = select.leastLoaded(this.#members.list, start) ?? select.soonestToConnect(this.#members.list, start);
+    const list = this.#members.list;
+    const connection =
+      (command !== undefined && this.#isLarge(command, list)
+        ? select.forLargeRequest(list, start, this.largeRequestConnections)
+        : select.leastLoaded(list, start)) ?? select.soonestToConnect(list, start);
     if (connection === undefined) throw this.#poolEmpty(noneAvailableMessage(this.#members.list, this.#history, this.poolSize));
     return connection;
+  }
+
+  /**
+   * How many connections requests larger than one write may hold at once:
+   * the `largeRequestConnections` option, else a quarter of `poolSize`, at least 1.
+   */
+  get largeRequestConnections(): number {
+    return this.#largeRequestConnections ?? Math.max(1, Math.floor(this.poolSize / 4));
+  }
+
+  /** True when `command` is over one write for the first connected connection's send policy. */
+  #isLarge(command: readonly unknown[], list: readonly C[]): boolean {
+    for (let i = 0; i < list.length; i++) {
+      const connection = list[i]!;
+      if (connection.state !== 'connected') continue;
+      const limit = connection.largeRequestBytes;
+      return limit !== undefined && limit !== Infinity && encodedSizeExceeds(command, limit);
+    }
+    return false;
   }
 
   /** A PoolEmptyError with `message`, its cause a connection's last failure (the first one found). */

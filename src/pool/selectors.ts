@@ -91,6 +91,51 @@ export function leastLoaded<T extends LoadedConnection>(connections: readonly T[
   return best;
 }
 
+/**
+ * The connection a request larger than one write should go to (the
+ * `'etx'` send policy writes it alone, a round trip each; see
+ * {@link LoadedConnection.blocked}), so that large requests share a few
+ * connections and the others stay free for small ones:
+ *
+ * 1. a connected connection with nothing pending, held ones first (it
+ *    writes the request at once; an idle one displaces no small request);
+ * 2. else, while fewer than `maxHeld` connections are held, one more: the
+ *    least-loaded one (its small requests go out first, then the large one
+ *    alone);
+ * 3. else the held connection with the fewest pending requests;
+ * 4. `undefined` when none is connected.
+ *
+ * The scan starts at `start` (modulo the length), as {@link leastLoaded}
+ * does. O(n), no allocation.
+ *
+ * @param maxHeld - how many connections large requests may hold at once
+ *   (an integer >= 1; at least one is always used)
+ */
+export function forLargeRequest<T extends LoadedConnection>(connections: readonly T[], start: number, maxHeld: number): T | undefined {
+  const count = connections.length;
+  if (count === 0) return undefined;
+  let index = start % count;
+  if (index < 0) index += count;
+  let held = 0;
+  let bestHeld: T | undefined;
+  let bestOther: T | undefined;
+  for (let seen = 0; seen < count; seen++) {
+    const connection = connections[index]!;
+    if (connection.state === 'connected') {
+      if (connection.blocked === true) {
+        held++;
+        if (bestHeld === undefined || connection.pendingRequests < bestHeld.pendingRequests) bestHeld = connection;
+      } else if (bestOther === undefined || connection.pendingRequests < bestOther.pendingRequests) {
+        bestOther = connection;
+      }
+    }
+    index = index + 1 === count ? 0 : index + 1;
+  }
+  if (bestHeld !== undefined && bestHeld.pendingRequests === 0) return bestHeld;
+  if (bestOther !== undefined && (bestOther.pendingRequests === 0 || held < Math.max(1, maxHeld))) return bestOther;
+  return bestHeld ?? bestOther;
+}
+
 /** A connection as {@link soonestToConnect} sees it. */
 export interface ReconnectingConnection extends LoadedConnection {
   /**

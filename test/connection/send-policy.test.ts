@@ -412,32 +412,47 @@ describe('PipelinedWrites with maxUnansweredBytes', () => {
 });
 
 describe('blocked and the time held, as the pool and users see them', () => {
-  it('a request over maxWriteBytes blocks the connection until its reply; the held time grows while requests wait', async () => {
+  it('a request over maxWriteBytes blocks the connection from the moment it is queued until 4 of its round trips after its reply; the held time grows while requests wait', async () => {
     const { Connection } = await import('../../src/connection/connection.js');
     const { FakeTransport } = await import('./fake-transport.js');
-    const fake = new FakeTransport();
-    const connection = new Connection({ host: 'fake', port: 1, openTransport: fake.open });
-    await connection.connect();
-    expect(connection.blocked).toBe(false);
-    const small = connection.send(['ECHO', 'a']);
-    const large = connection.send(['ECHO', 'x'.repeat(5000)]);
-    const after = connection.send(['ECHO', 'b']);
-    await new Promise((resolve) => setImmediate(resolve));
-    // The small one went; the large one waits for the wire to empty: blocked, and requests held.
-    expect(connection.blocked).toBe(true);
-    const heldAt = connection.sendPolicyHeldMs;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(connection.sendPolicyHeldMs).toBeGreaterThan(heldAt);
-    fake.answer(); // the small one: the large one goes alone
-    await small;
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(connection.blocked).toBe(true);
-    fake.answer(); // the large one: the last goes
-    expect(await large).toBe('x'.repeat(5000));
-    await new Promise((resolve) => setImmediate(resolve));
-    fake.answer();
-    expect(await after).toBe('b');
-    expect(connection.blocked).toBe(false);
-    await connection.close({ force: true });
+    vi.useFakeTimers({ toFake: ['performance'] }); // the simulated clock measures the round trip and the time held
+    try {
+      const fake = new FakeTransport();
+      const connection = new Connection({ host: 'fake', port: 1, openTransport: fake.open });
+      await connection.connect();
+      expect(connection.blocked).toBe(false);
+      expect(connection.largeRequestBytes).toBe(1400);
+      const small = connection.send(['ECHO', 'a']);
+      expect(connection.blocked).toBe(false);
+      const large = connection.send(['ECHO', 'x'.repeat(5000)]);
+      expect(connection.blocked).toBe(true); // at once: nothing given now would go before it
+      const after = connection.send(['ECHO', 'b']);
+      await new Promise((resolve) => setImmediate(resolve));
+      // The small one went; the large one waits for the wire to empty: blocked, and requests held.
+      expect(connection.blocked).toBe(true);
+      const heldAt = connection.sendPolicyHeldMs;
+      vi.advanceTimersByTime(5);
+      expect(connection.sendPolicyHeldMs).toBe(heldAt + 5);
+      fake.answer(); // the small one: the large one goes alone
+      await small;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(connection.blocked).toBe(true);
+      vi.advanceTimersByTime(10); // the large one's round trip: 10 ms
+      fake.answer(); // the large one: the last goes
+      expect(await large).toBe('x'.repeat(5000));
+      await new Promise((resolve) => setImmediate(resolve));
+      fake.answer();
+      expect(await after).toBe('b');
+      // Kept for large requests for 4 round trips of the last one (40 ms), then free.
+      expect(connection.blocked).toBe(true);
+      vi.advanceTimersByTime(39);
+      expect(connection.blocked).toBe(true);
+      vi.advanceTimersByTime(2);
+      expect(connection.blocked).toBe(false);
+      await connection.close({ force: true });
+    } finally {
+      vi.useRealTimers();
+    }
   });
+
 });
