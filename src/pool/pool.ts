@@ -77,6 +77,8 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   #history: PoolHistory = 'new';
   /** `largeRequestConnections`, when given. */
   readonly #largeRequestConnections: number | undefined;
+  /** Requests routed as small since the last large one (see `select.forLargeRequest`'s `spread`). */
+  #smallSinceLarge = 0;
 
   /**
    * Creates an empty pool; call {@link ConnectionPool.setup} to fill it.
@@ -292,7 +294,18 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    * request handed to such a connection waits in its queue, at most its
    * timeout.
    *
-   * O(n), no allocation, never runs the reducer.
+   * Given the `command`, a request over one write for the connections' send
+   * policy (`largeRequestBytes`: 1400 bytes on a current server) goes where
+   * large requests are already held, and to at most
+   * {@link largeRequestConnections} connections while small requests are
+   * around (see `poolSelectors.forLargeRequest`); small ones pass over
+   * connections a large request holds. Without it, or without a write
+   * limit, every request goes to the least-loaded connection.
+   *
+   * O(n), no allocation, never runs the reducer; sizing a command reads
+   * string lengths (UTF-8 lengths only near the limit).
+   *
+   * @param command - the request about to be sent, to route it by size
    *
    * @throws PoolEmptyError when no connection is connected or will connect
    *   by itself (every one idle, given up with `reconnect: false`, closing or
@@ -303,10 +316,15 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
     const start = this.#rotation;
     this.#rotation = start === ROTATION_LIMIT ? 0 : start + 1;
     const list = this.#members.list;
-    const connection =
-      (command !== undefined && this.#isLarge(command, list)
-        ? select.forLargeRequest(list, start, this.largeRequestConnections)
-        : select.leastLoaded(list, start)) ?? select.soonestToConnect(list, start);
+    let connection: C | undefined;
+    if (command !== undefined && this.#isLarge(command, list)) {
+      connection = select.forLargeRequest(list, start, this.largeRequestConnections, this.#smallSinceLarge === 0);
+      this.#smallSinceLarge = 0;
+    } else {
+      connection = select.leastLoaded(list, start);
+      this.#smallSinceLarge = 1;
+    }
+    connection ??= select.soonestToConnect(list, start);
     if (connection === undefined) throw this.#poolEmpty(noneAvailableMessage(this.#members.list, this.#history, this.poolSize));
     return connection;
   }

@@ -95,45 +95,62 @@ export function leastLoaded<T extends LoadedConnection>(connections: readonly T[
  * The connection a request larger than one write should go to (the
  * `'etx'` send policy writes it alone, a round trip each; see
  * {@link LoadedConnection.blocked}), so that large requests share a few
- * connections and the others stay free for small ones:
+ * connections and the others stay free for small ones. The connections
+ * large requests use ("lanes") are the first `maxHeld` held ones in pool
+ * order: when more are held (a burst of large requests spread them), the
+ * others get no new large request, empty, and go back to small ones.
  *
- * 1. a connected connection with nothing pending, held ones first (it
- *    writes the request at once; an idle one displaces no small request);
+ * 1. a lane with nothing pending (it writes the request at once);
  * 2. else, while fewer than `maxHeld` connections are held, one more: the
- *    least-loaded one (its small requests go out first, then the large one
- *    alone);
- * 3. else the held connection with the fewest pending requests;
+ *    least-loaded one, scanning from `start` (its small requests go out
+ *    first, then the large one alone); past `maxHeld` too when `spread`
+ *    and one is idle, and with `spread` any idle held one (no small request
+ *    is around to be displaced: a bulk load of large values uses the whole
+ *    pool);
+ * 3. else the lane with the fewest pending requests;
  * 4. `undefined` when none is connected.
  *
- * The scan starts at `start` (modulo the length), as {@link leastLoaded}
- * does. O(n), no allocation.
+ * O(n), no allocation.
  *
+ * @param start - where the scan for a new connection starts (modulo the length), as in {@link leastLoaded}
  * @param maxHeld - how many connections large requests may hold at once
  *   (an integer >= 1; at least one is always used)
+ * @param spread - no small request was routed since the last large one:
+ *   idle connections may be held past `maxHeld`
  */
-export function forLargeRequest<T extends LoadedConnection>(connections: readonly T[], start: number, maxHeld: number): T | undefined {
+export function forLargeRequest<T extends LoadedConnection>(
+  connections: readonly T[],
+  start: number,
+  maxHeld: number,
+  spread = false,
+): T | undefined {
   const count = connections.length;
   if (count === 0) return undefined;
+  const lanes = Math.max(1, maxHeld);
+  let held = 0;
+  let bestLane: T | undefined;
+  let idleHeld: T | undefined;
+  for (let i = 0; i < count; i++) {
+    const connection = connections[i]!;
+    if (connection.state !== 'connected' || connection.blocked !== true) continue;
+    held++;
+    if (held <= lanes && (bestLane === undefined || connection.pendingRequests < bestLane.pendingRequests)) bestLane = connection;
+    if (connection.pendingRequests === 0) idleHeld ??= connection;
+  }
+  if (bestLane !== undefined && bestLane.pendingRequests === 0) return bestLane;
+  let bestOther: T | undefined;
   let index = start % count;
   if (index < 0) index += count;
-  let held = 0;
-  let bestHeld: T | undefined;
-  let bestOther: T | undefined;
   for (let seen = 0; seen < count; seen++) {
     const connection = connections[index]!;
-    if (connection.state === 'connected') {
-      if (connection.blocked === true) {
-        held++;
-        if (bestHeld === undefined || connection.pendingRequests < bestHeld.pendingRequests) bestHeld = connection;
-      } else if (bestOther === undefined || connection.pendingRequests < bestOther.pendingRequests) {
-        bestOther = connection;
-      }
+    if (connection.state === 'connected' && connection.blocked !== true && (bestOther === undefined || connection.pendingRequests < bestOther.pendingRequests)) {
+      bestOther = connection;
     }
     index = index + 1 === count ? 0 : index + 1;
   }
-  if (bestHeld !== undefined && bestHeld.pendingRequests === 0) return bestHeld;
-  if (bestOther !== undefined && (bestOther.pendingRequests === 0 || held < Math.max(1, maxHeld))) return bestOther;
-  return bestHeld ?? bestOther;
+  if (bestOther !== undefined && (held < lanes || (spread && bestOther.pendingRequests === 0))) return bestOther;
+  if (spread && idleHeld !== undefined) return idleHeld;
+  return bestLane ?? bestOther;
 }
 
 /** A connection as {@link soonestToConnect} sees it. */

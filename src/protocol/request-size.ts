@@ -10,15 +10,17 @@ import { Float } from './values.js';
 
 /** Bytes a value adds at most beyond its content: a type byte, a length of up to 20 digits, two CRLFs. */
 const FRAMING_BYTES = 26;
-/** What a number, bigint, boolean, null or `Float` takes at most, framing included. */
-const SCALAR_BYTES = 48;
+/** What a number, bigint, boolean, null or `Float` takes at most, framing included (`,-1.2345678901234567e-308\r\n`: 27). */
+const SCALAR_BYTES = 32;
 /** Deeper values are left to the encoder, which refuses them (it allows 512 levels). */
 const MAX_DEPTH = 600;
 
 /**
  * True when `command` will encode to more than `limit` bytes, as the
- * encoder counts them (a few bytes either way at the limit: each value's
- * framing is estimated).
+ * encoder counts them, terminator included. Exact for strings, byte arrays
+ * and containers; a number, bigint, boolean, null or `Float` counts as 32
+ * bytes (its most), so a request of scalars near the limit may count as
+ * over it (never the other way round).
  *
  * O(1) per argument for the usual request (strings and byte arrays whose
  * upper bound, 3 bytes per UTF-16 code unit, stays under the limit); exact
@@ -63,21 +65,27 @@ class SizeWalk {
   }
 
   exceeds(command: readonly unknown[]): boolean {
-    this.#bytes = FRAMING_BYTES;
+    this.#bytes = header(command.length) + 1; // and the terminator
     for (let i = 0; i < command.length; i++) if (this.#add(command[i], 1)) return true;
     return false;
   }
 
-  /** Adds a value's bytes; true once past the limit. */
+  /** Adds a value's bytes (at least 4 per visit, so that cycles end within `limit / 4` visits); true once past the limit. */
   #add(value: unknown, depth: number): boolean {
-    if (depth > MAX_DEPTH) return false;
-    if (typeof value === 'string') this.#bytes += Buffer.byteLength(value, 'utf8') + FRAMING_BYTES;
-    else if (value instanceof Uint8Array) this.#bytes += value.byteLength + FRAMING_BYTES;
+    if (depth > MAX_DEPTH) {
+      this.#bytes += SCALAR_BYTES; // the encoder refuses it; every visit adds bytes, so the walk ends
+      return this.#bytes > this.#limit;
+    }
+    if (typeof value === 'string') this.#bytes += bulk(Buffer.byteLength(value, 'utf8'));
+    else if (value instanceof Uint8Array) this.#bytes += bulk(value.byteLength);
     else if (typeof value !== 'object' || value === null || value instanceof Float) this.#bytes += SCALAR_BYTES;
     else {
       this.#bytes += FRAMING_BYTES;
       if (this.#bytes > this.#limit) return true;
-      if (Array.isArray(value) || value instanceof Set) {
+      if (Array.isArray(value)) {
+        this.#bytes += header(value.length) - FRAMING_BYTES;
+        for (const item of value as unknown[]) if (this.#add(item, depth + 1)) return true;
+      } else if (value instanceof Set) {
         for (const item of value as Iterable<unknown>) if (this.#add(item, depth + 1)) return true;
       } else if (value instanceof Map) {
         for (const [key, item] of value) if (this.#add(key, depth + 1) || this.#add(item, depth + 1)) return true;
@@ -87,4 +95,14 @@ class SizeWalk {
     }
     return this.#bytes > this.#limit;
   }
+}
+
+/** `$<n>\r\n` + n bytes + `\r\n`. */
+function bulk(n: number): number {
+  return header(n) + n + 2;
+}
+
+/** A type byte, the decimal length, CRLF. */
+function header(n: number): number {
+  return 3 + (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10_000 ? 4 : String(n).length);
 }
