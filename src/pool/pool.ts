@@ -29,6 +29,13 @@ export type { PoolEvent } from './membership.js';
 /** The rotation counter wraps here, long before it could lose integer precision. */
 const ROTATION_LIMIT = 0x3fff_ffff;
 
+/**
+ * After this many large requests in a row (no small one between), large
+ * ones may take idle connections past `largeRequestConnections`: nothing
+ * suggests small requests are around (a bulk load of large values).
+ */
+const SPREAD_AFTER_LARGE = 8;
+
 /** Options of a {@link ConnectionPool} beyond the Python original's two arguments. */
 export interface ConnectionPoolOptions {
   /**
@@ -77,8 +84,8 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   #history: PoolHistory = 'new';
   /** `largeRequestConnections`, when given. */
   readonly #largeRequestConnections: number | undefined;
-  /** Requests routed as small since the last large one (see `select.forLargeRequest`'s `spread`). */
-  #smallSinceLarge = 0;
+  /** Large requests routed in a row, no small one between (see `select.forLargeRequest`'s `spread`). */
+  #largeInARow = 0;
 
   /**
    * Creates an empty pool; call {@link ConnectionPool.setup} to fill it.
@@ -318,11 +325,11 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
     const list = this.#members.list;
     let connection: C | undefined;
     if (command !== undefined && this.#isLarge(command, list)) {
-      connection = select.forLargeRequest(list, start, this.largeRequestConnections, this.#smallSinceLarge === 0);
-      this.#smallSinceLarge = 0;
+      connection = select.forLargeRequest(list, start, this.largeRequestConnections, this.#largeInARow >= SPREAD_AFTER_LARGE);
+      if (this.#largeInARow < SPREAD_AFTER_LARGE) this.#largeInARow++;
     } else {
       connection = select.leastLoaded(list, start);
-      this.#smallSinceLarge = 1;
+      this.#largeInARow = 0;
     }
     connection ??= select.soonestToConnect(list, start);
     if (connection === undefined) throw this.#poolEmpty(noneAvailableMessage(this.#members.list, this.#history, this.poolSize));

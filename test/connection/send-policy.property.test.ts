@@ -16,10 +16,11 @@
  * settle once, with its own reply.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RequestQueue, type RequestSink } from '../../src/connection/requests.js';
 import { WireDecoder } from '../../src/protocol/decoder.js';
 import { DIALECTS, ETX, resolveDialect, SERVER_READ_BYTES, type Dialect } from '../../src/protocol/dialect.js';
+import { encodeRequest, type Command } from '../../src/protocol/encoder.js';
 import type { Reply } from '../../src/protocol/values.js';
 import { wireText } from './fake-transport.js';
 
@@ -135,6 +136,8 @@ interface Tracked {
   readonly id: string;
   readonly controller: AbortController;
   settled: number;
+  /** Over `maxWriteBytes`: while it is live, the queue must say it is blocked. */
+  readonly large: boolean;
   value?: Reply;
   error?: unknown;
 }
@@ -170,8 +173,10 @@ async function run(dialect: Dialect, steps: readonly Step[]) {
     switch (s.kind) {
       case 'enqueue':
         for (const n of s.sizes) {
-          const t: Tracked = { id: String(next++), controller: new AbortController(), settled: 0 };
-          queue.enqueue(['ECHO', `${t.id}:${'x'.repeat(n)}`], { signal: t.controller.signal }).then(
+          const id = String(next++);
+          const command: Command = ['ECHO', `${id}:${'x'.repeat(n)}`];
+          const t: Tracked = { id, controller: new AbortController(), settled: 0, large: encodeRequest(dialect, command).length > dialect.maxWriteBytes };
+          queue.enqueue(command, { signal: t.controller.signal }).then(
             (value) => Object.assign(t, { settled: t.settled + 1, value }),
             (error: unknown) => Object.assign(t, { settled: t.settled + 1, error }),
           );
@@ -200,6 +205,8 @@ async function run(dialect: Dialect, steps: readonly Step[]) {
         break;
     }
     await Promise.resolve();
+    // The pool routes by this: a live large request (queued or on the wire) blocks the connection.
+    if (tracked.some((t) => t.large && t.settled === 0)) expect(queue.blocked, 'a large request is live but the queue is not blocked').toBe(true);
   }
   // Quiesce: flush, let everything arrive, be read and answered, until nothing moves.
   for (let round = 0; round < 100_000 && (queue.pending > 0 || queue.onTheWire > 0); round++) {
@@ -211,6 +218,9 @@ async function run(dialect: Dialect, steps: readonly Step[]) {
     await Promise.resolve();
   }
   await new Promise((resolve) => setImmediate(resolve));
+  // The clock stood still (simulated), so the last large request's round trip was 0 ms and the
+  // connection is no longer kept for large ones: blocked now would be a leaked count.
+  expect(queue.blocked, 'blocked with nothing pending').toBe(false);
   return { server, queue, tracked, writes };
 }
 
@@ -235,6 +245,13 @@ const policy = (dialect: Dialect) =>
   });
 
 describe("the 'etx' send policy against the current server's read loop", () => {
+  // A clock that stands still: round trips are 0 ms, so the end state is checkable (see `run`).
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
   it('no read ever ends inside a request that follows a complete one; every request gets its own reply', async () => {
     await fc.assert(policy(DIALECTS.etx), { numRuns: 500 });
   });

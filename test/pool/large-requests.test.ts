@@ -41,6 +41,16 @@ describe('forLargeRequest', () => {
     expect(forLargeRequest([entry('a', 5), entry('b', 2)], 0, 1)?.id).toBe('b'); // none held yet: the least loaded
   });
 
+  it('lanes are the first held connections in pool order: held ones past maxHeld get none and go back to small requests', () => {
+    const connections = [entry('a', 1), entry('b', 5, true), entry('c', 3, true), entry('d', 0, true)];
+    for (let start = 0; start < 4; start++) {
+      expect(forLargeRequest(connections, start, 1)?.id).toBe('b'); // not c (fewer pending) nor d (idle): past the limit
+      expect(forLargeRequest(connections, start, 2)?.id).toBe('c');
+      expect(forLargeRequest(connections, start, 3)?.id).toBe('d');
+      expect(forLargeRequest(connections, start, 1, true)?.id).toBe('d'); // spread: an idle one, held or not
+    }
+  });
+
   it('looks only at connected connections', () => {
     expect(forLargeRequest([entry('a', 0, true, 'broken'), entry('b', 9)], 0, 1)?.id).toBe('b');
     expect(forLargeRequest([entry('a', 0, false, 'connecting')], 0, 1)).toBeUndefined();
@@ -63,8 +73,11 @@ describe('forLargeRequest', () => {
         const held = live.filter((c) => c.blocked === true).length;
         // A new connection past the limit: only when none is held yet, or an idle one with spread.
         if (chosen.blocked !== true && held >= maxHeld && !(spread && chosen.pendingRequests === 0) && held > 0) return false;
-        // Held connections with something pending are chosen only when no held one is idle.
-        if (chosen.blocked === true && chosen.pendingRequests > 0 && live.some((c) => c.blocked === true && c.pendingRequests === 0)) return false;
+        // Lanes: the first maxHeld held connections in pool order. A held connection that is not a
+        // lane gets a large request only when idle and spread; a busy lane only when no lane is idle.
+        const lanes = live.filter((c) => c.blocked === true).slice(0, maxHeld);
+        if (chosen.blocked === true && !lanes.includes(chosen) && !(spread && chosen.pendingRequests === 0)) return false;
+        if (chosen.blocked === true && chosen.pendingRequests > 0 && lanes.some((c) => c.pendingRequests === 0)) return false;
         return true;
       }),
     );
@@ -103,6 +116,22 @@ describe('ConnectionPool.getConnectionForRequest(command)', () => {
     // A command just under the limit is small; one just over, in UTF-8 bytes, is large.
     expect(pool.getConnectionForRequest(['SET', 'k', 'x'.repeat(1300)])).toBe(a);
     expect(pool.getConnectionForRequest(['SET', 'k', 'é'.repeat(700)])).toBe(b);
+    await pool.close();
+  });
+
+  it('after 8 large requests in a row (no small one between), an idle connection is taken past the limit: a bulk load uses the pool', async () => {
+    const pool = await poolOf(4);
+    const [a, b, c, d] = pool.connections as LimitedFake[];
+    a!.blocked = true;
+    a!.pending = 9;
+    for (const connection of [b, c, d]) connection!.pending = 2;
+    d!.pending = 0;
+    const large = ['SET', 'k', 'x'.repeat(2000)] as const;
+    for (let i = 0; i < 8; i++) expect(pool.getConnectionForRequest(large)).toBe(a);
+    expect(pool.getConnectionForRequest(large)).toBe(d);
+    expect(pool.getConnectionForRequest(['GET', 'k'])).toBe(d); // a small one resets the run
+    d!.pending = 0;
+    expect(pool.getConnectionForRequest(large)).toBe(a);
     await pool.close();
   });
 
