@@ -38,7 +38,7 @@ export declare function parseMixedArgs(
   env?: Record<string, string | undefined>,
 ):
   | typeof HELP
-  | { pools: number[]; shares: number[]; rounds: number; seconds: number; inFlight: number; latency: number; mix: 'loops' | 'issued'; quick: boolean; serve: boolean };
+  | { pools: number[]; shares: number[]; rounds: number; seconds: number; inFlight: number; latency: number; mix: 'loops' | 'issued'; largeConnections: number | undefined; quick: boolean; serve: boolean };
 export declare const RUN_USAGE: string;
 export declare const DECODER_USAGE: string;
 export declare const LEAST_LOADED_USAGE: string;

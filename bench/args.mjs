@@ -127,6 +127,7 @@ export const MIXED_USAGE = `usage: node bench/mixed.mjs [--pools list] [--shares
   --seconds     seconds per cell per round (default 1; BENCH_QUICK=1: 0.3)
   --in-flight   closed loops, i.e. requests in flight (default 128)
   --latency     one-way delay of the proxy, ms, each direction (default 0.25: a 0.5 ms round trip)
+  --large-connections  the client's largeRequestConnections (default: the client's, a quarter of the pool, at least 1)
   (--serve is internal: the child process that serves the faithful 'etx' embedded server)`;
 
 /** A comma-separated list of numbers, each checked by `numberArg`, without duplicates, in the order given. */
@@ -147,6 +148,7 @@ export function parseMixedArgs(argv, env = process.env) {
     'in-flight': { type: 'string' },
     latency: { type: 'string' },
     mix: { type: 'string' },
+    'large-connections': { type: 'string' },
     serve: { type: 'boolean' },
   });
   if (v.help) return HELP;
@@ -162,6 +164,7 @@ export function parseMixedArgs(argv, env = process.env) {
     inFlight: numberArg('--in-flight', v['in-flight'], 128, { min: 1, integer: true }),
     latency: numberArg('--latency', v.latency, 0.25, { min: 0 }),
     mix: oneOf('--mix', v.mix, ['loops', 'issued']) ?? 'loops',
+    largeConnections: numberArg('--large-connections', v['large-connections'], undefined, { min: 1, integer: true }),
     quick,
     serve: v.serve === true,
   };

@@ -305,13 +305,14 @@ export async function mixedBench({
   inFlight = 128,
   latency = 0.25,
   mix = 'loops',
+  largeConnections,
   warmup = Math.min(0.5, seconds),
   print = true,
   log = defaultLog,
 } = {}) {
   if (!shares.includes(0)) shares = [0, ...shares];
   const result = {
-    settings: { pools, shares, mix, rounds, seconds, inFlight, latencyMs: latency, roundTripMs: 2 * latency, smallBytes: SMALL_BYTES, largeBytes: LARGE_BYTES },
+    settings: { pools, shares, mix, largeConnections: largeConnections ?? 'default', rounds, seconds, inFlight, latencyMs: latency, roundTripMs: 2 * latency, smallBytes: SMALL_BYTES, largeBytes: LARGE_BYTES },
     environment: {
       node: process.version,
       cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -332,7 +333,7 @@ export async function mixedBench({
     const data = makeData();
     for (const pool of pools) {
       // timeoutLimit: far past any wait of a run (a stalled request is measured, not failed).
-      const client = new ZCached({ host: proxy.host, port: proxy.port, poolSize: pool, timeoutLimit: 120_000 });
+      const client = new ZCached({ host: proxy.host, port: proxy.port, poolSize: pool, timeoutLimit: 120_000, largeRequestConnections: largeConnections });
       await client.run();
       clients.set(pool, client);
     }
@@ -472,6 +473,7 @@ export function printMixedReport(result) {
     `faithful '${result.server.dialect}' embedded server (child process, detected: ${result.server.generationDetected}) behind startProxy, ` +
       `${s.latencyMs} ms each way (${s.roundTripMs} ms round trip); ${s.inFlight} in flight, ` +
       (s.mix === 'loops' ? 'a share of the loops send 10 KB SETs (--mix loops)' : 'each request a 10 KB SET with the share as probability (--mix issued)') +
+      `; largeRequestConnections ${s.largeConnections}` +
       `; ${s.rounds} rounds x ${s.seconds}s per cell, medians over rounds`,
   );
   console.log(`node ${env.node}, ${env.cpu}, ${env.cores} cores, load average (1 min) ${env.loadAverageAtStart[0]} at start, ${env.loadAverageAtEnd?.[0]} at end`);

@@ -56,7 +56,8 @@ describe('bench/args.mjs', () => {
   });
 
   it('parses bench/mixed.mjs, with its defaults and BENCH_QUICK', () => {
-    expect(parseMixedArgs([], {})).toEqual({ pools: [1, 4, 8], shares: [0, 1, 10, 30], rounds: 5, seconds: 1, inFlight: 128, latency: 0.25, mix: 'loops', quick: false, serve: false });
+    expect(parseMixedArgs([], {})).toEqual({ pools: [1, 4, 8], shares: [0, 1, 10, 30], rounds: 5, seconds: 1, inFlight: 128, latency: 0.25, mix: 'loops', largeConnections: undefined, quick: false, serve: false });
+    expect(parseMixedArgs(['--large-connections', '4'], {})).toMatchObject({ largeConnections: 4 });
     expect(parseMixedArgs(['--mix', 'issued'], {})).toMatchObject({ mix: 'issued' });
     expect(usageError(() => parseMixedArgs(['--mix', 'share'], {})).message).toContain('--mix must be one of loops, issued');
     expect(parseMixedArgs(['--pools', '4', '--shares', '10', '--rounds', '2'], { BENCH_QUICK: '1' })).toMatchObject({ pools: [4], shares: [0, 10], rounds: 2, seconds: 0.3, quick: true });
