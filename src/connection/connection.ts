@@ -5,29 +5,30 @@
  * - the lifecycle (connection-lifecycle.ts: the XState machine, the socket
  *   it opens, what each state change does) for connect, back-off, break and close;
  * - the request queue (plain code) for the per-request hot path;
+ * - the wire pump (wire-pump.ts, plain code): one write per turn, the
+ *   turn's clock, reading and decoding replies;
  * - the transport (the effect layer) for the socket itself.
  *
- * This module holds the class, its public API and the per-request path
- * (send, flush, bytes in, reply out), which runs on the class's own fields.
+ * This module holds the class and its public API.
  *
  * @module
  */
 
-import { ConnectionClosedError, ConnectionError, ProtocolError, ZCachedError } from '../errors.js';
+import { ConnectionClosedError, ConnectionError } from '../errors.js';
 import type { Unsubscribe } from '../events.js';
 import { ReplyDecoder } from '../protocol/decoder.js';
 import { DIALECTS, type Dialect, type ServerGeneration } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
-import type { DecodedReply, Reply } from '../protocol/values.js';
+import type { Reply } from '../protocol/values.js';
 import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './connection-lifecycle.js';
 import { isTracingCommands, traceCommand } from './diagnostics.js';
 import { RequestQueue, type RequestOptions } from './requests.js';
 import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
 import { resolveConnectionOptions, type ConnectionOptions } from './options.js';
 import { assertRequestOptions } from './request-options.js';
-import type { Transport } from './transport.js';
 import { formatAddress } from './address.js';
 import { whyWaiting } from './root-cause.js';
+import { WirePump } from './wire-pump.js';
 
 export type { ConnectionOptions } from './options.js';
 
@@ -74,11 +75,8 @@ export class Connection implements AsyncDisposable {
   #dialect: Dialect;
   #state: ConnectionState = 'idle';
   #totalRequests = 0;
-  #transport: Transport | undefined;
-  /** A flush is scheduled for this turn (as an immediate, or as a microtask on an idle connection). */
-  #flushScheduled = false;
-  #flushImmediate: NodeJS.Immediate | undefined;
-  #lastActivity = 0;
+  /** Writes, reads and the turn's clock (wire-pump.ts). */
+  readonly #pump: WirePump;
   /** The close under way, if any (set by the lifecycle's `close`). */
   #closing: Promise<void> | undefined;
 
@@ -105,6 +103,11 @@ export class Connection implements AsyncDisposable {
       onStreamTimeout: (error) => this.#break(error),
       onDrained: this.#lifecycle.onDrained,
       whyWaiting: () => whyWaiting(this),
+    });
+    this.#pump = new WirePump(this.#requests, this.#decoder, {
+      connected: () => this.#state === 'connected',
+      pipelining: () => this.#dialect.pipelining,
+      broken: (error) => this.#break(error),
     });
     this.#lifecycle.start(this.#lifecycleHost());
   }
@@ -308,9 +311,10 @@ export class Connection implements AsyncDisposable {
       return Promise.reject(new ConnectionError(this.describeState(), lastError === undefined ? undefined : { cause: lastError }));
     }
     if (options !== undefined) assertRequestOptions(options, 'Connection.send');
-    const promise = this.#requests.enqueue(command, options);
+    // Connected: schedules this turn's write and reads the turn's clock (once per turn).
+    const now = state === 'connected' ? this.#pump.turnClock() : undefined;
+    const promise = this.#requests.enqueue(command, options, false, now);
     this.#totalRequests++;
-    if (state === 'connected' && !this.#flushScheduled) this.#scheduleFlush();
     return promise;
   }
 
@@ -354,10 +358,9 @@ export class Connection implements AsyncDisposable {
       setClosing: (closing) => {
         this.#closing = closing;
       },
-      transport: () => this.#transport,
+      transport: () => this.#pump.transport,
       attach: (transport, generation) => {
-        this.#decoder.reset();
-        this.#transport = transport;
+        this.#pump.attach(transport);
         this.generation = generation;
         // 'auto' speaks what the handshake found; requests queued meanwhile are encoded for it (or refused).
         if (generation !== undefined && this.requestedDialect.name === 'auto') this.#dialect = DIALECTS[generation];
@@ -366,28 +369,17 @@ export class Connection implements AsyncDisposable {
         this.#decoder.terminator = replyTerminator === undefined ? 'optional' : replyTerminator ? 'required' : 'forbidden';
       },
       // The machine's `closeSocket` action: runs whenever `connected` is left.
-      detach: () => {
-        const transport = this.#transport;
-        this.#transport = undefined;
-        transport?.destroy();
-        this.#decoder.reset();
-      },
+      detach: () => this.#pump.detach(),
       noteGeneration: (generation) => {
         this.generation = generation;
       },
-      data: this.#onData,
+      data: this.#pump.onData,
       break: (error) => this.#break(error),
-      flushSoon: () => {
-        if (!this.#flushScheduled) this.#scheduleFlush();
-      },
-      cancelFlush: () => {
-        if (this.#flushImmediate !== undefined) clearImmediate(this.#flushImmediate);
-        this.#flushImmediate = undefined;
-        this.#flushScheduled = false;
-      },
-      lastActivity: () => this.#lastActivity,
+      flushSoon: () => this.#pump.flushSoon(),
+      cancelFlush: () => this.#pump.cancelFlush(),
+      lastActivity: () => this.#pump.lastActivity,
       touch: () => {
-        this.#lastActivity = performance.now();
+        this.#pump.lastActivity = performance.now();
       },
     };
   }
@@ -395,54 +387,13 @@ export class Connection implements AsyncDisposable {
   /** The reply stream can no longer be trusted: break the connection (or, while closing, finish the close). */
   #break(error: Error): void {
     if (this.#state !== 'connected') return;
+    // Replies already read settle their requests first (a socket that closed right after them).
+    this.#pump.settleRead();
+    if (this.#state !== 'connected') return;
     if (this.#closing !== undefined) {
       this.#lifecycle.finishClose();
       return;
     }
     this.#lifecycle.send({ type: 'DROP', error });
   }
-
-  /**
-   * One socket write per turn. An idle connection flushes at the end of the
-   * current task (a microtask), so a lone request leaves at once; a busy one
-   * waits for the end of the event-loop turn (an immediate), so that every
-   * request issued in reaction to a batch of replies shares one write.
-   */
-  #scheduleFlush(): void {
-    this.#flushScheduled = true;
-    if (this.#requests.onTheWire === 0) queueMicrotask(this.#flushNow);
-    else this.#flushImmediate = setImmediate(this.#flushNow);
-  }
-
-  readonly #flushNow = (): void => {
-    if (!this.#flushScheduled) return;
-    this.#flushScheduled = false;
-    this.#flushImmediate = undefined;
-    const transport = this.#transport;
-    if (transport === undefined || this.#state !== 'connected') return;
-    this.#lastActivity = performance.now();
-    this.#requests.flush(transport);
-  };
-
-  /** Bytes read from transport `from` (ignored unless it is the one in use). */
-  readonly #onData = (from: Transport, chunk: Buffer): void => {
-    if (from !== this.#transport) return;
-    this.#lastActivity = performance.now();
-    try {
-      this.#decoder.push(chunk, this.#onReply);
-    } catch (error) {
-      const cause = error instanceof ZCachedError ? error : new ProtocolError('cannot decode the reply stream', { cause: error });
-      this.#break(cause);
-      return;
-    }
-    // The send policy held requests back until replies freed room: write them now.
-    if (this.#requests.held && this.#transport !== undefined && this.#state === 'connected') this.#requests.flush(this.#transport);
-  };
-
-  readonly #onReply = (reply: DecodedReply): void => {
-    if (!this.#requests.deliver(reply)) {
-      throw new ProtocolError('the server sent a reply nobody asked for; the stream is out of step');
-    }
-    if (!this.dialect.pipelining && this.#transport !== undefined) this.#requests.flush(this.#transport);
-  };
 }

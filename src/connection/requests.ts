@@ -155,10 +155,13 @@ export class RequestQueue {
    *
    * @param probe - a health probe (keep-alive PING): when it times out on
    *   the wire the connection is reset, with or without pipelining
+   * @param now - `performance.now()`, or a reading of it taken earlier in
+   *   the same event-loop turn (the deadline counts from it, as Node's own
+   *   timers count from the loop's time); read here when not given
    * @throws TypeError / RangeError / DialectError synchronously for a command
    *   that cannot be sent; nothing is queued
    */
-  enqueue(command: Command, options?: RequestOptions, probe = false): Promise<Reply> {
+  enqueue(command: Command, options?: RequestOptions, probe = false, now?: number): Promise<Reply> {
     const unsent = this.#unsent;
     const start = unsent.end;
     const end = unsent.append(command);
@@ -173,11 +176,9 @@ export class RequestQueue {
     }
     const bytes = this.#pipelining ? undefined : unsent.takeLast();
     const timeout = options?.timeout ?? this.#options.timeoutLimit;
-    const deadline = performance.now() + timeout;
-    let request!: PendingRequest;
-    const promise = new Promise<Reply>((resolve, reject) => {
-      request = new PendingRequest(bytes, start, end, deadline, timeout, resolve, reject);
-    });
+    const deadline = (now ?? performance.now()) + timeout;
+    const promise = new Promise<Reply>(captureSettlers);
+    const request = new PendingRequest(bytes, start, end, deadline, timeout, capturedResolve, capturedReject);
     request.probe = probe;
     request.command = command;
     if (signal !== undefined) this.#watchSignal(request, signal);
@@ -408,6 +409,17 @@ export class RequestQueue {
       signal.removeEventListener('abort', group.onAbort);
     }
   }
+}
+
+/**
+ * The one promise executor of every request: it leaves the settle functions
+ * of the promise being made here, so that a request costs no closure.
+ */
+let capturedResolve: (reply: Reply) => void = () => {};
+let capturedReject: (error: Error) => void = () => {};
+function captureSettlers(resolve: (reply: Reply) => void, reject: (error: Error) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 /** Settled requests left in the waiting queue before it is compacted (records and bytes). */
