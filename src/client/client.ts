@@ -11,7 +11,7 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { Connection } from '../connection/connection.js';
+import { Connection, sendNotFoundAsUndefined } from '../connection/connection.js';
 import { resolveCloseOptions } from '../connection/options.js';
 import type { CloseOptions } from '../connection/state.js';
 import type { RequestOptions } from '../connection/requests.js';
@@ -22,7 +22,7 @@ import { encodeRequest, type Command } from '../protocol/encoder.js';
 import type { Reply, Value } from '../protocol/values.js';
 import { CLIENT_CALLS as CALLS, checkCall, checkCommandCall, checkKeyCall, checkTwoKeyCall, mgetArguments, requestOptions } from './call-arguments.js';
 import { ClientRun } from './client-run.js';
-import { copyCommand, falseWhenNotFound, msetCommand, nameArguments, replies, returnTrue, undefinedWhenNotFound, type CopyOptions, type MsetEntries } from './commands.js';
+import { copyCommand, falseWhenNotFound, msetCommand, nameArguments, replies, returnTrue, type CopyOptions, type MsetEntries } from './commands.js';
 import { emitClientEvents, type ZCachedEvents } from './client-events.js';
 import { fpView, type ZCachedFp } from './fp.js';
 import { resolveZCachedOptions, type ZCachedOptions } from './options.js';
@@ -230,10 +230,13 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   }
 
   /** A command whose arguments the caller checked. */
-  #command(command: Command, options: CommandOptions | undefined): Promise<Reply> {
+  #command(command: Command, options: CommandOptions | undefined, notFoundAsUndefined = false): Promise<Reply> {
     try {
       // Connected, or else the connection that will be up soonest (it holds the request, at most its timeout).
-      return this.#pool.getConnectionForRequest(command).send(command, options);
+      const connection = this.#pool.getConnectionForRequest(command);
+      return notFoundAsUndefined
+        ? (connection[sendNotFoundAsUndefined](command, options) as Promise<Reply>)
+        : connection.send(command, options);
     } catch (error) {
       if (!(error instanceof PoolEmptyError)) throw nameArguments(error, command); // `value[1]`, not the encoder's `argument 2[1]`
       try {
@@ -259,7 +262,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    */
   get<T extends DecodedValue<C> = DecodedValue<C>>(key: string, options?: CommandOptions): Promise<T | undefined> {
     checkKeyCall(CALLS.get, arguments.length, key, options);
-    const stored = this.#command(['GET', key], options).catch(undefinedWhenNotFound);
+    const stored = this.#command(['GET', key], options, true) as Promise<Reply | undefined>;
     const codec = this.#codec;
     return (codec === undefined ? stored : stored.then((value) => decodeValue(codec, key, value))) as Promise<T | undefined>;
   }

@@ -22,6 +22,9 @@ import type { Command } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
 import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './connection-lifecycle.js';
 import { isTracingCommands, traceCommand } from './diagnostics.js';
+import { sendNotFoundAsUndefined, undefinedWhenNotFound } from './not-found.js';
+
+export { sendNotFoundAsUndefined } from './not-found.js';
 import { RequestQueue, type RequestOptions } from './requests.js';
 import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
 import { resolveConnectionOptions, type ConnectionOptions } from './options.js';
@@ -75,6 +78,8 @@ export class Connection implements AsyncDisposable {
   #dialect: Dialect;
   #state: ConnectionState = 'idle';
   #totalRequests = 0;
+  /** {@link largeRequestBytes}: the write limit of the dialect in use when it pipelines (read per request by the pool). */
+  #largeRequestBytes: number;
   /** Writes, reads and the turn's clock (wire-pump.ts). */
   readonly #pump: WirePump;
   /** The close under way, if any (set by the lifecycle's `close`). */
@@ -91,6 +96,7 @@ export class Connection implements AsyncDisposable {
     this.id = `${formatAddress(settings.host, settings.port)}#${nextConnectionNumber++}`;
     this.requestedDialect = settings.dialect;
     this.#dialect = settings.dialect;
+    this.#largeRequestBytes = settings.dialect.pipelining ? settings.dialect.maxWriteBytes : Infinity;
     this.#decoder = new ReplyDecoder({
       ...(options.decoderLimits === undefined ? {} : { limits: options.decoderLimits }),
       bulkAsBuffer: options.bulkAsBuffer === true,
@@ -161,7 +167,7 @@ export class Connection implements AsyncDisposable {
    * pipelining or without a write limit.
    */
   get blocked(): boolean {
-    return this.#requests.blocked;
+    return this.#largeRequestBytes !== Infinity && this.#requests.blocked;
   }
 
   /**
@@ -172,8 +178,7 @@ export class Connection implements AsyncDisposable {
    * handshake). The pool routes such requests apart from small ones.
    */
   get largeRequestBytes(): number {
-    const dialect = this.#requests.dialect;
-    return dialect.pipelining ? dialect.maxWriteBytes : Infinity;
+    return this.#largeRequestBytes;
   }
 
   /**
@@ -301,7 +306,17 @@ export class Connection implements AsyncDisposable {
     return isTracingCommands() ? (traceCommand(this, this.#send, this, command, options) as Promise<Reply>) : this.#send(command, options);
   }
 
-  #send(command: Command, options: RequestOptions | undefined): Promise<Reply> {
+  /**
+   * Internal (the client's `get`): {@link send}, except that the server's
+   * "key not found" error reply resolves with `undefined`. Arguments are
+   * the caller's to check. Traced like `send` when someone subscribed.
+   */
+  [sendNotFoundAsUndefined](command: Command, options: RequestOptions | undefined): Promise<Reply | undefined> {
+    if (isTracingCommands()) return this.send(command, options).catch(undefinedWhenNotFound);
+    return this.#send(command, options, true);
+  }
+
+  #send(command: Command, options: RequestOptions | undefined, notFoundAsUndefined = false): Promise<Reply> {
     const state = this.#state;
     if (state === 'closed' || this.#closing !== undefined) {
       return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
@@ -313,7 +328,7 @@ export class Connection implements AsyncDisposable {
     if (options !== undefined) assertRequestOptions(options, 'Connection.send');
     // Connected: schedules this turn's write and reads the turn's clock (once per turn).
     const now = state === 'connected' ? this.#pump.turnClock() : undefined;
-    const promise = this.#requests.enqueue(command, options, false, now);
+    const promise = this.#requests.enqueue(command, options, false, now, notFoundAsUndefined);
     this.#totalRequests++;
     return promise;
   }
@@ -365,6 +380,7 @@ export class Connection implements AsyncDisposable {
         // 'auto' speaks what the handshake found; requests queued meanwhile are encoded for it (or refused).
         if (generation !== undefined && this.requestedDialect.name === 'auto') this.#dialect = DIALECTS[generation];
         this.#requests.setDialect(this.#dialect);
+        this.#largeRequestBytes = this.#dialect.pipelining ? this.#dialect.maxWriteBytes : Infinity;
         const { replyTerminator } = this.#dialect;
         this.#decoder.terminator = replyTerminator === undefined ? 'optional' : replyTerminator ? 'required' : 'forbidden';
       },

@@ -22,3 +22,12 @@ export function isNotFound(error: unknown): boolean {
  * error the caller gets.
  */
 export const NOT_FOUND_IS_A_VALUE: ReadonlySet<string> = new Set(['GET', 'DELETE']);
+
+/** Turns the not-found rejection into `undefined`; any other error stays a rejection. */
+export function undefinedWhenNotFound(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
+}
+
+/** The key of `Connection`'s internal GET path: the not-found reply resolves `undefined` with no promise added (the client's `get`). */
+export const sendNotFoundAsUndefined: unique symbol = Symbol('zcached.sendNotFoundAsUndefined');

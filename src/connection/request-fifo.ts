@@ -24,6 +24,8 @@ export class PendingRequest {
   writtenAt = 0;
   /** A health probe (keep-alive PING): its timeout on the wire resets the connection in every dialect. */
   probe = false;
+  /** The server's "key not found" error reply resolves it with `undefined` (GET for the client: no promise added to turn it into a value). */
+  notFoundAsUndefined = false;
 
   constructor(
     bytes: Buffer | undefined,

@@ -13,6 +13,8 @@ import { AbortError, QueueFullError, ServerError, TimeoutError } from '../errors
 import type { Dialect } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
+import { AbortWatch } from './abort-watch.js';
+import { isNotFound } from './not-found.js';
 import { PendingRequest, RequestFifo } from './request-fifo.js';
 import { timeoutError, type RequestOptions, type RequestQueueOptions, type RequestSink, type WaitingReason } from './request-types.js';
 import { PipelinedWrites } from './send-policy.js';
@@ -56,7 +58,10 @@ export class RequestQueue {
   /** The oldest written request when the stream was last reported stalled (reported once each). */
   #stalledOn: PendingRequest | undefined;
   /** One 'abort' listener per signal, fanning out to the requests that share it. */
-  readonly #signals = new Map<AbortSignal, SignalGroup>();
+  readonly #signals = new AbortWatch((requests, error) => {
+    for (const member of requests) this.#settle(member, error);
+    this.#forgetSettledWaiting();
+  });
 
   constructor(options: RequestQueueOptions) {
     this.#options = options;
@@ -158,10 +163,12 @@ export class RequestQueue {
    * @param now - `performance.now()`, or a reading of it taken earlier in
    *   the same event-loop turn (the deadline counts from it, as Node's own
    *   timers count from the loop's time); read here when not given
+   * @param notFoundAsUndefined - the server's "key not found" error reply
+   *   resolves the request with `undefined` instead of rejecting it
    * @throws TypeError / RangeError / DialectError synchronously for a command
    *   that cannot be sent; nothing is queued
    */
-  enqueue(command: Command, options?: RequestOptions, probe = false, now?: number): Promise<Reply> {
+  enqueue(command: Command, options?: RequestOptions, probe = false, now?: number, notFoundAsUndefined = false): Promise<Reply> {
     const unsent = this.#unsent;
     const start = unsent.end;
     const end = unsent.append(command);
@@ -180,8 +187,9 @@ export class RequestQueue {
     const promise = new Promise<Reply>(captureSettlers);
     const request = new PendingRequest(bytes, start, end, deadline, timeout, capturedResolve, capturedReject);
     request.probe = probe;
+    request.notFoundAsUndefined = notFoundAsUndefined;
     request.command = command;
-    if (signal !== undefined) this.#watchSignal(request, signal);
+    if (signal !== undefined) this.#signals.watch(request, signal);
     this.#waiting.push(request);
     if (this.#pipelining) this.#pipelined.queued(end - start);
     this.#pending++;
@@ -226,8 +234,9 @@ export class RequestQueue {
     if (request === undefined) return false;
     if (this.#pipelining) this.#pipelined.answered(request, this.#written.length === 0);
     if (!request.settled) {
-      if (reply instanceof ServerError) this.#settle(request, reply);
-      else this.#settle(request, undefined, reply);
+      if (!(reply instanceof ServerError)) this.#settle(request, undefined, reply);
+      else if (request.notFoundAsUndefined && isNotFound(reply)) this.#settle(request, undefined, undefined);
+      else this.#settle(request, reply);
     }
     return true;
   }
@@ -257,7 +266,7 @@ export class RequestQueue {
     this.#timer = undefined;
   }
 
-  #settle(request: PendingRequest, error: Error | undefined, reply?: Reply): void {
+  #settle(request: PendingRequest, error: Error | undefined, reply?: Reply | undefined): void {
     if (request.settled) return;
     request.settled = true;
     if (!request.written) {
@@ -266,7 +275,7 @@ export class RequestQueue {
     }
     request.bytes = undefined;
     request.command = undefined;
-    if (request.signal !== undefined) this.#unwatchSignal(request, request.signal);
+    if (request.signal !== undefined) this.#signals.unwatch(request, request.signal);
     if (error === undefined) request.resolve(reply as Reply);
     else request.reject(error);
     if (--this.#pending === 0) {
@@ -377,38 +386,6 @@ export class RequestQueue {
       }
     }
   }
-
-  #watchSignal(request: PendingRequest, signal: AbortSignal): void {
-    request.signal = signal;
-    let group = this.#signals.get(signal);
-    if (group === undefined) {
-      const requests = new Set<PendingRequest>();
-      const onAbort = (): void => {
-        this.#signals.delete(signal);
-        const error = new AbortError(undefined, { cause: signal.reason });
-        for (const member of requests) {
-          member.signal = undefined;
-          this.#settle(member, error);
-        }
-        this.#forgetSettledWaiting();
-      };
-      group = { requests, onAbort };
-      this.#signals.set(signal, group);
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-    group.requests.add(request);
-  }
-
-  #unwatchSignal(request: PendingRequest, signal: AbortSignal): void {
-    request.signal = undefined;
-    const group = this.#signals.get(signal);
-    if (group === undefined) return;
-    group.requests.delete(request);
-    if (group.requests.size === 0) {
-      this.#signals.delete(signal);
-      signal.removeEventListener('abort', group.onAbort);
-    }
-  }
 }
 
 /**
@@ -425,8 +402,3 @@ function captureSettlers(resolve: (reply: Reply) => void, reject: (error: Error)
 /** Settled requests left in the waiting queue before it is compacted (records and bytes). */
 const COMPACT_AFTER = 1024;
 
-/** The requests that share one AbortSignal, and the one listener on it. */
-interface SignalGroup {
-  readonly requests: Set<PendingRequest>;
-  readonly onAbort: () => void;
-}

@@ -272,9 +272,9 @@ export class RequestWriter {
       // Long string: write it after a header sized for its UTF-16 length (right when it is
       // ASCII), then move the body if the byte length needs a longer header.
       const headerAt = this.#len;
-      const bodyAt = headerAt + 3 + String(n).length;
+      const bodyAt = headerAt + 3 + decimalDigits(n);
       const written = this.#buf.write(value, bodyAt);
-      const headerEnd = headerAt + 3 + String(written).length;
+      const headerEnd = headerAt + 3 + decimalDigits(written);
       if (headerEnd !== bodyAt) this.#buf.copy(this.#buf, headerEnd, bodyAt, bodyAt + written);
       this.#header(0x24, written);
       this.#len += written;
@@ -398,4 +398,15 @@ export function encodeWire(value: WireValue): Buffer {
   const writer = new RequestWriter(undefined, 256);
   writer.appendWire(value);
   return writer.take();
+}
+
+/** How many decimal digits a non-negative integer has (no string made: this runs per long string). */
+function decimalDigits(n: number): number {
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  if (n < 1000) return 3;
+  if (n < 10_000) return 4;
+  if (n < 100_000) return 5;
+  if (n < 1_000_000) return 6;
+  return String(n).length;
 }
