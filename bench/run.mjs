@@ -222,6 +222,9 @@ function evaluateGoals(cells) {
         add(`p99 no worse than ${name} (1 in flight)`, cell, `zc1/${peer} p99`, r[`zc1/${peer}`]?.p99, 1.0, 'lower');
       }
     }
+    // Issue 19, the hot path: against node-redis at its best.
+    if (cell.inFlight === 256) add('issue 19: throughput vs node-redis no-timeout >= 2.5 (256 in flight, pool 1)', cell, 'zc1/node-redis-nt', r['zc1/node-redis-nt']?.ops, 2.5, 'higher');
+    if (cell.inFlight === 1) add('issue 19: throughput vs node-redis no-timeout >= 1.1 (1 in flight, pool 1)', cell, 'zc1/node-redis-nt', r['zc1/node-redis-nt']?.ops, 1.1, 'higher');
     if (cell.inFlight === 1) add('pool 4 not slower than pool 1 (1 in flight)', cell, 'zc4/zc1', r['zc4/zc1']?.ops, 1.0, 'higher');
     add('throughput vs ioredis >= 2.5 (pool 1)', cell, 'zc1/ioredis', r['zc1/ioredis']?.ops, 2.5, 'higher');
     if (cell.inFlight === 256) {
@@ -338,7 +341,7 @@ function printReport() {
   if (report.fleet !== undefined) printFleetReport(report.fleet);
   if (report.mixed !== undefined) printMixedReport(report.mixed);
   if (report.goals !== undefined) {
-    section('issue 6 goals');
+    section('goals (issues 6 and 19)');
     console.table(report.goals);
     for (const which of ['issue (100 B)', 'extra (10 KB)']) {
       const counted = report.goals.filter((g) => g.scope === which && (g.status === 'met' || g.status === 'NOT MET'));
