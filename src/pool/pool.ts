@@ -313,6 +313,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
    * string lengths (UTF-8 lengths only near the limit).
    *
    * @param command - the request about to be sent, to route it by size
+   * @throws TypeError when `command` is given and is not an array
    *
    * @throws PoolEmptyError when no connection is connected or will connect
    *   by itself (every one idle, given up with `reconnect: false`, closing or
@@ -324,6 +325,9 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
     this.#rotation = start === ROTATION_LIMIT ? 0 : start + 1;
     const list = this.#members.list;
     let connection: C | undefined;
+    if (command !== undefined && !Array.isArray(command)) {
+      throw new TypeError(`getConnectionForRequest: command must be an array such as ['GET', 'key'] (or nothing), got ${describe(command)}`);
+    }
     if (command !== undefined && this.#isLarge(command, list)) {
       connection = select.forLargeRequest(list, start, this.largeRequestConnections, this.#largeInARow >= SPREAD_AFTER_LARGE);
       if (this.#largeInARow < SPREAD_AFTER_LARGE) this.#largeInARow++;

@@ -158,6 +158,14 @@ describe('ConnectionPool.getConnectionForRequest(command)', () => {
     await pool.close();
   });
 
+  it('refuses a command that is not an array (plain-JavaScript callers), before choosing anything', async () => {
+    const pool = await poolOf(2);
+    expect(() => pool.getConnectionForRequest('GET' as unknown as string[])).toThrow(
+      new TypeError(`getConnectionForRequest: command must be an array such as ['GET', 'key'] (or nothing), got "GET"`),
+    );
+    await pool.close();
+  });
+
   it('refuses bad options, naming them', () => {
     const factory = (): FakeConnection => new FakeConnection();
     expect(() => new ConnectionPool(2, factory, { largeRequestConnections: 0 })).toThrow(new RangeError('largeRequestConnections must be a positive integer, got 0'));
