@@ -175,3 +175,16 @@ describe('ConnectionPool.getConnectionForRequest(command)', () => {
     expect(() => new ConnectionPool(2, factory, 3 as unknown as object)).toThrow(TypeError);
   });
 });
+
+describe('ZCached largeRequestConnections', () => {
+  it('is taken from the options object or the URL, and checked at construction', async () => {
+    const { ZCached } = await import('../../src/client/client.js');
+    expect(new ZCached({ poolSize: 8 }).connectionPool.largeRequestConnections).toBe(2);
+    expect(new ZCached({ poolSize: 8, largeRequestConnections: 3 }).connectionPool.largeRequestConnections).toBe(3);
+    expect(new ZCached('zcached://127.0.0.1:7556?poolSize=4&largeRequestConnections=2').connectionPool.largeRequestConnections).toBe(2);
+    expect(() => new ZCached({ largeRequestConnections: 0 })).toThrow(new RangeError('largeRequestConnections must be a positive integer, got 0'));
+    expect(() => new ZCached('zcached://127.0.0.1:7556?largeRequestConnections=0')).toThrow(RangeError);
+    expect(() => new ZCached({ largeRequestConnections: '2' as unknown as number })).toThrow(TypeError);
+    expect(() => new ZCached({ largeRequestConection: 2 } as object)).toThrow(/largeRequestConnections/);
+  });
+});
