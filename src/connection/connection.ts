@@ -5,8 +5,8 @@
  * - the lifecycle (connection-lifecycle.ts: the XState machine, the socket
  *   it opens, what each state change does) for connect, back-off, break and close;
  * - the request queue (plain code) for the per-request hot path;
- * - the wire pump (wire-pump.ts, plain code): one write per turn, the
- *   turn's clock, reading and decoding replies;
+ * - the wire pump (wire-pump.ts, plain code): one write per turn,
+ *   reading and decoding replies;
  * - the transport (the effect layer) for the socket itself.
  *
  * This module holds the class and its public API.
@@ -80,7 +80,7 @@ export class Connection implements AsyncDisposable {
   #totalRequests = 0;
   /** {@link largeRequestBytes}: the write limit of the dialect in use when it pipelines (read per request by the pool). */
   #largeRequestBytes: number;
-  /** Writes, reads and the turn's clock (wire-pump.ts). */
+  /** Writes and reads (wire-pump.ts). */
   readonly #pump: WirePump;
   /** The close under way, if any (set by the lifecycle's `close`). */
   #closing: Promise<void> | undefined;
@@ -269,6 +269,7 @@ export class Connection implements AsyncDisposable {
    * connected afterwards; never rejects.
    */
   tryReconnect(): Promise<boolean> {
+    if (this.#state === 'connected') this.#pump.settleRead(); // replies already read settle first
     return this.#lifecycle.tryReconnect();
   }
 
@@ -326,9 +327,8 @@ export class Connection implements AsyncDisposable {
       return Promise.reject(new ConnectionError(this.describeState(), lastError === undefined ? undefined : { cause: lastError }));
     }
     if (options !== undefined) assertRequestOptions(options, 'Connection.send');
-    // Connected: schedules this turn's write and reads the turn's clock (once per turn).
-    const now = state === 'connected' ? this.#pump.turnClock() : undefined;
-    const promise = this.#requests.enqueue(command, options, false, now, notFoundAsUndefined);
+    const promise = this.#requests.enqueue(command, options, false, notFoundAsUndefined);
+    if (state === 'connected') this.#pump.flushSoon();
     this.#totalRequests++;
     return promise;
   }
@@ -345,6 +345,7 @@ export class Connection implements AsyncDisposable {
    * @throws RangeError for a `timeout` that is negative or past 2^31 - 1 ms
    */
   close(options: CloseOptions = {}): Promise<void> {
+    if (this.#state === 'connected') this.#pump.settleRead(); // replies already read settle first
     return this.#lifecycle.close(options);
   }
 

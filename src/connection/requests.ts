@@ -160,15 +160,12 @@ export class RequestQueue {
    *
    * @param probe - a health probe (keep-alive PING): when it times out on
    *   the wire the connection is reset, with or without pipelining
-   * @param now - `performance.now()`, or a reading of it taken earlier in
-   *   the same event-loop turn (the deadline counts from it, as Node's own
-   *   timers count from the loop's time); read here when not given
    * @param notFoundAsUndefined - the server's "key not found" error reply
    *   resolves the request with `undefined` instead of rejecting it
    * @throws TypeError / RangeError / DialectError synchronously for a command
    *   that cannot be sent; nothing is queued
    */
-  enqueue(command: Command, options?: RequestOptions, probe = false, now?: number, notFoundAsUndefined = false): Promise<Reply> {
+  enqueue(command: Command, options?: RequestOptions, probe = false, notFoundAsUndefined = false): Promise<Reply> {
     const unsent = this.#unsent;
     const start = unsent.end;
     const end = unsent.append(command);
@@ -183,7 +180,7 @@ export class RequestQueue {
     }
     const bytes = this.#pipelining ? undefined : unsent.takeLast();
     const timeout = options?.timeout ?? this.#options.timeoutLimit;
-    const deadline = (now ?? performance.now()) + timeout;
+    const deadline = performance.now() + timeout;
     const promise = new Promise<Reply>(captureSettlers);
     const request = new PendingRequest(bytes, start, end, deadline, timeout, capturedResolve, capturedReject);
     request.probe = probe;

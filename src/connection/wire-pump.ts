@@ -1,7 +1,7 @@
 /**
  * The bytes of one connection, both ways, in plain code on the hot path:
- * when the waiting requests are written (one write per turn), the clock
- * their deadlines count from, and how the reply stream is read and decoded
+ * when the waiting requests are written (one write per turn), and how the
+ * reply stream is read and decoded
  * (a large read in two turns, read-split.ts). `Connection` owns one and
  * wires it to its lifecycle; nothing here knows about states or the
  * machine beyond "connected" and "broken".
@@ -15,9 +15,6 @@ import type { DecodedReply } from '../protocol/values.js';
 import { ReadSplit } from './read-split.js';
 import type { RequestQueue } from './requests.js';
 import type { Transport } from './transport.js';
-
-/** A turn's clock reading serves at most this many requests (a long synchronous loop of sends reads it again). */
-export const TURN_CLOCK_REQUESTS = 256;
 
 /** What the pump asks of its connection. */
 export interface PumpHost {
@@ -41,10 +38,6 @@ export class WirePump {
   /** A flush is scheduled for this turn (as an immediate, or as a microtask on an idle connection). */
   #flushScheduled = false;
   #flushImmediate: NodeJS.Immediate | undefined;
-  /** `performance.now()` when this turn's flush was scheduled: the time requests sent in this turn count their deadlines from. */
-  #turnNow = 0;
-  /** Requests sent since {@link #turnNow} was read. */
-  #turnRequests = 0;
   /** A large read is decoded in two turns, so that the client and the server overlap. */
   readonly #split = new ReadSplit(() => this.#onSecondPart());
 
@@ -52,18 +45,6 @@ export class WirePump {
     this.#requests = requests;
     this.#decoder = decoder;
     this.#host = host;
-  }
-
-  /**
-   * A request is about to be queued on the connected connection: schedules
-   * this turn's flush if needed and returns the clock its deadline counts
-   * from (one `performance.now()` per turn, and per {@link TURN_CLOCK_REQUESTS}
-   * requests, as Node's timers count from the loop's time).
-   */
-  turnClock(): number {
-    if (!this.#flushScheduled) this.flushSoon();
-    else if (++this.#turnRequests >= TURN_CLOCK_REQUESTS) this.#readTurnClock();
-    return this.#turnNow;
   }
 
   /**
@@ -76,7 +57,6 @@ export class WirePump {
   flushSoon(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    this.#readTurnClock();
     if (this.#requests.onTheWire === 0) queueMicrotask(this.#flushNow);
     else this.#flushImmediate = setImmediate(this.#flushNow);
   }
@@ -94,7 +74,11 @@ export class WirePump {
     this.transport = transport;
   }
 
-  /** The socket is gone (destroyed here): bytes read from it and not decoded are forgotten. */
+  /**
+   * The socket is gone (destroyed here). Call {@link settleRead} first
+   * while the connection is still connected: what is still deferred here
+   * is forgotten.
+   */
   detach(): void {
     const transport = this.transport;
     this.transport = undefined;
@@ -115,11 +99,6 @@ export class WirePump {
     if (this.#split.deferred !== undefined) this.#decode(this.#split.take());
     this.#decode(this.#split.firstPart(chunk, this.#requests.onTheWire));
   };
-
-  #readTurnClock(): void {
-    this.#turnNow = performance.now();
-    this.#turnRequests = 0;
-  }
 
   readonly #flushNow = (): void => {
     if (!this.#flushScheduled) return;

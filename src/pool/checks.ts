@@ -67,9 +67,9 @@ export function checkPoolOptions(options: unknown): number | undefined {
       throw new TypeError(`ConnectionPool options: unknown option '${key}' (known: largeRequestConnections)`);
     }
   }
-  const value = (options as { largeRequestConnections?: unknown }).largeRequestConnections;
+  const value = Object.hasOwn(options, 'largeRequestConnections') ? (options as { largeRequestConnections?: unknown }).largeRequestConnections : undefined;
   if (value === undefined) return undefined;
   assertInteger(value, 'largeRequestConnections');
-  if (value < 1) throw new RangeError(`largeRequestConnections must be a positive integer, got ${value}`);
+  if (value < 1 || !Number.isSafeInteger(value)) throw new RangeError(`largeRequestConnections must be a positive integer, got ${value}`);
   return value;
 }

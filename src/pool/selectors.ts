@@ -100,13 +100,13 @@ export function leastLoaded<T extends LoadedConnection>(connections: readonly T[
  * order: when more are held (a burst of large requests spread them), the
  * others get no new large request, empty, and go back to small ones.
  *
- * 1. a lane with nothing pending (it writes the request at once);
+ * 0. with `spread` (no small request is around to be displaced: a bulk load
+ *    of large values), the connected connection with the fewest pending
+ *    requests, held or not: the whole pool carries the load;
+ * 1. else a lane with nothing pending (it writes the request at once);
  * 2. else, while fewer than `maxHeld` connections are held, one more: the
  *    least-loaded one, scanning from `start` (its small requests go out
- *    first, then the large one alone); past `maxHeld` too when `spread`
- *    and one is idle, and with `spread` any idle held one (no small request
- *    is around to be displaced: a bulk load of large values uses the whole
- *    pool);
+ *    first, then the large one alone);
  * 3. else the lane with the fewest pending requests;
  * 4. `undefined` when none is connected.
  *
@@ -115,8 +115,8 @@ export function leastLoaded<T extends LoadedConnection>(connections: readonly T[
  * @param start - where the scan for a new connection starts (modulo the length), as in {@link leastLoaded}
  * @param maxHeld - how many connections large requests may hold at once
  *   (an integer >= 1; at least one is always used)
- * @param spread - no small request was routed since the last large one:
- *   idle connections may be held past `maxHeld`
+ * @param spread - no small request was routed lately (see `ConnectionPool`):
+ *   any connection may take the request, the least loaded first
  */
 export function forLargeRequest<T extends LoadedConnection>(
   connections: readonly T[],
@@ -126,21 +126,28 @@ export function forLargeRequest<T extends LoadedConnection>(
 ): T | undefined {
   const count = connections.length;
   if (count === 0) return undefined;
+  let index = start % count;
+  if (index < 0) index += count;
+  if (spread) {
+    let best: T | undefined;
+    for (let seen = 0; seen < count; seen++) {
+      const connection = connections[index]!;
+      if (connection.state === 'connected' && (best === undefined || connection.pendingRequests < best.pendingRequests)) best = connection;
+      index = index + 1 === count ? 0 : index + 1;
+    }
+    return best;
+  }
   const lanes = Math.max(1, maxHeld);
   let held = 0;
   let bestLane: T | undefined;
-  let idleHeld: T | undefined;
   for (let i = 0; i < count; i++) {
     const connection = connections[i]!;
     if (connection.state !== 'connected' || connection.blocked !== true) continue;
     held++;
     if (held <= lanes && (bestLane === undefined || connection.pendingRequests < bestLane.pendingRequests)) bestLane = connection;
-    if (connection.pendingRequests === 0) idleHeld ??= connection;
   }
   if (bestLane !== undefined && bestLane.pendingRequests === 0) return bestLane;
   let bestOther: T | undefined;
-  let index = start % count;
-  if (index < 0) index += count;
   for (let seen = 0; seen < count; seen++) {
     const connection = connections[index]!;
     if (connection.state === 'connected' && connection.blocked !== true && (bestOther === undefined || connection.pendingRequests < bestOther.pendingRequests)) {
@@ -148,8 +155,7 @@ export function forLargeRequest<T extends LoadedConnection>(
     }
     index = index + 1 === count ? 0 : index + 1;
   }
-  if (bestOther !== undefined && (held < lanes || (spread && bestOther.pendingRequests === 0))) return bestOther;
-  if (spread && idleHeld !== undefined) return idleHeld;
+  if (bestOther !== undefined && held < lanes) return bestOther;
   return bestLane ?? bestOther;
 }
 

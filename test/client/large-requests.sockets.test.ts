@@ -53,6 +53,11 @@ describe('large requests on a pool of 4, current server', () => {
         await Promise.all(writes);
       }
       expect(connections.every((c, i) => c.totalRequests - before[i]! > 0)).toBe(true);
+      // 400 at once: spread over the pool, not queued on one connection.
+      const mid = connections.map((c) => c.totalRequests);
+      await Promise.all(Array.from({ length: 400 }, (_, i) => client.set(`burst:${i}`, 'v'.repeat(10_000))));
+      const shares = connections.map((c, i) => c.totalRequests - mid[i]!);
+      expect(Math.min(...shares), `shares ${shares.join('/')}`).toBeGreaterThanOrEqual(60);
       expect(server.crashLog).toEqual([]);
     } finally {
       await client.close();

@@ -27,8 +27,10 @@ describe('forLargeRequest', () => {
       expect(forLargeRequest([entry('a', 5), entry('b', 0, true), entry('c', 0)], start, 1)?.id).toBe('b');
       // At the limit, an idle connection is taken only when no small request is around (spread).
       expect(forLargeRequest([entry('a', 5), entry('b', 2, true), entry('c', 0)], start, 1)?.id).toBe('b');
+      // With spread (a bulk load, no small request around): the least loaded, held or not.
       expect(forLargeRequest([entry('a', 5), entry('b', 2, true), entry('c', 0)], start, 1, true)?.id).toBe('c');
-      expect(forLargeRequest([entry('a', 5), entry('b', 2, true), entry('c', 1)], start, 1, true)?.id).toBe('b');
+      expect(forLargeRequest([entry('a', 5), entry('b', 2, true), entry('c', 3)], start, 1, true)?.id).toBe('b');
+      expect(forLargeRequest([entry('a', 1), entry('b', 2, true), entry('c', 3, true)], start, 1, true)?.id).toBe('a');
     }
   });
 
@@ -57,7 +59,7 @@ describe('forLargeRequest', () => {
     expect(forLargeRequest([], 3, 1)).toBeUndefined();
   });
 
-  it('property: never holds a new connection past the limit unless idle with spread, and always answers when one is connected', () => {
+  it('property: never holds a new connection past the limit or uses a held one past the lanes, unless spread (then the least loaded); always answers when one is connected', () => {
     const arbitraryEntry = fc.record({
       pendingRequests: fc.nat(20),
       blocked: fc.boolean(),
@@ -70,13 +72,15 @@ describe('forLargeRequest', () => {
         const chosen = forLargeRequest(connections, start, maxHeld, spread);
         if (live.length === 0) return chosen === undefined;
         if (chosen === undefined || chosen.state !== 'connected') return false;
+        // Spread: the least loaded of all, held or not.
+        if (spread) return live.every((c) => c.pendingRequests >= chosen.pendingRequests);
         const held = live.filter((c) => c.blocked === true).length;
-        // A new connection past the limit: only when none is held yet, or an idle one with spread.
-        if (chosen.blocked !== true && held >= maxHeld && !(spread && chosen.pendingRequests === 0) && held > 0) return false;
+        // A new connection past the limit: never (without spread).
+        if (chosen.blocked !== true && held >= maxHeld && held > 0) return false;
         // Lanes: the first maxHeld held connections in pool order. A held connection that is not a
         // lane gets a large request only when idle and spread; a busy lane only when no lane is idle.
         const lanes = live.filter((c) => c.blocked === true).slice(0, maxHeld);
-        if (chosen.blocked === true && !lanes.includes(chosen) && !(spread && chosen.pendingRequests === 0)) return false;
+        if (chosen.blocked === true && !lanes.includes(chosen)) return false;
         if (chosen.blocked === true && chosen.pendingRequests > 0 && lanes.some((c) => c.pendingRequests === 0)) return false;
         return true;
       }),
@@ -119,7 +123,7 @@ describe('ConnectionPool.getConnectionForRequest(command)', () => {
     await pool.close();
   });
 
-  it('after 8 large requests in a row (no small one between), an idle connection is taken past the limit: a bulk load uses the pool', async () => {
+  it('after 8 large requests in a row (no small one between), the least-loaded connection takes the next, held or not: a bulk load uses the pool', async () => {
     const pool = await poolOf(4);
     const [a, b, c, d] = pool.connections as LimitedFake[];
     a!.blocked = true;
@@ -170,6 +174,9 @@ describe('ConnectionPool.getConnectionForRequest(command)', () => {
     const factory = (): FakeConnection => new FakeConnection();
     expect(() => new ConnectionPool(2, factory, { largeRequestConnections: 0 })).toThrow(new RangeError('largeRequestConnections must be a positive integer, got 0'));
     expect(() => new ConnectionPool(2, factory, { largeRequestConnections: 1.5 })).toThrow(RangeError);
+    expect(() => new ConnectionPool(2, factory, { largeRequestConnections: 2 ** 53 })).toThrow(RangeError);
+    expect(() => new ConnectionPool(2, factory, { largeRequestConnections: 1e300 })).toThrow(RangeError);
+    expect(new ConnectionPool(8, factory, Object.create({ largeRequestConnections: 7 }) as object).largeRequestConnections).toBe(2); // own keys only
     expect(() => new ConnectionPool(2, factory, { largeRequestConnections: '2' as unknown as number })).toThrow(new TypeError('largeRequestConnections must be a number, got "2"'));
     expect(() => new ConnectionPool(2, factory, { largeRequestConection: 2 } as object)).toThrow(/unknown option 'largeRequestConection'/);
     expect(() => new ConnectionPool(2, factory, 3 as unknown as object)).toThrow(TypeError);
