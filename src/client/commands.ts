@@ -123,11 +123,8 @@ export const replies = {
   mget: (reply: Reply): Map<string, Reply> => expectReply('MGET', reply, isMap, 'a map'),
 };
 
-/** GET's answer to a missing key: `undefined`. */
-export function undefinedWhenNotFound(error: unknown): undefined {
-  if (isNotFound(error)) return undefined;
-  throw error;
-}
+/** GET's answer to a missing key: `undefined` (the connection layer's, shared). */
+export { undefinedWhenNotFound } from '../connection/not-found.js';
 
 /** DELETE's and EXISTS' answer to a missing key: `false`. */
 export function falseWhenNotFound(error: unknown): false {

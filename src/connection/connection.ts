@@ -269,7 +269,6 @@ export class Connection implements AsyncDisposable {
    * connected afterwards; never rejects.
    */
   tryReconnect(): Promise<boolean> {
-    if (this.#state === 'connected') this.#pump.settleRead(); // replies already read settle first
     return this.#lifecycle.tryReconnect();
   }
 
@@ -345,7 +344,6 @@ export class Connection implements AsyncDisposable {
    * @throws RangeError for a `timeout` that is negative or past 2^31 - 1 ms
    */
   close(options: CloseOptions = {}): Promise<void> {
-    if (this.#state === 'connected') this.#pump.settleRead(); // replies already read settle first
     return this.#lifecycle.close(options);
   }
 
@@ -403,9 +401,6 @@ export class Connection implements AsyncDisposable {
 
   /** The reply stream can no longer be trusted: break the connection (or, while closing, finish the close). */
   #break(error: Error): void {
-    if (this.#state !== 'connected') return;
-    // Replies already read settle their requests first (a socket that closed right after them).
-    this.#pump.settleRead();
     if (this.#state !== 'connected') return;
     if (this.#closing !== undefined) {
       this.#lifecycle.finishClose();

@@ -75,11 +75,12 @@ export class WirePump {
   }
 
   /**
-   * The socket is gone (destroyed here). Call {@link settleRead} first
-   * while the connection is still connected: what is still deferred here
-   * is forgotten.
+   * The socket is gone (destroyed here). Replies read from it and not
+   * decoded yet (the second part of a split read) settle their requests
+   * first: they arrived before the socket went.
    */
   detach(): void {
+    this.settleRead();
     const transport = this.transport;
     this.transport = undefined;
     transport?.destroy();
@@ -116,6 +117,7 @@ export class WirePump {
       this.#decoder.push(chunk, this.#onReply);
     } catch (error) {
       const cause = error instanceof ZCachedError ? error : new ProtocolError('cannot decode the reply stream', { cause: error });
+      this.#split.clear(); // the stream is out of step: nothing after this is decoded
       this.#host.broken(cause);
       return;
     }

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import { ZCached, type CommandOptions, type ZCachedOptions } from '../client/client.js';
 import type { CodecOption } from '../client/codec.js';
-import { isNotFound, replies } from '../client/commands.js';
+import { isNotFound, replies, undefinedWhenNotFound } from '../client/commands.js';
 import { assertKnownOptions, optionNames } from '../connection/option-keys.js';
 import type { Command } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
@@ -311,9 +311,4 @@ function assertSerialized(value: unknown, key: string): asserts value is string 
       `KeyvZCached stores the strings Keyv's serializer makes; got ${value === null ? 'null' : typeof value} for ${JSON.stringify(key)} (keep Keyv's serialize option)`,
     );
   }
-}
-
-function undefinedWhenNotFound(error: unknown): undefined {
-  if (isNotFound(error)) return undefined;
-  throw error;
 }

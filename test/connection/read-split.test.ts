@@ -106,6 +106,29 @@ describe('a connection decodes a large read in two turns', () => {
     }
   });
 
+  it('a read that breaks the framing in its first half: its second half is never decoded (no reply goes to the wrong request)', async () => {
+    const { connection, fake } = await connected();
+    const settled: { i: number; value?: unknown; error?: unknown }[] = [];
+    const replies = Array.from({ length: 64 }, (_, i) =>
+      connection.send(['ECHO', payload(i)]).then(
+        (value) => settled.push({ i, value }),
+        (error: unknown) => settled.push({ i, error }),
+      ),
+    );
+    await turn();
+    const reply = (i: number): string => `$${payload(i).length}\r\n${payload(i)}\r\n\x03`;
+    // Replies 0-9, then a byte no reply starts with, then replies 11-63 (about 3 KB: split in two).
+    const bytes = Array.from({ length: 10 }, (_, i) => reply(i)).join('') + '?oops\r\n\x03' + Array.from({ length: 53 }, (_, i) => reply(i + 11)).join('');
+    fake.socket!.reply(bytes);
+    await Promise.all(replies);
+    for (const entry of settled) {
+      if (entry.i < 10) expect(entry.value).toBe(payload(entry.i));
+      else expect(entry.error, `request ${entry.i} resolved with ${String(entry.value)}`).toBeInstanceOf(Error);
+    }
+    expect(settled).toHaveLength(64);
+    await connection.close({ force: true });
+  });
+
   it('replies read before the socket closed still settle their requests, with their values', async () => {
     const { connection, fake } = await connected();
     const replies = Array.from({ length: 64 }, (_, i) => connection.send(['ECHO', payload(i)]));
