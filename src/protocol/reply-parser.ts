@@ -66,9 +66,19 @@ function integerValue(buf: Buffer, start: number, end: number): number | bigint 
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
 }
 
+/**
+ * UTF-8 text of `buf[start, end)`. Node's `Buffer#utf8Slice` (what
+ * `toString('utf8', start, end)` ends in, without its argument checks and
+ * encoding lookup) where the runtime has it; `toString` elsewhere.
+ */
+const utf8Text: (buf: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as { utf8Slice?: unknown }).utf8Slice === 'function'
+    ? (buf, start, end) => (buf as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(start, end)
+    : (buf, start, end) => buf.toString('utf8', start, end);
+
 export const jsBuilder = (bulkAsBuffer: boolean): Builder<DecodedReply> => ({
   simple: (buf, start, end) => (end - start === 2 && buf[start] === 0x4f && buf[start + 1] === 0x4b ? 'OK' : buf.toString('utf8', start, end)),
-  bulk: bulkAsBuffer ? (buf, start, end) => Buffer.copyBytesFrom(buf, start, end - start) : (buf, start, end) => buf.toString('utf8', start, end),
+  bulk: bulkAsBuffer ? (buf, start, end) => Buffer.copyBytesFrom(buf, start, end - start) : utf8Text,
   integer: integerValue,
   float: (value) => value,
   boolean: (value) => value,
