@@ -32,8 +32,12 @@ export class PendingRequest {
     /** With pipelining: where its bytes start and end in the stream of encoded requests (absolute offsets). */
     public start: number,
     public end: number,
-    /** When the request has waited too long (`performance.now()` time, ms). */
-    readonly deadline: number,
+    /**
+     * When the request has waited too long (`performance.now()` time, ms);
+     * `Infinity` until the connection stamps it, at the end of the
+     * synchronous code that made it (see `RequestQueue.enqueue`).
+     */
+    public deadline: number,
     /** Its time limit in ms, for the error message. */
     readonly timeout: number,
     readonly resolve: (reply: Reply) => void,

@@ -55,6 +55,8 @@ export class RequestQueue {
   /** True while the live requests' deadlines rise in request order (as with one time limit for all). */
   #ordered = true;
   #lastDeadline = -Infinity;
+  /** Requests made since the last {@link #stamp}: their deadlines are still `Infinity`. */
+  readonly #unstamped: PendingRequest[] = [];
   /** The oldest written request when the stream was last reported stalled (reported once each). */
   #stalledOn: PendingRequest | undefined;
   /** One 'abort' listener per signal, fanning out to the requests that share it. */
@@ -180,9 +182,8 @@ export class RequestQueue {
     }
     const bytes = this.#pipelining ? undefined : unsent.takeLast();
     const timeout = options?.timeout ?? this.#options.timeoutLimit;
-    const deadline = performance.now() + timeout;
     const promise = new Promise<Reply>(captureSettlers);
-    const request = new PendingRequest(bytes, start, end, deadline, timeout, capturedResolve, capturedReject);
+    const request = new PendingRequest(bytes, start, end, Infinity, timeout, capturedResolve, capturedReject);
     request.probe = probe;
     request.notFoundAsUndefined = notFoundAsUndefined;
     request.command = command;
@@ -190,11 +191,35 @@ export class RequestQueue {
     this.#waiting.push(request);
     if (this.#pipelining) this.#pipelined.queued(end - start);
     this.#pending++;
-    if (deadline < this.#lastDeadline) this.#ordered = false;
-    this.#lastDeadline = deadline;
-    if (this.#timer === undefined || deadline < this.#timerAt) this.#arm(deadline);
+    if (this.#unstamped.push(request) === 1) queueMicrotask(this.#stamp);
     return promise;
   }
+
+  /**
+   * Gives the requests made since the last stamp their deadlines: one clock
+   * read per stretch of synchronous code instead of one per request (a
+   * `performance.now()` is ~50 ns, ~6 % of a pipelined GET). It runs as a
+   * microtask, so before any timer can fire: a deadline counts from the end
+   * of the synchronous code that made the request, never from before the
+   * call (time the caller held the event loop could not have timed anything
+   * out anyway).
+   */
+  readonly #stamp = (): void => {
+    const unstamped = this.#unstamped;
+    const now = performance.now();
+    let earliest = Infinity;
+    for (let i = 0; i < unstamped.length; i++) {
+      // Settled ones too: one aborted while on the wire still times a stalled reply stream.
+      const request = unstamped[i] as PendingRequest;
+      const deadline = now + request.timeout;
+      request.deadline = deadline;
+      if (deadline < this.#lastDeadline) this.#ordered = false;
+      this.#lastDeadline = deadline;
+      if (deadline < earliest) earliest = deadline;
+    }
+    unstamped.length = 0;
+    if (earliest !== Infinity && (this.#timer === undefined || earliest < this.#timerAt)) this.#arm(earliest);
+  };
 
   /**
    * Writes what the dialect allows. Without pipelining: the next request,
@@ -261,6 +286,7 @@ export class RequestQueue {
   dispose(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#unstamped.length = 0; // nor is one armed for requests not stamped yet
   }
 
   #settle(request: PendingRequest, error: Error | undefined, reply?: Reply | undefined): void {

@@ -143,29 +143,41 @@ describe('a connection decodes a large read in two turns', () => {
   });
 });
 
-describe('deadlines count from the call', () => {
-  it("a request's time limit counts from when it was sent, even after long synchronous work in the same turn", async () => {
+describe('deadlines', () => {
+  it("a request's time limit counts from the end of the synchronous code that made it: never early, even after long synchronous work", async () => {
     const { connection } = await connected();
     const { TimeoutError } = await import('../../src/errors.js');
     const { vi } = await import('vitest');
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
-      const first = connection.send(['ECHO', 'a'], { timeout: 100 });
+      const settledAt: Record<string, number> = {};
+      const track = (name: string, p: Promise<unknown>): Promise<unknown> => {
+        p.then(
+          () => (settledAt[name] = performance.now()),
+          () => (settledAt[name] = performance.now()),
+        );
+        return p;
+      };
+      const start = performance.now();
+      const first = track('first', connection.send(['ECHO', 'a'], { timeout: 100 }));
       vi.advanceTimersByTime(300); // 300 ms of synchronous work: no await in between
-      const later = connection.send(['ECHO', 'b'], { timeout: 200 });
+      const later = track('later', connection.send(['ECHO', 'b'], { timeout: 200 }));
       for (const p of [first, later]) p.catch(() => {});
+      await Promise.resolve(); // the code yields: both are stamped now, at start + 300
+      vi.advanceTimersByTime(99);
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(settledAt).toEqual({}); // 'first' is not timed out by the 300 ms its caller held the loop
+      vi.advanceTimersByTime(2);
       await expect(first).rejects.toBeInstanceOf(TimeoutError);
-      let settled = false;
-      later.then(
-        () => (settled = true),
-        () => (settled = true),
-      );
-      vi.advanceTimersByTime(150);
+      expect(settledAt.first! - start).toBeGreaterThanOrEqual(400);
+      vi.advanceTimersByTime(98);
       await Promise.resolve();
       await Promise.resolve();
-      expect(settled).toBe(false); // due 200 ms after it was sent, not after the first one
-      vi.advanceTimersByTime(60);
+      expect(settledAt.later).toBeUndefined(); // due 200 ms after the stamp, not after 'first'
+      vi.advanceTimersByTime(2);
       await expect(later).rejects.toBeInstanceOf(TimeoutError);
+      expect(settledAt.later! - start).toBeGreaterThanOrEqual(500);
     } finally {
       vi.useRealTimers();
       await connection.close({ force: true });

@@ -106,14 +106,17 @@ describe('error messages', () => {
 });
 
 describe('the one timer', () => {
-  it('is armed for the deadline plus 1 ms, never earlier', () => {
+  it('is armed for the deadline plus 1 ms, never earlier, once the code that made the request yields', async () => {
     vi.useFakeTimers();
     const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
     const { queue } = harness(PIPELINING, { timeoutLimit: 100 });
     queue.enqueue(get(1)).catch(() => undefined);
+    expect(setTimeoutSpy).not.toHaveBeenCalled(); // stamped at the end of this synchronous stretch
+    await Promise.resolve();
     expect(setTimeoutSpy).toHaveBeenCalledTimes(1);
     expect(setTimeoutSpy.mock.calls[0]?.[1]).toBe(101);
     queue.enqueue(get(2), { timeout: 40 }).catch(() => undefined);
+    await Promise.resolve();
     expect(setTimeoutSpy.mock.calls[1]?.[1]).toBe(41);
     queue.failAll(new Error('end'));
     queue.dispose();
