@@ -295,6 +295,7 @@ export async function timedRun(handle, { op, data, inFlight, seconds }) {
   const run = { count: 0, deadline: 0, failure: undefined };
   const loops = new Array(inFlight);
   const windowStart = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   run.deadline = start + seconds * 1000;
   const stride = inFlight;
@@ -306,13 +307,17 @@ export async function timedRun(handle, { op, data, inFlight, seconds }) {
   }
   await Promise.all(loops);
   const elapsed = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   const windowEnd = process.hrtime.bigint();
   histogram.reset();
   histogram.recordAll(samples, run.count);
   const [p50, p99] = histogram.percentilesMs([50, 99]);
   // The monotonic-clock span of the run in µs: the clock of --cpu-prof sample timestamps.
   const window = [Number(windowStart / 1000n), Number(windowEnd / 1000n)];
-  const result = { ops: run.count / elapsed, p50, p99, count: run.count, window };
+  // This process's CPU time (user + system, this harness's loops included) per operation, µs:
+  // what a client costs, read beside ops/s, and less at the mercy of other work on the machine.
+  const cpuUs = run.count > 0 ? (cpu.user + cpu.system) / run.count : Number.NaN;
+  const result = { ops: run.count / elapsed, p50, p99, cpuUs, count: run.count, window };
   if (run.failure !== undefined) result.failure = run.failure;
   return result;
 }
@@ -363,7 +368,8 @@ async function runCell(clients, cell, data, settings, log) {
       ops: median(series.map((r) => r.ops)),
       p50: median(series.map((r) => r.p50)),
       p99: median(series.map((r) => r.p99)),
-      rounds: series.map(({ ops, p50, p99, count, window }) => ({ ops: Math.round(ops), p50, p99, count, window })),
+      cpuUs: median(series.map((r) => r.cpuUs)),
+      rounds: series.map(({ ops, p50, p99, cpuUs, count, window }) => ({ ops: Math.round(ops), p50, p99, cpuUs: +cpuUs.toFixed(3), count, window })),
       ...(failures.length > 0 ? { failures } : {}),
     };
   }
@@ -377,6 +383,8 @@ async function runCell(clients, cell, data, settings, log) {
       opsPerRound: pairedRatios(opsA, opsB).map((x) => +x.toFixed(3)),
       p50: pairedRatio(runs[a.id].map((r) => r.p50), runs[b.id].map((r) => r.p50)),
       p99: pairedRatio(runs[a.id].map((r) => r.p99), runs[b.id].map((r) => r.p99)),
+      // Peer's CPU per operation over ours: > 1 means we spend less.
+      cpu: pairedRatio(runs[b.id].map((r) => r.cpuUs), runs[a.id].map((r) => r.cpuUs)),
     };
   };
   for (const a of ours) for (const b of peers) pair(a, b);
@@ -488,6 +496,14 @@ export function throughputRows(results, clients) {
   }));
 }
 
+/** Rows for console.table: median client CPU per operation (µs, user + system, harness included). */
+export function cpuRows(results, clients) {
+  return results.map((r) => ({
+    cell: r.name,
+    ...Object.fromEntries(clients.map((c) => [c.label, `${r.clients[c.id]?.cpuUs?.toFixed(2) ?? '-'} µs`])),
+  }));
+}
+
 /** Rows for console.table: median p50 / p99 per client. */
 export function latencyRows(results, clients) {
   return results.map((r) => ({
@@ -503,6 +519,7 @@ export function ratioRows(results) {
     const row = { cell: r.name };
     for (const key of keys) row[`${key} ops`] = formatRatio(r.ratios[key]?.ops);
     for (const key of keys.filter((k) => k.endsWith('/node-redis'))) row[`${key} p99`] = formatRatio(r.ratios[key]?.p99);
+    for (const key of keys.filter((k) => k.startsWith('zc1/node-redis'))) row[`${key} cpu`] = formatRatio(r.ratios[key]?.cpu);
     return row;
   });
 }
@@ -528,6 +545,8 @@ async function main() {
     }
     console.log('\nops/s (median over rounds)');
     console.table(throughputRows(results, clients));
+    console.log('client CPU per operation (median over rounds; user + system of this process, harness included)');
+    console.table(cpuRows(results, clients));
     console.log('latency p50 / p99 (median over rounds)');
     console.table(latencyRows(results, clients));
     if (results.some((r) => Object.keys(r.ratios).length > 0)) {

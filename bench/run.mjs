@@ -25,6 +25,7 @@ import {
   REDIS_CLIENTS,
   benchSettings,
   clientVersions,
+  cpuRows,
   latencyRows,
   runComparison,
   startEmbeddedServer,
@@ -266,6 +267,16 @@ function ratioTable(cells) {
   });
 }
 
+function cpuRatioTable(cells) {
+  return cells.map((cell) => {
+    const row = { cell: cell.name };
+    for (const [key, label] of RATIO_COLUMNS.filter(([k]) => k.startsWith('zc1/'))) {
+      if (cell.ratios[key]?.cpu !== undefined) row[label] = formatRatio(cell.ratios[key].cpu);
+    }
+    return row;
+  });
+}
+
 function latencyRatioTable(cells) {
   return cells.map((cell) => {
     const row = { cell: cell.name };
@@ -297,6 +308,10 @@ function printReport() {
     const cells = report.comparison;
     section('ZCached vs node-redis vs ioredis on redis-server: ops/s');
     console.table(throughputRows(cells, REDIS_CLIENTS));
+    section('client CPU per operation (µs, user + system, harness loops included)');
+    console.table(cpuRows(cells, REDIS_CLIENTS));
+    section('CPU ratios (median of per-round peer/ours; > 1: we spend less CPU per operation)');
+    console.table(cpuRatioTable(cells));
     section('latency p50 / p99');
     console.table(latencyRows(cells, REDIS_CLIENTS));
     section('throughput ratios (median of per-round ours/peer; > 1: we are faster)');

@@ -256,7 +256,8 @@ export class RequestQueue {
     if (request === undefined) return false;
     if (this.#pipelining) this.#pipelined.answered(request, this.#written.length === 0);
     if (!request.settled) {
-      if (!(reply instanceof ServerError)) this.#settle(request, undefined, reply);
+      // Strings and numbers first: ServerError's instanceof (error-brand.ts) is a function call.
+      if (typeof reply !== 'object' || reply === null || !(reply instanceof ServerError)) this.#settle(request, undefined, reply);
       else if (request.notFoundAsUndefined && isNotFound(reply)) this.#settle(request, undefined, undefined);
       else this.#settle(request, reply);
     }

@@ -244,6 +244,27 @@ export class Parser<T> {
 
   /** Reads the length in a `$`/`*`/`%`/`~` header; -1 for the RESP2 null form. */
   #length(): number {
+    // The common case in plain code: up to 15 digits then CRLF, all in the buffer (no native indexOf).
+    const buf = this.buf;
+    const start = this.pos;
+    const last = Math.min(buf.length - 1, start + 16);
+    let n = 0;
+    for (let i = start; i < last; i++) {
+      const byte = buf[i] as number;
+      if (byte === 0x0d) {
+        if (i === start || buf[i + 1] !== 0x0a) break;
+        this.pos = i + 2;
+        return n;
+      }
+      const d = byte - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    return this.#lengthSlow();
+  }
+
+  /** {@link #length} for the rest: `-1`, a header not all in the buffer yet, and malformed ones. */
+  #lengthSlow(): number {
     const start = this.pos;
     const end = this.#lineEnd(MAX_HEADER_BYTES);
     const buf = this.buf;
