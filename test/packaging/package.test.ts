@@ -19,15 +19,14 @@
  * While src/keyv/index.ts does not exist, the packed package.json leaves out
  * the 'zcached/keyv' entry and the consumers do not import it.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumers, type Consumer } from './consumers.js';
+import { buildAndPack, installPacked, ROOT, WITH_KEYV } from './pack.js';
 import { describeRun, run, type RunResult } from './run.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'node_modules/.bin');
 const TYPECHECK = path.join(ROOT, 'test/packaging/typecheck.mjs');
 const NODE = process.execPath;
@@ -36,7 +35,6 @@ const NODE = process.execPath;
 const SETUP_MS = 300_000;
 const CHILD_MS = 180_000;
 
-const WITH_KEYV = existsSync(path.join(ROOT, 'src/keyv/index.ts'));
 const CONSUMERS = consumers(WITH_KEYV);
 const ENTRY_POINTS = WITH_KEYV ? ['.', './testing', './keyv'] : ['.', './testing'];
 
@@ -65,33 +63,6 @@ interface Prepared {
 let tmp: string | undefined;
 let prepared: Prepared | undefined;
 
-/** Throws with everything `result` printed unless it exited with 0. */
-function expectSuccess(result: RunResult): RunResult {
-  if (result.code !== 0) throw new Error(`failed: ${describeRun(result)}`);
-  return result;
-}
-
-/** The project's package.json, as it is packed. */
-function manifest(): Record<string, unknown> {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
-  if (!WITH_KEYV) {
-    const exports = pkg['exports'] as Record<string, unknown>;
-    delete exports['./keyv'];
-    const versions = pkg['typesVersions'] as Record<string, Record<string, unknown>> | undefined;
-    if (versions?.['*'] !== undefined) delete versions['*']['keyv'];
-  }
-  return pkg;
-}
-
-/** Links `name` from this project's node_modules into `nodeModules`. */
-function linkDependency(nodeModules: string, name: string): void {
-  const target = path.join(ROOT, 'node_modules', name);
-  if (!existsSync(target)) throw new Error(`${name} is not installed in ${ROOT}/node_modules`);
-  const link = path.join(nodeModules, name);
-  mkdirSync(path.dirname(link), { recursive: true });
-  symlinkSync(target, link, 'dir');
-}
-
 /** Writes one consumer's files into `root/<name>/`. */
 function writeConsumer(root: string, consumer: Consumer): void {
   for (const [file, text] of Object.entries(consumer.files)) {
@@ -102,29 +73,16 @@ function writeConsumer(root: string, consumer: Consumer): void {
 }
 
 async function prepare(root: string): Promise<Prepared> {
-  // 1. The build, into a staging copy of the package's root.
-  const stage = path.join(root, 'stage');
-  mkdirSync(stage);
-  const pkg = manifest();
-  writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-  for (const file of ['README.md', 'LICENSE']) writeFileSync(path.join(stage, file), readFileSync(path.join(ROOT, file)));
-  expectSuccess(await run(NODE, [path.join(ROOT, 'scripts/build.mjs'), '--out-dir', path.join(stage, 'dist')], ROOT, CHILD_MS));
+  // 1. The build and one tarball (pack.ts).
+  const packed = await buildAndPack(root, CHILD_MS);
+  const tarball = packed.tarball;
 
-  // 2. One tarball.
-  const pack = expectSuccess(await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', root], stage, CHILD_MS));
-  const [packInfo] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
-  const tarball = path.join(root, packInfo.filename);
-
-  // 3. Unpacked once, where every consumer folder resolves it.
+  // 2. Unpacked once, where every consumer folder resolves it.
   const consumerRoot = path.join(root, 'consumers');
-  const nodeModules = path.join(consumerRoot, 'node_modules');
-  const installed = path.join(nodeModules, 'zcached');
-  mkdirSync(installed, { recursive: true });
-  expectSuccess(await run('tar', ['-xzf', tarball, '-C', installed, '--strip-components=1'], root, CHILD_MS));
-  const dependencies = Object.keys((pkg['dependencies'] ?? {}) as Record<string, string>);
-  for (const name of [...dependencies, 'keyv', '@types/node']) linkDependency(nodeModules, name);
+  mkdirSync(consumerRoot);
+  const installed = await installPacked(packed, consumerRoot, ['@types/node'], CHILD_MS);
 
-  // 4. The linters, while the consumers are compiled (all at once, by one process) and run.
+  // 3. The linters, while the consumers are compiled (all at once, by one process) and run.
   const lint = Promise.all([
     run(NODE, [path.join(BIN, 'attw'), tarball, '--format', 'json', '--no-definitely-typed'], root, CHILD_MS),
     run(NODE, [path.join(BIN, 'publint'), 'run', tarball, '--strict'], root, CHILD_MS),
@@ -132,8 +90,7 @@ async function prepare(root: string): Promise<Prepared> {
   try {
     const installedManifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as Record<string, unknown>;
     const licence = readFileSync(path.join(installed, 'LICENSE'), 'utf8');
-    const packed = packInfo.files.map((file) => file.path);
-    return { manifest: installedManifest, licence, packed, ...(await useConsumers(consumerRoot, lint)) };
+    return { manifest: installedManifest, licence, packed: packed.files, ...(await useConsumers(consumerRoot, lint)) };
   } finally {
     await lint.catch(() => undefined); // no child left running, whatever failed
   }
