@@ -63,8 +63,8 @@ const RUNTIMES = [
     label: 'Deno',
     dependency: ['deno', '2.9.6'],
     allowScripts: 'deno@2.9.6',
-    // Deno's permissions: sockets, the files of the test folder, the environment, os.* (os.cpus(), hostname).
-    command: [BIN('deno'), 'run', '--allow-net', '--allow-read', '--allow-write', '--allow-env', '--allow-sys'],
+    // Deno's permissions: sockets, reading files (the package, the examples), the environment, os.* (os.cpus(), hostname)
+    command: [BIN('deno'), 'run', '--allow-net', '--allow-read', '--allow-env', '--allow-sys'],
   },
 ];
 
