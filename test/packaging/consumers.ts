@@ -15,18 +15,39 @@
  * keep it alive until the test's bound kills it.
  */
 
+/**
+ * A TypeScript that compiles the consumers: 5.9 (the `typescript` package,
+ * through typecheck.mjs) or 7 (the `typescript7` package's `tsc`).
+ */
+export type Compiler = '5.9' | '7';
+
 /** One consumer project. */
 export interface Consumer {
   /** Folder name, and the value the program SETs and expects back. */
   readonly name: string;
   /** Files to write, by path relative to the folder. */
   readonly files: Readonly<Record<string, string>>;
-  /** Whether the project's own tsc (`tsc -p <folder>`) compiles it first. */
-  readonly typescript: boolean;
-  /** The file `node` runs (after compiling, for TypeScript). */
+  /**
+   * The TypeScripts that check and compile it, each into its own folder
+   * (see {@link mainOf}), before it runs: each one whose config it supports
+   * (TypeScript 7 removed `node10`; TypeScript 5.9 refuses `Bundler` with
+   * `module: CommonJS`). None for plain JavaScript.
+   */
+  readonly compilers: readonly Compiler[];
+  /** The file `node` runs: `main.js`, or for TypeScript the path under the build folder (`main.js` for `src/main.ts`). */
   readonly main: string;
   /** How 'zcached' must resolve: the CommonJS build or the ES module build. */
   readonly format: 'cjs' | 'esm';
+}
+
+/** Where `compiler` writes a TypeScript consumer's build: `out/` (TypeScript 5.9, the tsconfig's `outDir`), `out-ts7/`. */
+export function outDirOf(compiler: Compiler): string {
+  return compiler === '5.9' ? 'out' : 'out-ts7';
+}
+
+/** The file to run, relative to the consumer's folder, for its build by `compiler` (none: plain JavaScript). */
+export function mainOf(consumer: Consumer, compiler: Compiler | undefined): string {
+  return compiler === undefined ? consumer.main : `${outDirOf(compiler)}/${consumer.main}`;
 }
 
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
@@ -183,7 +204,7 @@ export function consumers(withKeyv: boolean): readonly Consumer[] {
         'package.json': json({ name: 'esm-js', private: true, type: 'module' }),
         'main.js': esmSyntax('esm-js', withKeyv, false, true, ESM_RESOLVED, true),
       },
-      typescript: false,
+      compilers: [],
       main: 'main.js',
       format: 'esm',
     },
@@ -193,7 +214,7 @@ export function consumers(withKeyv: boolean): readonly Consumer[] {
         'package.json': json({ name: 'cjs-js', private: true, type: 'commonjs' }),
         'main.js': requireSyntax('cjs-js', withKeyv),
       },
-      typescript: false,
+      compilers: [],
       main: 'main.js',
       format: 'cjs',
     },
@@ -204,8 +225,8 @@ export function consumers(withKeyv: boolean): readonly Consumer[] {
         'tsconfig.json': tsconfig({ module: 'NodeNext', moduleResolution: 'NodeNext', verbatimModuleSyntax: true }),
         'src/main.ts': esmSyntax('ts-nodenext-esm', withKeyv, true, true, ESM_RESOLVED),
       },
-      typescript: true,
-      main: 'out/main.js',
+      compilers: ['5.9', '7'],
+      main: 'main.js',
       format: 'esm',
     },
     {
@@ -217,8 +238,8 @@ export function consumers(withKeyv: boolean): readonly Consumer[] {
         'tsconfig.json': tsconfig({ module: 'NodeNext', moduleResolution: 'NodeNext' }),
         'src/main.ts': esmSyntax('ts-nodenext-cjs', withKeyv, true, false, CJS_RESOLVED),
       },
-      typescript: true,
-      main: 'out/main.js',
+      compilers: ['5.9', '7'],
+      main: 'main.js',
       format: 'cjs',
     },
     {
@@ -228,14 +249,16 @@ export function consumers(withKeyv: boolean): readonly Consumer[] {
         'tsconfig.json': tsconfig({ module: 'ESNext', moduleResolution: 'Bundler' }),
         'src/main.ts': esmSyntax('ts-bundler', withKeyv, true, true, ESM_RESOLVED),
       },
-      typescript: true,
-      main: 'out/main.js',
+      compilers: ['5.9', '7'],
+      main: 'main.js',
       format: 'esm',
     },
     {
       // The old default: node10 resolution (no `exports`; subpaths through
       // `typesVersions`) and no esModuleInterop (a default import of a
       // CommonJS module such as node:tls in a .d.ts fails with TS1192).
+      // TypeScript 5.9 only: TypeScript 7 removed node10 (TS5108) and
+      // always has esModuleInterop.
       name: 'ts-node10',
       files: {
         'package.json': json({ name: 'ts-node10', private: true, type: 'commonjs' }),
@@ -247,8 +270,22 @@ export function consumers(withKeyv: boolean): readonly Consumer[] {
         }),
         'src/main.ts': esmSyntax('ts-node10', withKeyv, true, false, CJS_RESOLVED),
       },
-      typescript: true,
-      main: 'out/main.js',
+      compilers: ['5.9'],
+      main: 'main.js',
+      format: 'cjs',
+    },
+    {
+      // What TypeScript 7 offers CommonJS projects instead of node10:
+      // `module: CommonJS` with `Bundler` resolution (TypeScript 5.9 refuses
+      // the pair, TS5095). Types from the `require` condition: dist/cjs.
+      name: 'ts-cjs-bundler',
+      files: {
+        'package.json': json({ name: 'ts-cjs-bundler', private: true, type: 'commonjs' }),
+        'tsconfig.json': tsconfig({ module: 'CommonJS', moduleResolution: 'Bundler' }),
+        'src/main.ts': esmSyntax('ts-cjs-bundler', withKeyv, true, false, CJS_RESOLVED),
+      },
+      compilers: ['7'],
+      main: 'main.js',
       format: 'cjs',
     },
   ];

@@ -2,13 +2,15 @@
  * The package as users get it: built with `npm run build`'s script, packed
  * with `npm pack`, unpacked once into a temporary `node_modules/zcached`
  * (its runtime dependencies and the optional `keyv` peer linked from this
- * project's node_modules: no registry install), then used from six consumer
+ * project's node_modules: no registry install), then used from seven consumer
  * projects in sub-folders (see consumers.ts): ES modules, CommonJS, and
- * TypeScript on `module nodenext` (ESM and CJS), `moduleResolution bundler`
- * and `node10` without esModuleInterop. The TypeScript consumers are checked
- * by typecheck.mjs with the project's TypeScript, the shipped `.d.ts`
- * included (as with `skipLibCheck: false`). publint and `attw` (Are the Types
- * Wrong) lint the same tarball.
+ * TypeScript on `module nodenext` (ESM and CJS), `moduleResolution bundler`,
+ * `node10` without esModuleInterop, and `module commonjs` with `bundler`.
+ * Each TypeScript consumer is checked and compiled by every TypeScript that
+ * supports its config, the shipped `.d.ts` included (as with `skipLibCheck:
+ * false`): TypeScript 5.9 through typecheck.mjs (all but the last), and
+ * TypeScript 7 with its own `tsc` (all but node10); each build then runs.
+ * publint and `attw` (Are the Types Wrong) lint the same tarball.
  *
  * The build goes to a temporary directory, never to dist/ (other work may be
  * running from there). Everything heavy happens once, in `beforeAll`; the
@@ -23,12 +25,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consumers, type Consumer } from './consumers.js';
+import { consumers, mainOf, outDirOf, type Compiler, type Consumer } from './consumers.js';
 import { buildAndPack, installPacked, ROOT, WITH_KEYV } from './pack.js';
 import { describeRun, run, type RunResult } from './run.js';
 
 const BIN = path.join(ROOT, 'node_modules/.bin');
 const TYPECHECK = path.join(ROOT, 'test/packaging/typecheck.mjs');
+/** TypeScript 7's command line (the `typescript7` alias of typescript@7). */
+const TSC7 = path.join(ROOT, 'node_modules/typescript7/bin/tsc');
 const NODE = process.execPath;
 
 /** The bound of the whole preparation, and of each child process in it. */
@@ -36,12 +40,42 @@ const SETUP_MS = 300_000;
 const CHILD_MS = 180_000;
 
 const CONSUMERS = consumers(WITH_KEYV);
+
+/** One program to run: a plain JavaScript consumer, or a TypeScript consumer as one compiler built it. */
+interface Build {
+  /** The test's name: the consumer's, with `(TypeScript 7 build)` after a TypeScript 7 build. */
+  readonly key: string;
+  readonly consumer: Consumer;
+  readonly compiler: Compiler | undefined;
+}
+const BUILDS: readonly Build[] = CONSUMERS.flatMap((consumer): Build[] =>
+  consumer.compilers.length === 0
+    ? [{ key: consumer.name, consumer, compiler: undefined }]
+    : consumer.compilers.map((compiler) => ({
+        key: compiler === '5.9' ? consumer.name : `${consumer.name} (TypeScript ${compiler} build)`,
+        consumer,
+        compiler,
+      })),
+);
 const ENTRY_POINTS = WITH_KEYV ? ['.', './testing', './keyv'] : ['.', './testing'];
 
-/** What typecheck.mjs reports for one project. */
+/** What typecheck.mjs (TypeScript 5.9), or TypeScript 7's `tsc --listFiles`, reports for one project. */
 interface TypeCheck {
   readonly diagnostics: string;
   readonly checked: readonly string[];
+}
+
+const PACKAGE_DIR = `${path.sep}node_modules${path.sep}zcached${path.sep}`;
+
+/** TypeScript 7's `tsc -p <dir> --listFiles` run as a {@link TypeCheck}: its errors, and the 'zcached' files in the program. */
+function typeCheck7(result: RunResult): TypeCheck {
+  const lines = result.stdout.split('\n').map((line) => line.trim());
+  const errors = lines.filter((line) => /\berror TS\d+:/.test(line));
+  const diagnostics = result.code === 0 && errors.length === 0 ? '' : [...errors, describeRun(result)].join('\n');
+  const checked = lines
+    .filter((line) => path.resolve(line).includes(PACKAGE_DIR))
+    .map((line) => path.resolve(line).split(PACKAGE_DIR)[1]!.split(path.sep).join('/'));
+  return { diagnostics, checked };
 }
 
 interface Prepared {
@@ -52,11 +86,13 @@ interface Prepared {
   readonly packed: readonly string[];
   readonly attw: RunResult;
   readonly publint: RunResult;
-  /** The run of typecheck.mjs over every TypeScript consumer. */
+  /** The run of typecheck.mjs (TypeScript 5.9) over every TypeScript consumer. */
   readonly typecheck: RunResult;
-  /** Per TypeScript consumer: what typecheck.mjs found (errors, and the package's files it checked). */
-  readonly checks: Readonly<Record<string, TypeCheck>>;
-  /** Per consumer: its program's run (none for a TypeScript consumer that did not compile). */
+  /** The version typecheck.mjs reported, and TypeScript 7's `tsc -v`. */
+  readonly versions: { readonly typescript: string; readonly typescript7: RunResult };
+  /** Per compiler, per TypeScript consumer it compiles: what it found (errors, and the package's files it checked). */
+  readonly checks: Readonly<Record<Compiler, Readonly<Record<string, TypeCheck>>>>;
+  /** Per build (see {@link BUILDS}): its program's run (none for a TypeScript consumer that did not compile). */
   readonly programs: ReadonlyMap<string, RunResult | undefined>;
 }
 
@@ -102,19 +138,36 @@ async function useConsumers(
   lint: Promise<[RunResult, RunResult]>,
 ): Promise<Omit<Prepared, 'manifest' | 'licence' | 'packed'>> {
   for (const consumer of CONSUMERS) writeConsumer(consumerRoot, consumer);
-  const typed = CONSUMERS.filter((consumer) => consumer.typescript).map((consumer) => consumer.name);
-  const typecheck = await run(NODE, [TYPECHECK, ...typed], consumerRoot, CHILD_MS);
-  let checks: Record<string, TypeCheck>;
+  const typed = CONSUMERS.filter((consumer) => consumer.compilers.includes('5.9')).map((consumer) => consumer.name);
+  const typed7 = CONSUMERS.filter((consumer) => consumer.compilers.includes('7'));
+  // TypeScript 5.9 (one process for all) and TypeScript 7 (one tsc per project) at once.
+  const [typecheck, typescript7, ...runs7] = await Promise.all([
+    run(NODE, [TYPECHECK, ...typed], consumerRoot, CHILD_MS),
+    run(NODE, [TSC7, '-v'], consumerRoot, CHILD_MS),
+    ...typed7.map((consumer) =>
+      run(
+        NODE,
+        [TSC7, '-p', consumer.name, '--outDir', path.join(consumer.name, outDirOf('7')), '--listFiles', '--pretty', 'false'],
+        consumerRoot,
+        CHILD_MS,
+      ),
+    ),
+  ]);
+  let report: { typescript: string; projects: Record<string, TypeCheck> };
   try {
-    checks = JSON.parse(typecheck.stdout) as Record<string, TypeCheck>;
+    report = JSON.parse(typecheck.stdout) as typeof report;
   } catch (error) {
     throw new Error(`typecheck.mjs printed no report: ${describeRun(typecheck)}`, { cause: error });
   }
+  const checks: Record<Compiler, Record<string, TypeCheck>> = {
+    '5.9': report.projects,
+    '7': Object.fromEntries(typed7.map((consumer, i) => [consumer.name, typeCheck7(runs7[i]!)])),
+  };
   const programs = await Promise.all(
-    CONSUMERS.map((consumer) =>
-      consumer.typescript && checks[consumer.name]?.diagnostics !== ''
+    BUILDS.map(({ consumer, compiler }) =>
+      compiler !== undefined && checks[compiler][consumer.name]?.diagnostics !== ''
         ? undefined
-        : run(NODE, [consumer.main], path.join(consumerRoot, consumer.name), CHILD_MS),
+        : run(NODE, [mainOf(consumer, compiler)], path.join(consumerRoot, consumer.name), CHILD_MS),
     ),
   );
   const [attw, publint] = await lint;
@@ -122,8 +175,9 @@ async function useConsumers(
     attw,
     publint,
     typecheck,
+    versions: { typescript: report.typescript, typescript7 },
     checks,
-    programs: new Map(CONSUMERS.map((consumer, i) => [consumer.name, programs[i]])),
+    programs: new Map(BUILDS.map((build, i) => [build.key, programs[i]])),
   };
 }
 
@@ -169,12 +223,21 @@ describe('the published package', { timeout: 30_000 }, () => {
     expect(licence).toContain('Copyright (c) 2026 the zcached TypeScript client authors');
   });
 
-  it.each(CONSUMERS.filter((consumer) => consumer.typescript).map((consumer) => [consumer.name, consumer] as const))(
-    '%s: type-checks, the shipped .d.ts included, against the types of its own format',
-    (name, consumer) => {
+  it('type-checks with TypeScript 5.9 (typecheck.mjs) and TypeScript 7 (tsc)', () => {
+    const { versions } = ready();
+    expect(versions.typescript).toMatch(/^5\.9\./);
+    expect(versions.typescript7.stdout.trim(), describeRun(versions.typescript7)).toMatch(/^Version 7\./);
+  });
+
+  const checked = (['5.9', '7'] as const).flatMap((compiler) =>
+    CONSUMERS.filter((consumer) => consumer.compilers.includes(compiler)).map((consumer) => [consumer.name, compiler, consumer] as const),
+  );
+  it.each(checked)(
+    '%s: type-checks with TypeScript %s, the shipped .d.ts included, against the types of its own format',
+    (name, compiler, consumer) => {
       const { checks, typecheck } = ready();
-      const check = checks[name];
-      expect(check, describeRun(typecheck)).toBeDefined();
+      const check = checks[compiler][name];
+      expect(check, compiler === '5.9' ? describeRun(typecheck) : `no TypeScript ${compiler} check of ${name}`).toBeDefined();
       expect(check!.diagnostics).toBe('');
       const build = consumer.format === 'cjs' ? 'dist/cjs/' : 'dist/';
       const entries = ENTRY_POINTS.map((entry) => `${build}${entry === '.' ? '' : `${entry.slice(2)}/`}index.d.ts`);
@@ -183,17 +246,17 @@ describe('the published package', { timeout: 30_000 }, () => {
     },
   );
 
-  it.each(CONSUMERS.map((consumer) => [consumer.name, consumer] as const))(
+  it.each(BUILDS.map((build) => [build.key, build.consumer] as const))(
     '%s: runs a SET and a GET (ZCached, then KeyvZCached) against the embedded server, from its own build, and exits',
-    (name, consumer) => {
-      const program = ready().programs.get(name);
+    (key, consumer) => {
+      const program = ready().programs.get(key);
       expect(program, 'not run: it did not compile').toBeDefined();
       expect(program!.code, describeRun(program!)).toBe(0);
       const lines = program!.stdout.trim().split('\n');
       expect(lines, describeRun(program!)).toHaveLength(1);
       const printed = JSON.parse(lines[0]!) as { value: unknown; keyv: unknown; resolved: string };
-      expect(printed.value).toBe(name);
-      expect(printed.keyv).toBe(WITH_KEYV ? `${name}:keyv` : null);
+      expect(printed.value).toBe(consumer.name);
+      expect(printed.keyv).toBe(WITH_KEYV ? `${consumer.name}:keyv` : null);
       const main = consumer.format === 'cjs' ? 'dist/cjs/index.js' : 'dist/index.js';
       expect(printed.resolved.replaceAll('\\', '/')).toMatch(new RegExp(`/node_modules/zcached/${main.replaceAll('.', '\\.')}$`));
     },

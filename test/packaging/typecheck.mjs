@@ -1,6 +1,8 @@
 /**
- * Type-checks and compiles consumer projects of the packaging test with the
- * project's own TypeScript, as `tsc -p <dir>` with `skipLibCheck: false`
+ * Type-checks and compiles consumer projects of the packaging test with
+ * TypeScript 5.9 (the `typescript` package; TypeScript 7, the `typescript7`
+ * package, has no such API: package.test.ts runs its `tsc` instead), as
+ * `tsc -p <dir>` with `skipLibCheck: false`
  * would for the files that matter here: the project's own sources and every
  * `.d.ts` of the installed 'zcached' package, under the project's
  * tsconfig.json. The `.d.ts` of other packages (@types/node, xstate, fp-ts,
@@ -9,7 +11,8 @@
  * project's own files are emitted, one by one).
  *
  * Usage: node typecheck.mjs <project dir>...
- * Prints one JSON object: for each dir, `{ diagnostics: string, checked: string[] }`
+ * Prints one JSON object: `{ typescript: <its version>, projects }`, where
+ * `projects` has, for each dir, `{ diagnostics: string, checked: string[] }`
  * (the formatted errors, empty when none; the 'zcached' files checked,
  * relative to the package). Exits with 1 when any project has an error.
  */
@@ -53,5 +56,5 @@ function check(dir) {
 
 const results = {};
 for (const dir of process.argv.slice(2)) results[dir] = check(path.resolve(dir));
-console.log(JSON.stringify(results));
+console.log(JSON.stringify({ typescript: ts.version, projects: results }));
 if (Object.values(results).some((result) => result.diagnostics !== '')) process.exitCode = 1;
