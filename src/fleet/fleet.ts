@@ -385,9 +385,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
 
   #ejected(server: FleetServer): ServerEjectedError {
     if (this.#options.failover !== 'rehash') return server.ejectedError();
-    return new ServerEjectedError(server.id, server.retryAt, {
-      message: `every server of the fleet is ejected (the key's server is ${server.id}); nothing was sent`,
-    });
+    return new ServerEjectedError(server.id, server.retryAt, { now: this.#options.now(), everyServer: true });
   }
 
   #noServerError(): NoServerError {

@@ -34,6 +34,7 @@ export {
 } from './state.js';
 export {
   ServerEjectedError,
+  type ServerEjectedErrorOptions,
   NoServerError,
   CrossServerError,
   PartialFailureError,
