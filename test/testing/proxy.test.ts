@@ -134,7 +134,7 @@ describe('startProxy', () => {
     expect(await connection.send(['SET', 'k', 'v'])).toBe('OK');
     expect(server.stats.connectionsAccepted).toBe(1);
     for (const host of ['127.255.255.254', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.9', 'localhost']) {
-      const other = await startProxy({ target: { host: '127.0.0.1', port: 1 }, host }).catch((error: unknown) => error);
+      const other: FaultProxy | Error = await startProxy({ target: { host: '127.0.0.1', port: 1 }, host }).catch((error: unknown) => error as Error);
       if (other instanceof Error) {
         // Only the machine may refuse (no IPv6 here): never the proxy's own check.
         expect(other).not.toBeInstanceOf(RangeError);
