@@ -20,7 +20,7 @@ import { createActor, fromPromise, type Actor } from 'xstate';
 import { ConnectError, ConnectionClosedError, ConnectionError, DialectMismatchError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
 import { connectionStateChanged } from './diagnostics.js';
-import { verifyServer } from './handshake.js';
+import { tlsStalledError, verifyServer } from './handshake.js';
 import { startKeepAlive, stopKeepAlive } from './keep-alive.js';
 import type { ServerGeneration } from '../protocol/dialect.js';
 import {
@@ -200,9 +200,14 @@ export class ConnectionLifecycle {
     let handshake: TransportEvents | undefined;
     /** Bytes not read yet: before the handshake (it reads them first), or after its verdict (the connection reads them first). */
     const early: Buffer[] = [];
+    this.#stalled = undefined;
     const opened = await this.#settings.openTransport(
       { host: connection.host, port: connection.port, tls: this.#settings.tls, keepAliveDelay: this.#settings.keepAliveDelay },
       {
+        // A timeout from now on names the TLS handshake, not the TCP connect (the generation handshake's replaces it).
+        onTlsHandshake: () => {
+          if (!signal.aborted) this.#stalled = () => tlsStalledError(formatAddress(connection.host, connection.port), this.context.connectTimeout);
+        },
         onData: (chunk) => {
           if (handshake !== undefined) handshake.onData(chunk);
           else if (transport !== undefined && host.state() === 'connected') host.data(transport, chunk);
