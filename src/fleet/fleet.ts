@@ -14,6 +14,7 @@
  */
 
 import { channel } from 'node:diagnostics_channel';
+import { EventEmitter } from 'node:events';
 import type { CommandOptions } from '../client/client.js';
 import type { CodecOption, DecodedValue, EncodableValue, EntriesFor, MgetValue } from '../client/codec.js';
 import { checkCall, checkCommandCall, checkKeyCall, checkTwoKeyCall, mgetArguments, requestOptions } from '../client/call-arguments.js';
@@ -26,6 +27,7 @@ import type { CrossServerError, FanOutError, PartialFailureError, ServerEjectedE
 import { perServerCommands, unionOfKeys, type PerServerCommands } from './fan-out.js';
 import { fleetFpView, type ZCachedFleetFp } from './fp.js';
 import { fleetValues, type FleetValues } from './fleet-codec.js';
+import { emitFleetEvents, type ZCachedFleetEvents } from './fleet-events.js';
 import { FleetRouting } from './fleet-routing.js';
 import { FLEET_CALLS as CALLS, commandKey, type FleetCommandOptions, type FleetServerInfo } from './fleet-calls.js';
 import { checkParts, mgetParts, msetArguments, msetParts, splitByServer } from './multi-key.js';
@@ -63,6 +65,13 @@ export type { FleetCommandOptions, FleetServerInfo } from './fleet-calls.js';
  * RangeError, DialectError; nothing sent), whether or not a server is up.
  * A `codec` works as `ZCached`'s, for the whole fleet: `ZCachedFleet<'json'>`.
  *
+ * It is an `EventEmitter` of {@link ZCachedFleetEvents}, as `ZCached` is of
+ * its events: the fleet's own (`serverEjected`, `serverReturned`, ...) and
+ * `ZCached`'s connection events over every server (`connect`, `ready`,
+ * `reconnecting`, `end`, `error`, each naming its server; `error` only
+ * while a listener is attached). `subscribe` takes every fleet event with
+ * one listener.
+ *
  * @example
  * ```ts
  * const fleet = new ZCachedFleet({ servers: ['zcached://10.0.0.1:7556', { host: '10.0.0.2', weight: 2 }], poolSize: 4 });
@@ -71,7 +80,7 @@ export type { FleetCommandOptions, FleetServerInfo } from './fleet-calls.js';
  * await fleet.close();
  * ```
  */
-export class ZCachedFleet<C extends CodecOption | undefined = undefined> implements AsyncDisposable {
+export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends EventEmitter<ZCachedFleetEvents> implements AsyncDisposable {
   readonly #options: ResolvedFleetOptions;
   readonly #values: FleetValues;
   readonly #events = new Listeners<FleetEvent>();
@@ -86,12 +95,14 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * @throws TypeError / RangeError for an invalid option, naming it (and the server: `servers[2]: port ...`)
    */
   constructor(options: ZCachedFleetOptions<C>) {
+    super();
     this.#options = resolveFleetOptions(options);
     this.#values = fleetValues(this.#options.codec);
-    this.#shell = new FleetShell(this.#options, (event) => {
+    const events = emitFleetEvents(this, (event) => {
       this.#events.emit(event);
       if (diagnostics.hasSubscribers) diagnostics.publish({ fleet: this, event });
     });
+    this.#shell = new FleetShell(this.#options, events);
     this.#routing = new FleetRouting(this.#shell, this.#options);
     for (const server of this.#options.servers) void this.#shell.join(server);
   }
@@ -129,7 +140,10 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
     return this.#shell.placeKey(key)?.id;
   }
 
-  /** Listens to fleet events (server added, removed, weight changed, ejected, returned, probe failed); returns the unsubscribe function. */
+  /**
+   * Listens to every fleet event (server added, removed, weight changed, ejected, returned, probe failed) with one
+   * listener; returns the unsubscribe function. The same events, one by one and typed: `fleet.on('serverEjected', ...)`.
+   */
   subscribe(listener: (event: FleetEvent) => void): Unsubscribe {
     checkCall(CALLS.subscribe, arguments.length, undefined);
     if (typeof listener !== 'function') throw new TypeError(`ZCachedFleet.subscribe: listener must be a function, got ${typeof listener}`);
