@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 20_000,
     // Socket tests bind 127.0.0.1 on OS-assigned ports; they can run in parallel files.
     pool: 'forks',
-    reporters: process.env.CI ? ['default'] : ['default'],
+    // The second lists the skipped tests with their reasons (the default one only counts them).
+    reporters: ['default', './test/skipped-reporter.ts'],
   },
 });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConnectionError, DialectMismatchError, ServerGenerationError } from '../errors.js';
+import { ConnectionError, DialectMismatchError, ServerGenerationError, TimeoutError } from '../errors.js';
 import { GENERATION_LABELS, type Dialect, type ServerGeneration } from '../protocol/dialect.js';
 import { formatAddress } from './address.js';
 import { debug } from './diagnostics.js';
@@ -95,6 +95,18 @@ export async function verifyServer(
   debug('%s: %s (dialect %s)', connection.id, GENERATION_LABELS[generation], `'${dialect.name}'`);
   if (dialect.generation !== undefined && generation !== dialect.generation) throw mismatchError(address, dialect, generation);
   return generation;
+}
+
+/**
+ * A TLS handshake that did not end within the connect timeout, after the
+ * TCP connection was made: the server accepted it and never completed the
+ * handshake (a plain TCP service, or one that is stuck). `connectTimeout`
+ * in ms.
+ */
+export function tlsStalledError(address: string, connectTimeout: number): TimeoutError {
+  return new TimeoutError(
+    `TLS handshake timed out after ${connectTimeout} ms (TCP connected to ${address}; no complete TLS answer from the server: does it serve TLS on this port?)`,
+  );
 }
 
 /** The handshake did not end before its connect attempt was cancelled or timed out. */

@@ -31,6 +31,12 @@ export interface TransportEvents {
   readonly onData: (chunk: Buffer) => void;
   /** The socket is gone; `error` says why when it did not end cleanly. Called once. */
   readonly onClose: (error: Error) => void;
+  /**
+   * TLS only: the TCP connection is up and the TLS handshake starts (the
+   * promise resolves when it is done). Lets a connect timeout say which of
+   * the two stalled. Optional: a replacement transport need not call it.
+   */
+  readonly onTlsHandshake?: (() => void) | undefined;
 }
 
 /** An open socket, as the connection sees it. */
@@ -88,6 +94,11 @@ export function openTransport(options: TransportOptions, events: TransportEvents
       else reject(error);
     });
     socket.on('data', (chunk: Buffer) => events.onData(chunk));
+    if (secure) {
+      socket.once('connect', () => {
+        if (!destroyed) events.onTlsHandshake?.();
+      });
+    }
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       signal.removeEventListener('abort', onAbort);
       if (destroyed) return;

@@ -18,27 +18,62 @@ import { rootCauseText } from '../connection/root-cause.js';
 import { ZCachedError, type ZCachedErrorOptions } from '../errors.js';
 import type { Reply } from '../protocol/values.js';
 
+/** Options of {@link ServerEjectedError}: a `cause`, a whole `message` instead of the default, the fleet clock's reading. */
+export interface ServerEjectedErrorOptions extends ZCachedErrorOptions {
+  /** The message, instead of the one built from the server and its retry. */
+  readonly message?: string;
+  /**
+   * The fleet's clock when the request was refused, in ms (the fleet's `now`
+   * option; default `performance.now()`, the fleet's default clock): what
+   * {@link ServerEjectedError.retryInMs} counts from.
+   */
+  readonly now?: number;
+  /** `failover: 'rehash'`: every server is ejected, not only the key's (the message says so). */
+  readonly everyServer?: boolean;
+}
+
 /**
  * The server that holds the key is ejected (after `failureLimit`
  * consecutive failures) and the fleet fails fast rather than read from or
  * write to another server. Nothing was sent. Code `EEJECTED`.
+ *
+ * The message says when the server is probed again: `server 10.0.0.1:7556
+ * is ejected after repeated failures; it will be probed again in 12000 ms;
+ * nothing was sent (last failure: connect ECONNREFUSED 10.0.0.1:7556)`;
+ * `its probe is due now` once the retry timeout has run out, `a probe is
+ * under way` while one runs. With `failover: 'rehash'` it is thrown only
+ * when every server is ejected, and says so.
  */
 export class ServerEjectedError extends ZCachedError {
   /** The ejected server's id. */
   readonly server: string;
-  /** When it will be probed, in ms on the fleet's clock (`undefined` while a probe runs). */
+  /** When it will be probed, in ms on the fleet's clock (the `now` option's; `undefined` while a probe runs). */
   readonly retryAt: number | undefined;
+  /**
+   * How long until it is probed, in ms from when the request was refused
+   * (rounded, never below 0: 0 when the probe is due); `undefined` while a
+   * probe runs. A request for its keys before then fails the same way
+   * (with `failover: 'fail-fast'`).
+   */
+  readonly retryInMs: number | undefined;
 
-  constructor(server: string, retryAt: number | undefined, options?: ZCachedErrorOptions & { readonly message?: string }) {
+  constructor(server: string, retryAt: number | undefined, options?: ServerEjectedErrorOptions) {
+    const now = options?.now ?? performance.now();
+    const retryInMs = retryAt === undefined ? undefined : Math.max(0, Math.round(retryAt - now));
+    const next =
+      retryInMs === undefined ? 'a probe is under way' : retryInMs === 0 ? 'its probe is due now' : `it will be probed again in ${retryInMs} ms`;
     super(
       'EEJECTED',
       options?.message ??
-        `server ${server} is ejected after repeated failures; ${retryAt === undefined ? 'a probe is under way' : 'it will be probed again after its retry timeout'}; nothing was sent` +
+        (options?.everyServer === true
+          ? `every server of the fleet is ejected (the key's server is ${server}: ${next}); nothing was sent`
+          : `server ${server} is ejected after repeated failures; ${next}; nothing was sent`) +
           (options?.cause instanceof Error ? ` (last failure: ${rootCauseText(options.cause)})` : ''),
       options,
     );
     this.server = server;
     this.retryAt = retryAt;
+    this.retryInMs = retryInMs;
   }
 }
 

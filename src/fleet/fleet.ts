@@ -14,24 +14,25 @@
  */
 
 import { channel } from 'node:diagnostics_channel';
-import type { CommandOptions, ZCached } from '../client/client.js';
+import { EventEmitter } from 'node:events';
+import type { CommandOptions } from '../client/client.js';
 import type { CodecOption, DecodedValue, EncodableValue, EntriesFor, MgetValue } from '../client/codec.js';
 import { checkCall, checkCommandCall, checkKeyCall, checkTwoKeyCall, mgetArguments, requestOptions } from '../client/call-arguments.js';
 import { copyCommand, msetCommand, type CopyOptions } from '../client/commands.js';
 import { ConnectError, ConnectionClosedError, DialectMismatchError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
-import { resolveDialect, type Dialect } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
-import { CrossServerError, NoServerError, ServerEjectedError, type ServerOutcome } from './errors.js';
-import { mergeOutcomes, perServerCommands, unionOfKeys, type PerServerCommands } from './fan-out.js';
+import type { CrossServerError, FanOutError, PartialFailureError, ServerEjectedError } from './errors.js';
+import { perServerCommands, unionOfKeys, type PerServerCommands } from './fan-out.js';
 import { fleetFpView, type ZCachedFleetFp } from './fp.js';
 import { fleetValues, type FleetValues } from './fleet-codec.js';
-import { checkEncodable, FLEET_CALLS as CALLS, commandKey, type FleetCommandOptions, type FleetServerInfo } from './fleet-calls.js';
+import { emitFleetEvents, type ZCachedFleetEvents } from './fleet-events.js';
+import { FleetRouting } from './fleet-routing.js';
+import { FLEET_CALLS as CALLS, commandKey, type FleetCommandOptions, type FleetServerInfo } from './fleet-calls.js';
 import { checkParts, mgetParts, msetArguments, msetParts, splitByServer } from './multi-key.js';
 import { resolveFleetOptions, resolveServer, type FailoverPolicy, type FleetServerSpec, type ResolvedFleetOptions, type ZCachedFleetOptions } from './options.js';
 import { assertWeight } from './placement.js';
-import type { FleetServer } from './server.js';
 import { FleetShell } from './shell.js';
 import type { FleetEvent, FleetState } from './state.js';
 
@@ -64,6 +65,13 @@ export type { FleetCommandOptions, FleetServerInfo } from './fleet-calls.js';
  * RangeError, DialectError; nothing sent), whether or not a server is up.
  * A `codec` works as `ZCached`'s, for the whole fleet: `ZCachedFleet<'json'>`.
  *
+ * It is an `EventEmitter` of {@link ZCachedFleetEvents}, as `ZCached` is of
+ * its events: the fleet's own (`serverEjected`, `serverReturned`, ...) and
+ * `ZCached`'s connection events over every server (`connect`, `ready`,
+ * `reconnecting`, `end`, `error`, each naming its server; `error` only
+ * while a listener is attached). `subscribe` takes every fleet event with
+ * one listener.
+ *
  * @example
  * ```ts
  * const fleet = new ZCachedFleet({ servers: ['zcached://10.0.0.1:7556', { host: '10.0.0.2', weight: 2 }], poolSize: 4 });
@@ -72,12 +80,12 @@ export type { FleetCommandOptions, FleetServerInfo } from './fleet-calls.js';
  * await fleet.close();
  * ```
  */
-export class ZCachedFleet<C extends CodecOption | undefined = undefined> implements AsyncDisposable {
+export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends EventEmitter<ZCachedFleetEvents> implements AsyncDisposable {
   readonly #options: ResolvedFleetOptions;
   readonly #values: FleetValues;
   readonly #events = new Listeners<FleetEvent>();
   readonly #shell: FleetShell;
-  readonly #fallbackDialect: Dialect;
+  readonly #routing: FleetRouting;
   #closing: Promise<void> | undefined;
   #fp: ZCachedFleetFp | undefined;
   #byServer: PerServerCommands | undefined;
@@ -87,13 +95,15 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
    * @throws TypeError / RangeError for an invalid option, naming it (and the server: `servers[2]: port ...`)
    */
   constructor(options: ZCachedFleetOptions<C>) {
+    super();
     this.#options = resolveFleetOptions(options);
     this.#values = fleetValues(this.#options.codec);
-    this.#fallbackDialect = resolveDialect(this.#options.shared.connection.dialect);
-    this.#shell = new FleetShell(this.#options, (event) => {
+    const events = emitFleetEvents(this, (event) => {
       this.#events.emit(event);
       if (diagnostics.hasSubscribers) diagnostics.publish({ fleet: this, event });
     });
+    this.#shell = new FleetShell(this.#options, events);
+    this.#routing = new FleetRouting(this.#shell, this.#options);
     for (const server of this.#options.servers) void this.#shell.join(server);
   }
 
@@ -130,7 +140,10 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
     return this.#shell.placeKey(key)?.id;
   }
 
-  /** Listens to fleet events (server added, removed, weight changed, ejected, returned, probe failed); returns the unsubscribe function. */
+  /**
+   * Listens to every fleet event (server added, removed, weight changed, ejected, returned, probe failed) with one
+   * listener; returns the unsubscribe function. The same events, one by one and typed: `fleet.on('serverEjected', ...)`.
+   */
   subscribe(listener: (event: FleetEvent) => void): Unsubscribe {
     checkCall(CALLS.subscribe, arguments.length, undefined);
     if (typeof listener !== 'function') throw new TypeError(`ZCachedFleet.subscribe: listener must be a function, got ${typeof listener}`);
@@ -226,68 +239,68 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
     checkCommandCall(CALLS.sendCommand, arguments.length, command, options);
     const key = commandKey(command, options?.key);
     const request = requestOptions(options); // without `key`
-    return this.#keyed(key, command, (client) => client.sendCommand(command, request));
+    return this.#routing.keyed(key, command, (client) => client.sendCommand(command, request));
   }
 
   /** PING on every server: `'PONG'` when all answer; else rejects with a {@link FanOutError}. */
   ping(options?: CommandOptions): Promise<string> {
     checkCall(CALLS.ping, arguments.length, options);
-    return this.#merged('PING', () => this.byServer.ping(options), () => 'PONG');
+    return this.#routing.merged('PING', () => this.byServer.ping(options), () => 'PONG');
   }
 
   /** GET on the key's server: the value (decoded, with a codec), or `undefined` when the key does not exist. @throws CodecError (rejection) as `ZCached.get` */
   get<T extends DecodedValue<C> = DecodedValue<C>>(key: string, options?: CommandOptions): Promise<T | undefined> {
     checkKeyCall(CALLS.get, arguments.length, key, options);
-    return this.#values.get(key, this.#keyed(key, ['GET', key], (client) => client.get(key, options))) as Promise<T | undefined>;
+    return this.#values.get(key, this.#routing.keyed(key, ['GET', key], (client) => client.get(key, options))) as Promise<T | undefined>;
   }
 
   /** SET on the key's server; resolves with `'OK'`. @throws DialectError, and TypeError with a codec, as `ZCached.set` */
   set(key: string, value: EncodableValue<C>, options?: CommandOptions): Promise<'OK'> {
     checkKeyCall(CALLS.set, arguments.length, key, options);
     const stored = this.#values.encode(key, value);
-    return this.#keyed(key, ['SET', key, stored], (client) => client.set(key, stored, options));
+    return this.#routing.keyed(key, ['SET', key, stored], (client) => client.set(key, stored, options));
   }
 
   /** DELETE on the key's server: true when the key existed. One key, as `ZCached.delete` (`delete('a', 'b')` is refused). */
   delete(key: string, options?: CommandOptions): Promise<boolean> {
     checkKeyCall(CALLS.delete, arguments.length, key, options);
-    return this.#keyed(key, ['DELETE', key], (client) => client.delete(key, options));
+    return this.#routing.keyed(key, ['DELETE', key], (client) => client.delete(key, options));
   }
 
   /** Whether the key exists on its server (a GET; the value is not decoded). */
   exists(key: string, options?: CommandOptions): Promise<boolean> {
     checkKeyCall(CALLS.exists, arguments.length, key, options);
-    return this.#keyed(key, ['GET', key], (client) => client.exists(key, options));
+    return this.#routing.keyed(key, ['GET', key], (client) => client.exists(key, options));
   }
 
   /** FLUSH on every server; `'OK'` when all did, else a {@link FanOutError}. */
   flush(options?: CommandOptions): Promise<'OK'> {
     checkCall(CALLS.flush, arguments.length, options);
-    return this.#merged('FLUSH', () => this.byServer.flush(options), () => 'OK' as const);
+    return this.#routing.merged('FLUSH', () => this.byServer.flush(options), () => 'OK' as const);
   }
 
   /** DBSIZE summed over the servers; a {@link FanOutError} when one fails (its `outcomes` have the counts that came). */
   dbsize(options?: CommandOptions): Promise<number> {
     checkCall(CALLS.dbsize, arguments.length, options);
-    return this.#merged('DBSIZE', () => this.byServer.dbsize(options), (counts) => counts.reduce((sum, count) => sum + count, 0));
+    return this.#routing.merged('DBSIZE', () => this.byServer.dbsize(options), (counts) => counts.reduce((sum, count) => sum + count, 0));
   }
 
   /** SAVE on every server; `'OK'` when all did (a server with nothing to save fails it: see `byServer.save`). */
   save(options?: CommandOptions): Promise<'OK'> {
     checkCall(CALLS.save, arguments.length, options);
-    return this.#merged('SAVE', () => this.byServer.save(options), () => 'OK' as const);
+    return this.#routing.merged('SAVE', () => this.byServer.save(options), () => 'OK' as const);
   }
 
   /** LASTSAVE: the oldest of the servers' last saves, in Unix seconds (`byServer.lastsave` for each). */
   lastsave(options?: CommandOptions): Promise<number> {
     checkCall(CALLS.lastsave, arguments.length, options);
-    return this.#merged('LASTSAVE', () => this.byServer.lastsave(options), (times) => Math.min(...times));
+    return this.#routing.merged('LASTSAVE', () => this.byServer.lastsave(options), (times) => Math.min(...times));
   }
 
   /** KEYS: every server's keys, once each, in fleet order. */
   keys(options?: CommandOptions): Promise<string[]> {
     checkCall(CALLS.keys, arguments.length, options);
-    return this.#merged('KEYS', () => this.byServer.keys(options), unionOfKeys);
+    return this.#routing.merged('KEYS', () => this.byServer.keys(options), unionOfKeys);
   }
 
   /**
@@ -302,7 +315,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
   ): Promise<Map<string, MgetValue<C, T>>> {
     const { keys: list, options } = mgetArguments(CALLS.mget, keys);
     if (list.length === 0) return Promise.resolve(new Map()) as Promise<Map<string, MgetValue<C, T>>>;
-    if (this.#shell.size === 0) return this.#noServer(['MGET', ...list]);
+    if (this.#shell.size === 0) return this.#routing.noServer(['MGET', ...list]);
     const parts = splitByServer(list, (key) => this.#shell.placeKey(key)!);
     if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MGET', parts.values());
     return this.#values.mget(mgetParts(list, parts, options)) as Promise<Map<string, MgetValue<C, T>>>;
@@ -318,7 +331,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
     checkCall(CALLS.mset, arguments.length, options);
     const command = msetCommand(this.#values.entries(entries));
     const { keys, values } = msetArguments(command);
-    if (this.#shell.size === 0) return this.#noServer(command);
+    if (this.#shell.size === 0) return this.#routing.noServer(command);
     const parts = splitByServer(keys, (key) => this.#shell.placeKey(key)!, values);
     if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MSET', parts.values());
     return msetParts(keys, parts, options);
@@ -327,26 +340,26 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
   /** ECHO (newer servers) on the server its message would be placed on; resolves with the message. */
   echo(message: string, options?: CommandOptions): Promise<string> {
     checkKeyCall(CALLS.echo, arguments.length, message, options);
-    return this.#keyed(message, ['ECHO', message], (client) => client.echo(message, options));
+    return this.#routing.keyed(message, ['ECHO', message], (client) => client.echo(message, options));
   }
 
   /** SIZEOF (newer servers) on the key's server. */
   sizeof(key: string, options?: CommandOptions): Promise<number> {
     checkKeyCall(CALLS.sizeof, arguments.length, key, options);
-    return this.#keyed(key, ['SIZEOF', key], (client) => client.sizeof(key, options));
+    return this.#routing.keyed(key, ['SIZEOF', key], (client) => client.sizeof(key, options));
   }
 
   /** RENAME (newer servers): both keys must be on one server (same hash tag), else a {@link CrossServerError}. */
   rename(key: string, newKey: string, options?: CommandOptions): Promise<'OK'> {
     checkTwoKeyCall(CALLS.rename, arguments.length, key, newKey, options);
-    return this.#sameServer('RENAME', key, newKey, ['RENAME', key, newKey], (client) => client.rename(key, newKey, options));
+    return this.#routing.sameServer('RENAME', key, newKey, ['RENAME', key, newKey], (client) => client.rename(key, newKey, options));
   }
 
   /** COPY (newer servers): both keys must be on one server (same hash tag), else a {@link CrossServerError}. */
   copy(source: string, destination: string, options?: CopyOptions & CommandOptions): Promise<'OK'> {
     checkTwoKeyCall(CALLS.copy, arguments.length, source, destination, options);
     const command = copyCommand(source, destination, options);
-    return this.#sameServer('COPY', source, destination, command, (client) => client.copy(source, destination, options));
+    return this.#routing.sameServer('COPY', source, destination, command, (client) => client.copy(source, destination, options));
   }
 
   /** Whether every server answers PING now; never rejects. */
@@ -356,51 +369,5 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> impleme
       () => true,
       () => false,
     );
-  }
-
-  // ---- routing ------------------------------------------------------------
-
-  /** Runs a single-key command on the key's server, or rejects (after checking the arguments) when there is none up. */
-  #keyed<T>(key: string, command: Command, run: (client: ZCached) => Promise<T>): Promise<T> {
-    const server = this.#shell.placeKey(key);
-    if (server !== undefined && server.health === 'up') return server.track(run(server.client));
-    this.#checkArguments(command, server?.dialect);
-    return Promise.reject(server === undefined ? this.#noServerError() : this.#ejected(server));
-  }
-
-  #sameServer<T>(name: string, a: string, b: string, command: Command, run: (client: ZCached) => Promise<T>): Promise<T> {
-    const first = this.#shell.placeKey(a);
-    const second = this.#shell.placeKey(b);
-    if (first !== undefined && second !== undefined && first !== second) {
-      this.#checkArguments(command, first.dialect);
-      return Promise.reject(new CrossServerError(name, new Map([[a, first.id], [b, second.id]])));
-    }
-    return this.#keyed(a, command, run);
-  }
-
-  /** Throws what the client would throw for these arguments (nothing is sent either way). */
-  #checkArguments(command: Command, dialect: Dialect = this.#fallbackDialect): void {
-    checkEncodable(command, dialect);
-  }
-
-  #ejected(server: FleetServer): ServerEjectedError {
-    if (this.#options.failover !== 'rehash') return server.ejectedError();
-    return new ServerEjectedError(server.id, server.retryAt, {
-      message: `every server of the fleet is ejected (the key's server is ${server.id}); nothing was sent`,
-    });
-  }
-
-  #noServerError(): NoServerError {
-    return new NoServerError(this.#shell.state.closed ? 'the fleet is closed' : 'the fleet has no server');
-  }
-
-  #noServer<T>(command: Command): Promise<T> {
-    this.#checkArguments(command);
-    return Promise.reject(this.#noServerError());
-  }
-
-  #merged<T, R>(name: string, each: () => Promise<ReadonlyMap<string, ServerOutcome<T>>>, merge: (values: T[]) => R): Promise<R> {
-    if (this.#shell.size === 0) return Promise.reject(this.#noServerError());
-    return each().then((outcomes) => mergeOutcomes(name, outcomes, merge));
   }
 }

@@ -34,6 +34,7 @@ export {
 } from './state.js';
 export {
   ServerEjectedError,
+  type ServerEjectedErrorOptions,
   NoServerError,
   CrossServerError,
   PartialFailureError,
@@ -43,3 +44,4 @@ export {
 } from './errors.js';
 export type { PerServerCommands, ServerOutcomes } from './fan-out.js';
 export { fleetFpView, type ZCachedFleetFp } from './fp.js';
+export type { FleetConnectEvent, FleetEventOf, FleetReadyEvent, FleetReconnectingEvent, ZCachedFleetEvents } from './fleet-events.js';

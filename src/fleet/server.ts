@@ -101,7 +101,7 @@ export class FleetServer {
   ejectedError(): ServerEjectedError {
     // The failure behind the ejection (a refused connect, a server of another generation...) as the cause.
     const cause = this.pool.connections.find((connection) => connection.lastError !== undefined)?.lastError;
-    return new ServerEjectedError(this.id, this.retryAt, cause === undefined ? undefined : { cause });
+    return new ServerEjectedError(this.id, this.retryAt, { cause, now: this.#now() });
   }
 
   /** Connects the pool (`setup()`); resolves when every connection connected or used up its attempts. */

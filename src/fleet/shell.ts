@@ -12,15 +12,16 @@ import type { ConnectionPool } from '../pool/pool.js';
 import type { Connection } from '../connection/connection.js';
 import type { ResolvedFleetOptions, ResolvedServer } from './options.js';
 import { logFleetEvent } from './fleet-debug.js';
+import type { FleetEventSink } from './fleet-events.js';
 import { Placement } from './placement.js';
 import { fleetReducer } from './reducer.js';
 import { FleetServer } from './server.js';
-import { initialFleetState, type FleetAction, type FleetEvent, type FleetServerState, type FleetState } from './state.js';
+import { initialFleetState, type FleetAction, type FleetServerState, type FleetState } from './state.js';
 
 /** The shell of a fleet: state, servers, placement. */
 export class FleetShell {
   readonly #options: ResolvedFleetOptions;
-  readonly #emit: (event: FleetEvent) => void;
+  readonly #sink: FleetEventSink;
   readonly #servers = new Map<string, FleetServer>();
   /** Specs of servers whose `addServer` action is being dispatched (read by the `openPool` effect). */
   readonly #joining = new Map<string, ResolvedServer>();
@@ -34,11 +35,11 @@ export class FleetShell {
 
   /**
    * @param options - the fleet's resolved options.
-   * @param emit - called with every event the reducer reports, in order.
+   * @param sink - told every event the reducer reports, in order, and each server's pool as it opens and closes.
    */
-  constructor(options: ResolvedFleetOptions, emit: (event: FleetEvent) => void) {
+  constructor(options: ResolvedFleetOptions, sink: FleetEventSink) {
     this.#options = options;
-    this.#emit = emit;
+    this.#sink = sink;
     this.#state = initialFleetState(options.ejection);
     this.#all = this.#live = new Placement<FleetServer>([], { hashTags: options.hashTags });
   }
@@ -130,11 +131,13 @@ export class FleetShell {
         if (settings === undefined || this.#servers.has(effect.id)) continue;
         const server = new FleetServer(settings, this.report, this.#options.now);
         this.#servers.set(effect.id, server);
+        this.#sink.opened(server);
         if (this.#running) work.push(server.start());
       } else if (effect.type === 'closePool') {
         const server = this.#servers.get(effect.id);
         if (server === undefined) continue;
         this.#servers.delete(effect.id);
+        this.#sink.closed(server);
         work.push(server.close());
       }
     }
@@ -153,7 +156,7 @@ export class FleetShell {
           break;
         case 'notify':
           logFleetEvent(effect.event);
-          this.#emit(effect.event);
+          this.#sink.event(effect.event);
           break;
         default:
           break;

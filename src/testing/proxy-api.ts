@@ -22,7 +22,11 @@ export type CutMode = 'rst' | 'fin';
 export interface StartProxyOptions {
   /** Where to forward connections: the real (or embedded) server. */
   readonly target: { readonly host: string; readonly port: number };
-  /** Address to listen on; must be a loopback address. Default `'127.0.0.1'`. */
+  /**
+   * Address to listen on; must be a loopback address: any of 127.0.0.0/8
+   * (`'127.0.0.2'` beside a server there), `'::1'` or `'localhost'`; another
+   * host is a RangeError. Default `'127.0.0.1'`.
+   */
   readonly host?: string;
   /** Port to listen on; 0 (the default) picks a free one. */
   readonly port?: number;

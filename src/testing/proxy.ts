@@ -158,7 +158,22 @@ class ProxiedConnection {
   }
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/**
+ * True for a loopback address: the whole of 127.0.0.0/8 (as the kernel
+ * routes it: every address of it is this machine), `::1` in any spelling,
+ * an IPv4-mapped `::ffff:127.x.x.x`, and `localhost`.
+ */
+function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  const family = net.isIP(host);
+  if (family === 4) return host.startsWith('127.');
+  if (family !== 6) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  if (mapped !== null) return isLoopbackHost(mapped[1]!);
+  const list = new net.BlockList();
+  list.addAddress('::1', 'ipv6');
+  return list.check(host, 'ipv6');
+}
 
 function checkDirection(direction: unknown, name: string): ProxyDirections {
   if (direction !== 'upstream' && direction !== 'downstream' && direction !== 'both') {
@@ -176,8 +191,8 @@ function validateOptions(options: StartProxyOptions): void {
   if (!Number.isInteger(target.port) || target.port <= 0 || target.port > 65535) {
     throw new RangeError(`startProxy: target.port must be an integer from 1 to 65535, got ${String(target.port)}`);
   }
-  if (host !== undefined && !LOOPBACK.has(host)) {
-    throw new RangeError(`startProxy: the proxy listens on loopback only (127.0.0.1, ::1, localhost), got ${String(host)}`);
+  if (host !== undefined && (typeof host !== 'string' || !isLoopbackHost(host))) {
+    throw new RangeError(`startProxy: the proxy listens on loopback only (127.0.0.0/8, ::1, localhost), got ${JSON.stringify(host) ?? String(host)}`);
   }
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     throw new RangeError(`startProxy: port must be an integer from 0 to 65535, got ${String(port)}`);

@@ -123,7 +123,8 @@ describe.each(DIALECTS)('ZCached against the embedded server (%s)', (dialect) =>
     expect(await client.ping()).toBe('PONG');
   });
 
-  it.runIf(newer)('ECHO, SIZEOF, RENAME, COPY', async () => {
+  // One of the two tests below applies to each dialect (no test is skipped for the other).
+  if (newer) it('ECHO, SIZEOF, RENAME, COPY', async () => {
     expect(await client.echo('hello')).toBe('hello');
     await client.set('s', 'abcd');
     expect(await client.sizeof('s')).toBe(4);
@@ -137,7 +138,7 @@ describe.each(DIALECTS)('ZCached against the embedded server (%s)', (dialect) =>
     expect(await client.get('u')).toBe('new');
   });
 
-  it.runIf(!newer)('the newer commands are unknown to the legacy server', async () => {
+  if (!newer) it('the newer commands are unknown to the legacy server', async () => {
     await expect(client.echo('x')).rejects.toMatchObject({ code: 'ERR', message: "unknown command 'ECHO'" });
   });
 

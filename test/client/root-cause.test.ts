@@ -135,7 +135,7 @@ describe('TLS handshake failures', () => {
   });
 
   const credentials = selfSignedCertificate();
-  it.skipIf(credentials === undefined)('a certificate the client does not trust: its code and reason', async () => {
+  it.skipIf(credentials === undefined)('a certificate the client does not trust: its code and reason (needs the openssl CLI, which makes its certificate)', async () => {
     const port = await rawServer(
       () => {},
       () => tls.createServer({ key: credentials!.key, cert: credentials!.cert }),

@@ -61,14 +61,14 @@ describe('new ZCached(url): end to end', () => {
   });
 
   const credentials = selfSignedCertificate();
-  it.skipIf(credentials === undefined)('zcacheds:// speaks TLS; tls options of the options object (certificates) go with it', async () => {
+  it.skipIf(credentials === undefined)('zcacheds:// speaks TLS; tls options of the options object (certificates) go with it (needs the openssl CLI, which makes its certificate)', async () => {
     const s = await server({ tls: credentials as tls.TlsOptions });
     const client = track(new ZCached(`zcacheds://localhost:${s.port}`, { tls: { ca: credentials!.cert, servername: 'localhost' } }));
     await client.run();
     expect(await client.ping()).toBe('PONG');
   });
 
-  it.skipIf(credentials === undefined)('zcacheds:// alone uses TLS with Node defaults: an untrusted certificate is refused', async () => {
+  it.skipIf(credentials === undefined)('zcacheds:// alone uses TLS with Node defaults: an untrusted certificate is refused (needs the openssl CLI, which makes its certificate)', async () => {
     const s = await server({ tls: credentials as tls.TlsOptions });
     const client = track(new ZCached(`zcacheds://localhost:${s.port}`, { connectionAttempts: 1 }));
     const error = (await client.run().catch((e: unknown) => e)) as Error;

@@ -203,6 +203,9 @@ describe('finding and preparing examples', () => {
       { line: 14, lang: 'js', fragment: true, code: '// fragment\nclient.ping();' },
       { line: 18, lang: 'javascript', fragment: false, code: '```' },
     ]);
+    // A fragment's reason goes into its skipped test's title.
+    expect(extractBlocks(markdown, 'x.md').map((block) => block.why)).toEqual([undefined, 'a signature', undefined, undefined]);
+    expect(extractBlocks('```ts\n// fragment: handling a failure\nx();\n```', 'y.md')[0]?.why).toBe('handling a failure');
   });
 
   it('points the package imports at the sources, gives 7556 a free port and watches stated output', () => {
@@ -252,7 +255,8 @@ describe('code examples of README.md and docs/*.md', () => {
   for (const block of blocks) {
     const name = `${block.file}:${block.line}`;
     if (block.fragment) {
-      it.skip(`${name} (fragment)`, () => {});
+      // Skipped with its reason in the title; the skipped-tests reporter prints it (test/skipped-reporter.ts).
+      it.skip(`${name}: a fragment${block.why === undefined ? '' : ` (${block.why})`}, shown in the docs and not run`, () => {});
       continue;
     }
     const known = KNOWN_LIBRARY_BUGS.find((bug) => bug.file === block.file && block.code.includes(bug.contains));
@@ -283,8 +287,20 @@ async function runExample(block: CodeBlock, name: string, known: KnownLibraryBug
   };
   const baseline = resources();
   let leftOpen: string[] = [];
+  // What the example prints without stating it (console.log lines with no `// expected`) is kept out
+  // of the test output, where it would be bare figures; it is shown if the block fails.
+  const unstated: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]): void => {
+    unstated.push(format(...args));
+  };
   try {
-    const failures = await runBlock(name, file, example.isTestFile, known);
+    let failures: Failure[];
+    try {
+      failures = await runBlock(name, file, example.isTestFile, known);
+    } finally {
+      console.log = log;
+    }
     leftOpen = await settled(baseline);
     checkFailures(name, path.relative(ROOT, file), failures, known);
     for (const expectation of example.expectations) {
@@ -301,6 +317,9 @@ async function runExample(block: CodeBlock, name: string, known: KnownLibraryBug
     if (leftOpen.length > 0) {
       throw new Error(`${name} left open handles: ${leftOpen.join(', ')} (close every client and server it opens)`);
     }
+  } catch (error) {
+    if (unstated.length > 0) console.log(`${name} failed; what it printed:\n${unstated.join('\n')}`);
+    throw error;
   } finally {
     delete (globalThis as Record<string, unknown>)[LOG_GLOBAL];
     // With clients left open, closing their server would set them reconnecting, with timers that

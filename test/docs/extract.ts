@@ -25,6 +25,14 @@ export interface CodeBlock {
   readonly code: string;
   /** Marked as a fragment: shown, not run. */
   readonly fragment: boolean;
+  /** A fragment's stated reason (`<!-- fragment: why -->`, `// fragment: why`); `undefined` when none is given. */
+  readonly why?: string | undefined;
+}
+
+/** The reason after `fragment:` in a fragment mark, if any. */
+function fragmentReason(mark: string): string | undefined {
+  const why = /\bfragment\s*:\s*(.*?)\s*(?:-->)?\s*$/i.exec(mark)?.[1];
+  return why === undefined || why === '' ? undefined : why;
 }
 
 /** Every fenced block tagged with an {@link EXAMPLE_LANGUAGES} language, in order. */
@@ -43,8 +51,10 @@ export function extractBlocks(markdown: string, file: string): CodeBlock[] {
       const body = lines.slice(i + 1, end).map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line.trimStart()));
       let before = i - 1;
       while (before >= 0 && lines[before]!.trim() === '') before--;
-      const fragment = (before >= 0 && FRAGMENT_COMMENT.test(lines[before]!)) || FRAGMENT_FIRST_LINE.test(body[0] ?? '');
-      blocks.push({ file, line: i + 1, lang, code: body.join('\n'), fragment });
+      const comment = before >= 0 && FRAGMENT_COMMENT.test(lines[before]!);
+      const fragment = comment || FRAGMENT_FIRST_LINE.test(body[0] ?? '');
+      const why = !fragment ? undefined : fragmentReason(comment ? lines[before]! : body[0]!);
+      blocks.push({ file, line: i + 1, lang, code: body.join('\n'), fragment, ...(why === undefined ? {} : { why }) });
     }
     i = end; // skip the block's body, whatever its language
   }

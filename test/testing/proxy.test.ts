@@ -123,6 +123,32 @@ describe('startProxy', () => {
     await until(() => proxy.stats.openConnections === 0 && echo.sockets.size === 0);
   });
 
+  it('listens on any loopback address: 127.0.0.2 (the whole of 127.0.0.0/8) and ::1 carry a connection; other hosts are refused', async () => {
+    // The fleet's tests put servers on 127.0.0.2-.5; a proxy in front of one must listen beside it.
+    const server = await startServer({ host: '127.0.0.2' });
+    cleanup.push(() => server.close());
+    const proxy = await startProxy({ target: { host: '127.0.0.2', port: server.port }, host: '127.0.0.2' });
+    cleanup.push(() => proxy.close());
+    expect(proxy.host).toBe('127.0.0.2');
+    const connection = await connectionVia(proxy);
+    expect(await connection.send(['SET', 'k', 'v'])).toBe('OK');
+    expect(server.stats.connectionsAccepted).toBe(1);
+    for (const host of ['127.255.255.254', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.9', 'localhost']) {
+      const other: FaultProxy | Error = await startProxy({ target: { host: '127.0.0.1', port: 1 }, host }).catch((error: unknown) => error as Error);
+      if (other instanceof Error) {
+        // Only the machine may refuse (no IPv6 here): never the proxy's own check.
+        expect(other).not.toBeInstanceOf(RangeError);
+        continue;
+      }
+      cleanup.push(() => other.close());
+    }
+    for (const host of ['0.0.0.0', '128.0.0.1', '10.0.0.1', '127.0.0', '127.0.0.256', '::', '::2', 'example.com', '']) {
+      await expect(startProxy({ target: { host: '127.0.0.1', port: 1 }, host })).rejects.toThrow(
+        new RangeError(`startProxy: the proxy listens on loopback only (127.0.0.0/8, ::1, localhost), got ${JSON.stringify(host)}`),
+      );
+    }
+  });
+
   it('rejects options it cannot honour', async () => {
     await expect(startProxy({ target: { host: '127.0.0.1', port: 1 }, host: '0.0.0.0' })).rejects.toThrow(RangeError);
     await expect(startProxy({ target: { host: '127.0.0.1', port: 0 } })).rejects.toThrow(RangeError);

@@ -644,7 +644,7 @@ describe('fault hooks', () => {
 describe('TLS', () => {
   const credentials = selfSignedCertificate();
 
-  it.skipIf(credentials === undefined)('serves the protocol over TLS, and close() ends TLS clients', async () => {
+  it.skipIf(credentials === undefined)('serves the protocol over TLS, and close() ends TLS clients (needs the openssl CLI, which makes its certificate)', async () => {
     const server = await serve({ tls: credentials as tls.TlsOptions });
     expect(server.tls).toBe(true);
     const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
