@@ -19,6 +19,7 @@ import { formatAddress } from '../connection/address.js';
 import type { Connection } from '../connection/connection.js';
 import { rootCauseText } from '../connection/root-cause.js';
 import { ConnectError, ConnectionClosedError, DialectMismatchError, PoolEmptyError } from '../errors.js';
+import { poolHistory } from '../pool/messages.js';
 import type { ConnectionPool } from '../pool/pool.js';
 import type { RunEvents } from './client-events.js';
 
@@ -74,7 +75,8 @@ export class ClientRun {
         cause: this.#runFailure,
       });
     }
-    if (this.#run === undefined) {
+    // A pool someone else set up (fromConnectionPool) and then emptied: the pool's message says why, not "run()".
+    if (this.#run === undefined && this.#pool[poolHistory] === 'new') {
       return new PoolEmptyError(
         `no connection: run() was never called on this client; call \`await client.run()\` before sending commands (${error.message})`,
         { cause: error },
@@ -87,7 +89,10 @@ export class ClientRun {
     this.#runFailure = undefined;
     this.#events.runStarted();
     try {
-      await this.#pool.setup();
+      // An empty pool is set up; one that already has connections (its owner set it up, or is doing so:
+      // fromConnectionPool) keeps them, live ones are never replaced: the run waits for them instead.
+      if (this.#pool.isEmpty()) await this.#pool.setup();
+      else await connectionsSettled(this.#pool);
       if (this.#closed) {
         throw new ConnectError('run() did not finish: the client was closed while its pool was connecting', {
           cause: new ConnectionClosedError('close() was called while run() was connecting'),
@@ -110,6 +115,19 @@ export class ClientRun {
     }
     this.#events.runResolved();
   }
+}
+
+/** Resolves once a connection of `pool` is connected or none is connecting any more (nothing is created or replaced). */
+function connectionsSettled(pool: ConnectionPool<Connection>): Promise<void> {
+  const settled = (): boolean => pool.isWorking() || !pool.connections.some((connection) => connection.state === 'connecting');
+  if (settled()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const unsubscribe = pool.subscribe(() => {
+      if (!settled()) return;
+      unsubscribe();
+      resolve();
+    });
+  });
 }
 
 /** The ConnectError of a run in which no connection of `pool` could connect. */

@@ -149,6 +149,8 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    * parallel. Resolves once each has connected or used up its
    * `connectionAttempts`, when at least one is connected; the others keep
    * reconnecting by themselves (with `reconnect: true`) until {@link close}.
+   * A pool that already has connections ({@link fromConnectionPool}) keeps
+   * them: the run waits for those still connecting, and replaces none.
    *
    * - Calls made while a run is in progress, or after it resolved, return the
    *   same promise: the pool is set up once (a lazy `await client.run()`
