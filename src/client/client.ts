@@ -11,7 +11,7 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { Connection, sendNotFoundAsUndefined } from '../connection/connection.js';
+import { Connection, sendAs } from '../connection/connection.js';
 import { resolveCloseOptions } from '../connection/options.js';
 import type { CloseOptions } from '../connection/state.js';
 import type { RequestOptions } from '../connection/requests.js';
@@ -232,12 +232,12 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   }
 
   /** A command whose arguments the caller checked. */
-  #command(command: Command, options: CommandOptions | undefined, notFoundAsUndefined = false): Promise<Reply> {
+  #command(command: Command, options: CommandOptions | undefined, notFoundAsUndefined = false, bytes = false): Promise<Reply> {
     try {
       // Connected, or else the connection that will be up soonest (it holds the request, at most its timeout).
       const connection = this.#pool.getConnectionForRequest(command);
-      return notFoundAsUndefined
-        ? (connection[sendNotFoundAsUndefined](command, options) as Promise<Reply>)
+      return notFoundAsUndefined || bytes
+        ? (connection[sendAs](command, options, notFoundAsUndefined, bytes) as Promise<Reply>)
         : connection.send(command, options);
     } catch (error) {
       if (!(error instanceof PoolEmptyError)) throw nameArguments(error, command); // `value[1]`, not the encoder's `argument 2[1]`
@@ -267,6 +267,19 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     const stored = this.#command(['GET', key], options, true) as Promise<Reply | undefined>;
     const codec = this.#codec;
     return (codec === undefined ? stored : stored.then((value) => decodeValue(codec, key, value))) as Promise<T | undefined>;
+  }
+
+  /**
+   * GET, the stored bytes: a string value (text or bytes) as a `Buffer`,
+   * exactly as stored (`get` decodes it as UTF-8, replacing bytes that are
+   * not UTF-8), `undefined` when the key does not exist. Other values come
+   * as `get` gives them, their strings as `Buffer`s (a number stays a
+   * number). No codec is applied. Only this request's reply is read so:
+   * the other requests of the connection still get strings.
+   */
+  getBuffer(key: string, options?: CommandOptions): Promise<Buffer | Exclude<Reply, string> | undefined> {
+    checkKeyCall(CALLS.getBuffer, arguments.length, key, options);
+    return this.#command(['GET', key], options, true, true) as Promise<Buffer | Exclude<Reply, string> | undefined>;
   }
 
   /**
@@ -351,6 +364,18 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     const stored = this.#command(['MGET', ...call.keys], call.options).then(replies.mget);
     const codec = this.#codec;
     return (codec === undefined ? stored : stored.then((map) => decodeMap(codec, map))) as Promise<Map<string, MgetValue<C, T>>>;
+  }
+
+  /**
+   * MGET, the stored bytes: a `Map` from each requested key (a string) to
+   * its value as {@link getBuffer} gives it, `null` for a missing key. No
+   * codec is applied. Takes its keys and options as {@link mget}.
+   */
+  mgetBuffer(
+    ...keys: string[] | [...keys: string[], options: CommandOptions] | [keys: readonly string[], options?: CommandOptions]
+  ): Promise<Map<string, Buffer | Exclude<Reply, string>>> {
+    const call = mgetArguments(CALLS.mgetBuffer, keys);
+    return this.#command(['MGET', ...call.keys], call.options, false, true).then(replies.mget) as Promise<Map<string, Buffer | Exclude<Reply, string>>>;
   }
 
   /**
