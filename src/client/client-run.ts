@@ -17,6 +17,7 @@
 
 import { formatAddress } from '../connection/address.js';
 import type { Connection } from '../connection/connection.js';
+import type { CloseOptions } from '../connection/state.js';
 import { rootCauseText } from '../connection/root-cause.js';
 import { ConnectError, ConnectionClosedError, DialectMismatchError, PoolEmptyError } from '../errors.js';
 import { poolHistory } from '../pool/messages.js';
@@ -40,6 +41,8 @@ export class ClientRun {
   #runFailure: Error | undefined;
   /** `close()` was called: the client is done for good. */
   #closed = false;
+  /** The connections the first {@link close} closed (a later `close({ force: true })` hurries them). */
+  #closing: readonly Connection[] | undefined;
 
   /** `events`: the client's event hooks (client-events.ts); none by default. */
   constructor(pool: ConnectionPool<Connection>, events: RunEvents = NO_EVENTS) {
@@ -55,12 +58,16 @@ export class ClientRun {
   }
 
   /**
-   * `ZCached.close()`: the client is done for good; closes the pool. A run in
+   * `ZCached.close(options)` (checked): the client is done for good; closes the pool. A run in
    * progress then rejects (see {@link #start}); its promise is marked as
    * handled here, so a `run()` nobody awaited does not become an unhandled
    * rejection (whoever awaits it still gets the error).
    */
-  close(): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
+    // The pool's close() takes no options and empties the pool: each connection gets them first,
+    // and the first close's connections are kept for a later `force` to hurry.
+    this.#closing ??= [...this.#pool.connections];
+    if (options.force === true || options.timeout !== undefined) for (const connection of this.#closing) void connection.close(options);
     this.#closed = true;
     this.#run?.catch(ignore);
     return this.#pool.close();
