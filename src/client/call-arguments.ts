@@ -53,6 +53,7 @@ const NONE = [] as const;
 export const COMMAND_SHAPES = {
   ping: { takes: '(options?)', max: 1, hint: 'PING takes no message: use echo(message)' },
   get: { takes: '(key, options?)', max: 2, names: KEY, hint: 'get takes one key: for several, use mget(...keys)' },
+  getBuffer: { takes: '(key, options?)', max: 2, names: KEY, hint: 'getBuffer takes one key: for several, use mgetBuffer(...keys)' },
   set: { takes: '(key, value, options?)', max: 3, min: 2, names: KEY, expiry: true, hint: "zcached's SET takes no flags (no NX, XX, GET or expiry)" },
   delete: {
     takes: '(key, options?)',
@@ -67,6 +68,7 @@ export const COMMAND_SHAPES = {
   lastsave: { takes: '(options?)', max: 1 },
   keys: { takes: '(options?)', max: 1, hint: "zcached's KEYS takes no pattern: keys() returns every key" },
   mget: { takes: "(...keys, options?) or (keys[], options?)", max: Number.POSITIVE_INFINITY },
+  mgetBuffer: { takes: "(...keys, options?) or (keys[], options?)", max: Number.POSITIVE_INFINITY },
   mset: { takes: '(entries, options?)', max: 2, hint: "pass every entry in one Map, object or [key, value] pairs: mset({ a: 1, b: 2 })" },
   echo: { takes: '(message, options?)', max: 2, names: ['message'], hint: 'ECHO takes one message' },
   sizeof: { takes: '(key, options?)', max: 2, names: KEY, hint: 'sizeof takes one key' },
@@ -207,7 +209,7 @@ export function mgetArguments(spec: CallSpec, args: readonly unknown[]): { keys:
     }
   }
   for (let index = 0; index < keys.length; index++) {
-    if (typeof keys[index] !== 'string') throw notAString(spec, `mget key #${index + 1}`, keys[index]);
+    if (typeof keys[index] !== 'string') throw notAString(spec, `${spec.owner.slice(spec.owner.indexOf('.') + 1)} key #${index + 1}`, keys[index]);
   }
   if (options !== undefined) checkOptions(spec, options);
   return { keys: keys as string[], options: options as RequestOptions | undefined };

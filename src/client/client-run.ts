@@ -17,8 +17,10 @@
 
 import { formatAddress } from '../connection/address.js';
 import type { Connection } from '../connection/connection.js';
+import type { CloseOptions } from '../connection/state.js';
 import { rootCauseText } from '../connection/root-cause.js';
 import { ConnectError, ConnectionClosedError, DialectMismatchError, PoolEmptyError } from '../errors.js';
+import { poolHistory } from '../pool/messages.js';
 import type { ConnectionPool } from '../pool/pool.js';
 import type { RunEvents } from './client-events.js';
 
@@ -39,6 +41,8 @@ export class ClientRun {
   #runFailure: Error | undefined;
   /** `close()` was called: the client is done for good. */
   #closed = false;
+  /** The connections the first {@link close} closed (a later `close({ force: true })` hurries them). */
+  #closing: readonly Connection[] | undefined;
 
   /** `events`: the client's event hooks (client-events.ts); none by default. */
   constructor(pool: ConnectionPool<Connection>, events: RunEvents = NO_EVENTS) {
@@ -54,12 +58,16 @@ export class ClientRun {
   }
 
   /**
-   * `ZCached.close()`: the client is done for good; closes the pool. A run in
+   * `ZCached.close(options)` (checked): the client is done for good; closes the pool. A run in
    * progress then rejects (see {@link #start}); its promise is marked as
    * handled here, so a `run()` nobody awaited does not become an unhandled
    * rejection (whoever awaits it still gets the error).
    */
-  close(): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
+    // The pool's close() takes no options and empties the pool: each connection gets them first,
+    // and the first close's connections are kept for a later `force` to hurry.
+    this.#closing ??= [...this.#pool.connections];
+    if (options.force === true || options.timeout !== undefined) for (const connection of this.#closing) void connection.close(options);
     this.#closed = true;
     this.#run?.catch(ignore);
     return this.#pool.close();
@@ -74,7 +82,8 @@ export class ClientRun {
         cause: this.#runFailure,
       });
     }
-    if (this.#run === undefined) {
+    // A pool someone else set up (fromConnectionPool) and then emptied: the pool's message says why, not "run()".
+    if (this.#run === undefined && this.#pool[poolHistory] === 'new') {
       return new PoolEmptyError(
         `no connection: run() was never called on this client; call \`await client.run()\` before sending commands (${error.message})`,
         { cause: error },
@@ -87,7 +96,10 @@ export class ClientRun {
     this.#runFailure = undefined;
     this.#events.runStarted();
     try {
-      await this.#pool.setup();
+      // An empty pool is set up; one that already has connections (its owner set it up, or is doing so:
+      // fromConnectionPool) keeps them, live ones are never replaced: the run waits for them instead.
+      if (this.#pool.isEmpty()) await this.#pool.setup();
+      else await connectionsSettled(this.#pool);
       if (this.#closed) {
         throw new ConnectError('run() did not finish: the client was closed while its pool was connecting', {
           cause: new ConnectionClosedError('close() was called while run() was connecting'),
@@ -110,6 +122,19 @@ export class ClientRun {
     }
     this.#events.runResolved();
   }
+}
+
+/** Resolves once a connection of `pool` is connected or none is connecting any more (nothing is created or replaced). */
+function connectionsSettled(pool: ConnectionPool<Connection>): Promise<void> {
+  const settled = (): boolean => pool.isWorking() || !pool.connections.some((connection) => connection.state === 'connecting');
+  if (settled()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const unsubscribe = pool.subscribe(() => {
+      if (!settled()) return;
+      unsubscribe();
+      resolve();
+    });
+  });
 }
 
 /** The ConnectError of a run in which no connection of `pool` could connect. */

@@ -11,18 +11,17 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { Connection, sendNotFoundAsUndefined } from '../connection/connection.js';
+import { Connection } from '../connection/connection.js';
 import { resolveCloseOptions } from '../connection/options.js';
 import type { CloseOptions } from '../connection/state.js';
 import type { RequestOptions } from '../connection/requests.js';
-import { PoolEmptyError } from '../errors.js';
 import { ConnectionPool } from '../pool/pool.js';
-import { DIALECTS } from '../protocol/dialect.js';
-import { encodeRequest, type Command } from '../protocol/encoder.js';
+import type { Command } from '../protocol/encoder.js';
 import type { Reply, Value } from '../protocol/values.js';
 import { CLIENT_CALLS as CALLS, checkCall, checkCommandCall, checkKeyCall, checkTwoKeyCall, mgetArguments, requestOptions } from './call-arguments.js';
+import { CommandDispatch } from './client-dispatch.js';
 import { ClientRun } from './client-run.js';
-import { copyCommand, falseWhenNotFound, msetCommand, nameArguments, replies, returnTrue, type CopyOptions, type MsetEntries } from './commands.js';
+import { copyCommand, falseWhenNotFound, msetCommand, replies, returnTrue, type CopyOptions, type MsetEntries } from './commands.js';
 import { emitClientEvents, type ZCachedEvents } from './client-events.js';
 import { fpView, type ZCachedFp } from './fp.js';
 import { resolveZCachedOptions, type ZCachedOptions } from './options.js';
@@ -87,8 +86,8 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   #fp: ZCachedFp | undefined;
   /** The shared `run()`, its failure and the closed flag (client-run.ts). */
   readonly #lifecycle: ClientRun;
-  /** The connections the first {@link close} closed (a later `close({ force: true })` hurries them). */
-  #closing: readonly Connection[] | undefined;
+  /** Where checked commands go (the pool, the reply's form, the key prefix). */
+  readonly #dispatch: CommandDispatch;
   /** Set only while {@link fromConnectionPool} constructs a client around an existing pool. */
   static #adopting: ConnectionPool<Connection> | undefined;
 
@@ -111,6 +110,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     if (adopted !== undefined) {
       this.#pool = adopted;
       this.#lifecycle = new ClientRun(adopted, emitClientEvents(this, adopted));
+      this.#dispatch = new CommandDispatch(adopted, this.#lifecycle, undefined);
       return;
     }
     const resolved = resolveZCachedOptions(target, options);
@@ -119,6 +119,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
       largeRequestConnections: resolved.largeRequestConnections,
     });
     this.#lifecycle = new ClientRun(this.#pool, emitClientEvents(this, this.#pool));
+    this.#dispatch = new CommandDispatch(this.#pool, this.#lifecycle, resolved.keyPrefix);
   }
 
   /** A client over an existing pool, which it then owns: `close()` closes the pool. */
@@ -130,6 +131,11 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     } finally {
       ZCached.#adopting = undefined;
     }
+  }
+
+  /** The `keyPrefix` option: what every key this client sends starts with (`''`: none). */
+  get keyPrefix(): string {
+    return this.#dispatch.keyPrefix ?? '';
   }
 
   /** The pool every command goes through. */
@@ -149,6 +155,8 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    * parallel. Resolves once each has connected or used up its
    * `connectionAttempts`, when at least one is connected; the others keep
    * reconnecting by themselves (with `reconnect: true`) until {@link close}.
+   * A pool that already has connections ({@link fromConnectionPool}) keeps
+   * them: the run waits for those still connecting, and replaces none.
    *
    * - Calls made while a run is in progress, or after it resolved, return the
    *   same promise: the pool is set up once (a lazy `await client.run()`
@@ -195,12 +203,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
    */
   close(options?: CloseOptions): Promise<void> {
     checkCall(CALLS.close, arguments.length, undefined);
-    const checked = resolveCloseOptions(options, 'ZCached');
-    // The pool's close() takes no options and empties the pool: each connection gets them first,
-    // and the first close's connections are kept for a later `force` to hurry.
-    this.#closing ??= [...this.#pool.connections];
-    if (checked.force === true || checked.timeout !== undefined) for (const connection of this.#closing) void connection.close(checked);
-    return this.#lifecycle.close();
+    return this.#lifecycle.close(resolveCloseOptions(options, 'ZCached'));
   }
 
   /** `await using client = new ZCached(...)` closes it at the end of the scope. */
@@ -229,23 +232,9 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     return this.#command(command, options);
   }
 
-  /** A command whose arguments the caller checked. */
-  #command(command: Command, options: CommandOptions | undefined, notFoundAsUndefined = false): Promise<Reply> {
-    try {
-      // Connected, or else the connection that will be up soonest (it holds the request, at most its timeout).
-      const connection = this.#pool.getConnectionForRequest(command);
-      return notFoundAsUndefined
-        ? (connection[sendNotFoundAsUndefined](command, options) as Promise<Reply>)
-        : connection.send(command, options);
-    } catch (error) {
-      if (!(error instanceof PoolEmptyError)) throw nameArguments(error, command); // `value[1]`, not the encoder's `argument 2[1]`
-      try {
-        encodeRequest(this.#pool.connections[0]?.dialect ?? DIALECTS.etx, command); // invalid arguments throw as with a connection
-      } catch (invalid) {
-        throw nameArguments(invalid, command);
-      }
-      return Promise.reject(this.#lifecycle.unavailable(error));
-    }
+  /** A command whose arguments the caller checked (client-dispatch.ts: its connection, its reply's form, the key prefix). */
+  #command(command: Command, options: CommandOptions | undefined, notFoundAsUndefined = false, bytes = false): Promise<Reply> {
+    return this.#dispatch.send(command, options, notFoundAsUndefined, bytes);
   }
 
   /** PING: resolves with `'PONG'`. A message (`ping('hello')`) is refused: use {@link echo}. */
@@ -265,6 +254,19 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     const stored = this.#command(['GET', key], options, true) as Promise<Reply | undefined>;
     const codec = this.#codec;
     return (codec === undefined ? stored : stored.then((value) => decodeValue(codec, key, value))) as Promise<T | undefined>;
+  }
+
+  /**
+   * GET, the stored bytes: a string value (text or bytes) as a `Buffer`,
+   * exactly as stored (`get` decodes it as UTF-8, replacing bytes that are
+   * not UTF-8), `undefined` when the key does not exist. Other values come
+   * as `get` gives them, their strings as `Buffer`s (a number stays a
+   * number). No codec is applied. Only this request's reply is read so:
+   * the other requests of the connection still get strings.
+   */
+  getBuffer(key: string, options?: CommandOptions): Promise<Buffer | Exclude<Reply, string> | undefined> {
+    checkKeyCall(CALLS.getBuffer, arguments.length, key, options);
+    return this.#command(['GET', key], options, true, true) as Promise<Buffer | Exclude<Reply, string> | undefined>;
   }
 
   /**
@@ -349,6 +351,18 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
     const stored = this.#command(['MGET', ...call.keys], call.options).then(replies.mget);
     const codec = this.#codec;
     return (codec === undefined ? stored : stored.then((map) => decodeMap(codec, map))) as Promise<Map<string, MgetValue<C, T>>>;
+  }
+
+  /**
+   * MGET, the stored bytes: a `Map` from each requested key (a string) to
+   * its value as {@link getBuffer} gives it, `null` for a missing key. No
+   * codec is applied. Takes its keys and options as {@link mget}.
+   */
+  mgetBuffer(
+    ...keys: string[] | [...keys: string[], options: CommandOptions] | [keys: readonly string[], options?: CommandOptions]
+  ): Promise<Map<string, Buffer | Exclude<Reply, string>>> {
+    const call = mgetArguments(CALLS.mgetBuffer, keys);
+    return this.#command(['MGET', ...call.keys], call.options, false, true).then(replies.mget) as Promise<Map<string, Buffer | Exclude<Reply, string>>>;
   }
 
   /**

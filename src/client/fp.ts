@@ -13,6 +13,7 @@ import type { ZCached } from './client.js';
 export const FP_COMMANDS = [
   'ping',
   'get',
+  'getBuffer',
   'set',
   'delete',
   'exists',
@@ -22,6 +23,7 @@ export const FP_COMMANDS = [
   'lastsave',
   'keys',
   'mget',
+  'mgetBuffer',
   'mset',
   'echo',
   'sizeof',

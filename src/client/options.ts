@@ -11,6 +11,7 @@ import type { ConnectionOptions } from '../connection/connection.js';
 import { assertKnownConnectionOptions, CONNECTION_OPTION_NAMES, resolveConnectionOptions } from '../connection/options.js';
 import type { CodecOption } from './codec.js';
 import { checkPoolOptions } from '../pool/checks.js';
+import { checkKeyPrefix } from './key-prefix.js';
 import { parseConnectionUrl, type QueryValueType, type UrlGrammar } from './url.js';
 
 /** The zcached server's default port. */
@@ -49,10 +50,19 @@ export interface ZCachedOptions<C extends CodecOption | undefined = undefined> e
    * codec) still makes a plain `ZCached`.
    */
   readonly codec?: C;
+  /**
+   * A prefix on every key this client sends (as ioredis' `keyPrefix`):
+   * every key argument of every command carries it on the wire (values never
+   * do), and the keys the client answers with (`keys()`, the `Map` of
+   * `mget`) come without it; `keys()` answers only the keys under it. A
+   * string the dialect can carry in a key (on `'etx'`: no line feed, no
+   * 0x03); default `''`, none. See src/client/key-prefix.ts.
+   */
+  readonly keyPrefix?: string;
 }
 
 /** The client's own options: what is not a connection option (the compiler keeps this list in step with the interface). */
-const CLIENT_ONLY = { poolSize: true, largeRequestConnections: true, codec: true } satisfies Record<Exclude<keyof ZCachedOptions, keyof ConnectionOptions>, true>;
+const CLIENT_ONLY = { poolSize: true, largeRequestConnections: true, codec: true, keyPrefix: true } satisfies Record<Exclude<keyof ZCachedOptions, keyof ConnectionOptions>, true>;
 
 /** Every key a {@link ZCachedOptions} object may hold. */
 export const ZCACHED_OPTION_NAMES: readonly string[] = Object.freeze([...CONNECTION_OPTION_NAMES, ...Object.keys(CLIENT_ONLY)]);
@@ -72,6 +82,7 @@ const URL_QUERY = {
   closeTimeout: 'integer',
   stableAfter: 'integer',
   bulkAsBuffer: 'boolean',
+  keyPrefix: 'string',
 } as const satisfies Partial<Record<keyof ZCachedOptions, QueryValueType>>;
 
 const OPTIONS_OBJECT = 'pass it in the options object: new ZCached(url, { ... })';
@@ -106,6 +117,8 @@ export interface ResolvedZCachedOptions {
   readonly largeRequestConnections: number | undefined;
   /** What every connection of the pool gets (host and port filled in). */
   readonly connection: ConnectionOptions;
+  /** The `keyPrefix` option, checked; undefined: none. */
+  readonly keyPrefix: string | undefined;
 }
 
 /**
@@ -116,7 +129,8 @@ export interface ResolvedZCachedOptions {
  * the URL's).
  * @throws TypeError for a bad URL, an unknown option (naming the closest
  *   valid one) or an option of the wrong type; RangeError for a value out
- *   of range (`poolSize: 0`, `port: 0`)
+ *   of range (`poolSize: 0`, `port: 0`); DialectError for a `keyPrefix`
+ *   the dialect cannot carry in a key
  */
 export function resolveZCachedOptions(
   target: string | URL | ZCachedOptions<CodecOption | undefined> | undefined,
@@ -139,12 +153,18 @@ export function resolveZCachedOptions(
   if (given !== undefined) assertKnownConnectionOptions(given, 'ZCached', ZCACHED_OPTION_NAMES);
   const merged: Record<string, unknown> = { ...fromUrl };
   for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) merged[key] = value;
-  const { poolSize = 1, largeRequestConnections, codec: _codec, host = DEFAULT_HOST, port = DEFAULT_PORT, ...rest } = merged as ZCachedOptions<CodecOption | undefined>;
+  const { poolSize = 1, largeRequestConnections, codec: _codec, keyPrefix, host = DEFAULT_HOST, port = DEFAULT_PORT, ...rest } = merged as ZCachedOptions<CodecOption | undefined>;
   assertPoolSize(poolSize);
   checkPoolOptions({ largeRequestConnections });
   const connection: ConnectionOptions = { ...rest, host, port };
-  resolveConnectionOptions(connection);
-  return { options: merged as ZCachedOptions<CodecOption | undefined>, poolSize, largeRequestConnections, connection };
+  const { dialect } = resolveConnectionOptions(connection);
+  return {
+    options: merged as ZCachedOptions<CodecOption | undefined>,
+    poolSize,
+    largeRequestConnections,
+    connection,
+    keyPrefix: checkKeyPrefix(keyPrefix, dialect),
+  };
 }
 
 function assertPoolSize(value: unknown): asserts value is number {

@@ -22,9 +22,9 @@ import type { Command } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
 import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './connection-lifecycle.js';
 import { isTracingCommands, traceCommand } from './diagnostics.js';
-import { sendNotFoundAsUndefined, undefinedWhenNotFound } from './not-found.js';
+import { sendAs, undefinedWhenNotFound } from './not-found.js';
 
-export { sendNotFoundAsUndefined } from './not-found.js';
+export { sendAs } from './not-found.js';
 import { RequestQueue, type RequestOptions } from './requests.js';
 import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
 import { resolveConnectionOptions, type ConnectionOptions } from './options.js';
@@ -109,6 +109,9 @@ export class Connection implements AsyncDisposable {
       onStreamTimeout: (error) => this.#break(error),
       onDrained: this.#lifecycle.onDrained,
       whyWaiting: () => whyWaiting(this),
+      replyBytes: (bytes) => {
+        this.#decoder.bytes = bytes;
+      },
     });
     this.#pump = new WirePump(this.#requests, this.#decoder, {
       connected: () => this.#state === 'connected',
@@ -307,16 +310,24 @@ export class Connection implements AsyncDisposable {
   }
 
   /**
-   * Internal (the client's `get`): {@link send}, except that the server's
-   * "key not found" error reply resolves with `undefined`. Arguments are
-   * the caller's to check. Traced like `send` when someone subscribed.
+   * Internal (the client's `get`, `getBuffer`, `mgetBuffer`): {@link send},
+   * except that with `notFoundAsUndefined` the server's "key not found" error
+   * reply resolves with `undefined`, and with `bytes` the reply's bulk
+   * strings come as `Buffer`s (other requests' replies are not affected).
+   * Arguments are the caller's to check. Traced like `send` when someone subscribed.
    */
-  [sendNotFoundAsUndefined](command: Command, options: RequestOptions | undefined): Promise<Reply | undefined> {
-    if (isTracingCommands()) return this.send(command, options).catch(undefinedWhenNotFound);
-    return this.#send(command, options, true);
+  [sendAs](command: Command, options: RequestOptions | undefined, notFoundAsUndefined: boolean, bytes: boolean): Promise<Reply | undefined> {
+    if (isTracingCommands()) {
+      const traced = (bytes ? traceCommand(this, this.#sendBytes, this, command, options) : this.send(command, options)) as Promise<Reply>;
+      return notFoundAsUndefined ? traced.catch(undefinedWhenNotFound) : traced;
+    }
+    return this.#send(command, options, notFoundAsUndefined, bytes);
   }
 
-  #send(command: Command, options: RequestOptions | undefined, notFoundAsUndefined = false): Promise<Reply> {
+  /** {@link #send} of a request that asked for bytes (for the tracing channel, which calls it with two arguments). */
+  readonly #sendBytes = (command: Command, options: RequestOptions | undefined): Promise<Reply> => this.#send(command, options, false, true);
+
+  #send(command: Command, options: RequestOptions | undefined, notFoundAsUndefined = false, bytes = false): Promise<Reply> {
     const state = this.#state;
     if (state === 'closed' || this.#closing !== undefined) {
       return Promise.reject(new ConnectionClosedError(`connection ${this.id} is closed`));
@@ -326,7 +337,7 @@ export class Connection implements AsyncDisposable {
       return Promise.reject(new ConnectionError(this.describeState(), lastError === undefined ? undefined : { cause: lastError }));
     }
     if (options !== undefined) assertRequestOptions(options, 'Connection.send');
-    const promise = this.#requests.enqueue(command, options, false, notFoundAsUndefined);
+    const promise = this.#requests.enqueue(command, options, false, notFoundAsUndefined, bytes);
     if (state === 'connected') this.#pump.flushSoon();
     this.#totalRequests++;
     return promise;

@@ -29,5 +29,9 @@ export function undefinedWhenNotFound(error: unknown): undefined {
   throw error;
 }
 
-/** The key of `Connection`'s internal GET path: the not-found reply resolves `undefined` with no promise added (the client's `get`). */
-export const sendNotFoundAsUndefined: unique symbol = Symbol('zcached.sendNotFoundAsUndefined');
+/**
+ * The key of `Connection`'s internal send with the reply's form chosen per
+ * request: the not-found reply resolving `undefined` with no promise added
+ * (the client's `get`), bulk strings as `Buffer`s (`getBuffer`, `mgetBuffer`).
+ */
+export const sendAs: unique symbol = Symbol('zcached.sendAs');

@@ -26,6 +26,8 @@ export class PendingRequest {
   probe = false;
   /** The server's "key not found" error reply resolves it with `undefined` (GET for the client: no promise added to turn it into a value). */
   notFoundAsUndefined = false;
+  /** Its reply's bulk strings decode as `Buffer`s (`getBuffer`): the decoder is switched while it heads the wire. */
+  asBytes = false;
 
   constructor(
     bytes: Buffer | undefined,

@@ -30,6 +30,12 @@ export interface RequestQueueOptions {
   readonly onDrained: () => void;
   /** For a request that times out unsent (called only then): what the connection is doing, and the failure behind it as `cause`. */
   readonly whyWaiting?: () => WaitingReason;
+  /**
+   * Called when the form of the next reply changes: true when the request
+   * at the head of the wire asked for bytes (`enqueue`'s `asBytes`), false
+   * when it did not. Called only around such requests.
+   */
+  readonly replyBytes?: (bytes: boolean) => void;
 }
 
 /** What {@link RequestQueueOptions.whyWaiting} tells: `connection 127.0.0.1:7556#3 is waiting to retry ...`, and its last error. */

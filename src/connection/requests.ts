@@ -57,6 +57,10 @@ export class RequestQueue {
   #lastDeadline = -Infinity;
   /** Requests made since the last {@link #stamp}: their deadlines are still `Infinity`. */
   readonly #unstamped: PendingRequest[] = [];
+  /** Unsettled requests that asked for bytes: while there are none (nor {@link #bytesMode}), replies cost no check of their form. */
+  #bytesPending = 0;
+  /** The decoder was told to decode bulk strings as bytes (the head of the wire asked for them). */
+  #bytesMode = false;
   /** The oldest written request when the stream was last reported stalled (reported once each). */
   #stalledOn: PendingRequest | undefined;
   /** One 'abort' listener per signal, fanning out to the requests that share it. */
@@ -164,10 +168,12 @@ export class RequestQueue {
    *   the wire the connection is reset, with or without pipelining
    * @param notFoundAsUndefined - the server's "key not found" error reply
    *   resolves the request with `undefined` instead of rejecting it
+   * @param asBytes - the reply's bulk strings decode as `Buffer`s (the
+   *   queue tells the decoder through `replyBytes` while it heads the wire)
    * @throws TypeError / RangeError / DialectError synchronously for a command
    *   that cannot be sent; nothing is queued
    */
-  enqueue(command: Command, options?: RequestOptions, probe = false, notFoundAsUndefined = false): Promise<Reply> {
+  enqueue(command: Command, options?: RequestOptions, probe = false, notFoundAsUndefined = false, asBytes = false): Promise<Reply> {
     const unsent = this.#unsent;
     const start = unsent.end;
     const end = unsent.append(command);
@@ -186,6 +192,10 @@ export class RequestQueue {
     const request = new PendingRequest(bytes, start, end, Infinity, timeout, capturedResolve, capturedReject);
     request.probe = probe;
     request.notFoundAsUndefined = notFoundAsUndefined;
+    if (asBytes) {
+      request.asBytes = true;
+      this.#bytesPending++;
+    }
     request.command = command;
     if (signal !== undefined) this.#signals.watch(request, signal);
     this.#waiting.push(request);
@@ -242,9 +252,25 @@ export class RequestQueue {
       request.bytes = undefined;
       request.command = undefined;
       this.#written.push(request);
+      if (this.#bytesPending !== 0 || this.#bytesMode) this.#syncReplyForm();
       return;
     }
     this.#settledWaiting -= this.#pipelined.flush(this.#waiting, this.#written, sink, this.#settledWaiting);
+    if (this.#bytesPending !== 0 || this.#bytesMode) this.#syncReplyForm();
+  }
+
+  /**
+   * Tells the decoder the form of the next reply when it changes: bytes
+   * while the request heading the wire asked for them. The head changes
+   * only when a reply is delivered, a write starts an empty wire, or the
+   * wire is lost; never inside a reply.
+   */
+  #syncReplyForm(): void {
+    const head = this.#written.peek();
+    const bytes = head !== undefined && head.asBytes && !head.settled;
+    if (bytes === this.#bytesMode) return;
+    this.#bytesMode = bytes;
+    this.#options.replyBytes?.(bytes);
   }
 
   /**
@@ -255,6 +281,8 @@ export class RequestQueue {
     const request = this.#written.shift();
     if (request === undefined) return false;
     if (this.#pipelining) this.#pipelined.answered(request, this.#written.length === 0);
+    // Only around requests that asked for bytes: plain replies skip it.
+    if (this.#bytesPending !== 0 || this.#bytesMode) this.#syncReplyForm();
     if (!request.settled) {
       // Strings and numbers first: ServerError's instanceof (error-brand.ts) is a function call.
       if (typeof reply !== 'object' || reply === null || !(reply instanceof ServerError)) this.#settle(request, undefined, reply);
@@ -268,6 +296,7 @@ export class RequestQueue {
   failWritten(error: Error): void {
     this.#pipelined.streamLost();
     for (const request of this.#written.drain()) this.#settle(request, error);
+    if (this.#bytesMode) this.#syncReplyForm();
   }
 
   /** Rejects every request, written or waiting, with `error`, and drops the unsent bytes. */
@@ -293,6 +322,7 @@ export class RequestQueue {
   #settle(request: PendingRequest, error: Error | undefined, reply?: Reply | undefined): void {
     if (request.settled) return;
     request.settled = true;
+    if (request.asBytes) this.#bytesPending--;
     if (!request.written) {
       this.#settledWaiting++;
       if (this.#pipelining) this.#pipelined.dropped(request);

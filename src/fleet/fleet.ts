@@ -254,6 +254,12 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
     return this.#values.get(key, this.#routing.keyed(key, ['GET', key], (client) => client.get(key, options))) as Promise<T | undefined>;
   }
 
+  /** GET of the stored bytes on the key's server, as `ZCached.getBuffer` (no codec); `undefined` when the key does not exist. */
+  getBuffer(key: string, options?: CommandOptions): Promise<Buffer | Exclude<Reply, string> | undefined> {
+    checkKeyCall(CALLS.getBuffer, arguments.length, key, options);
+    return this.#routing.keyed(key, ['GET', key], (client) => client.getBuffer(key, options));
+  }
+
   /** SET on the key's server; resolves with `'OK'`. @throws DialectError, and TypeError with a codec, as `ZCached.set` */
   set(key: string, value: EncodableValue<C>, options?: CommandOptions): Promise<'OK'> {
     checkKeyCall(CALLS.set, arguments.length, key, options);
@@ -314,11 +320,15 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
     ...keys: string[] | [...keys: string[], options: CommandOptions] | [keys: readonly string[], options?: CommandOptions]
   ): Promise<Map<string, MgetValue<C, T>>> {
     const { keys: list, options } = mgetArguments(CALLS.mget, keys);
-    if (list.length === 0) return Promise.resolve(new Map()) as Promise<Map<string, MgetValue<C, T>>>;
-    if (this.#shell.size === 0) return this.#routing.noServer(['MGET', ...list]);
-    const parts = splitByServer(list, (key) => this.#shell.placeKey(key)!);
-    if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MGET', parts.values());
-    return this.#values.mget(mgetParts(list, parts, options)) as Promise<Map<string, MgetValue<C, T>>>;
+    return this.#values.mget(this.#mget(list, options, false)) as Promise<Map<string, MgetValue<C, T>>>;
+  }
+
+  /** MGET of the stored bytes, split by server as {@link mget}: each key to its value as `ZCached.getBuffer` gives it, `null` when missing; no codec. */
+  mgetBuffer(
+    ...keys: string[] | [...keys: string[], options: CommandOptions] | [keys: readonly string[], options?: CommandOptions]
+  ): Promise<Map<string, Buffer | Exclude<Reply, string>>> {
+    const { keys: list, options } = mgetArguments(CALLS.mgetBuffer, keys);
+    return this.#mget(list, options, true) as Promise<Map<string, Buffer | Exclude<Reply, string>>>;
   }
 
   /**
@@ -369,5 +379,13 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
       () => true,
       () => false,
     );
+  }
+
+  #mget(list: readonly string[], options: CommandOptions | undefined, bytes: boolean): Promise<Map<string, Reply>> {
+    if (list.length === 0) return Promise.resolve(new Map());
+    if (this.#shell.size === 0) return this.#routing.noServer(['MGET', ...list]);
+    const parts = splitByServer(list, (key) => this.#shell.placeKey(key)!);
+    if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MGET', parts.values());
+    return mgetParts(list, parts, options, bytes);
   }
 }

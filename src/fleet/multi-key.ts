@@ -84,9 +84,11 @@ export function checkParts(name: 'MGET' | 'MSET', parts: Iterable<ServerPart>): 
 }
 
 /** Sends one part: MGET or MSET to its server (rejects at once, nothing sent, when the server is ejected). */
-function sendPart(name: 'MGET' | 'MSET', part: ServerPart, options: CommandOptions | undefined): Promise<Reply> {
+function sendPart(name: 'MGET' | 'MSET', part: ServerPart, options: CommandOptions | undefined, bytes = false): Promise<Reply> {
   const { server } = part;
   if (server.health !== 'up') return Promise.reject(server.ejectedError());
+  // MGET of bytes: through the client's mgetBuffer, which asks the connection for them.
+  if (bytes) return server.track(options === undefined ? server.client.mgetBuffer(part.args as string[]) : server.client.mgetBuffer(part.args as string[], options));
   return server.track(server.client.sendCommand([name, ...part.args], options));
 }
 
@@ -96,11 +98,12 @@ function sendPart(name: 'MGET' | 'MSET', part: ServerPart, options: CommandOptio
  * Rejects with a {@link PartialFailureError} when some part failed (its
  * `values` hold the rest). Not `async`: an argument the client refuses
  * throws here, synchronously (the caller checked multi-part commands
- * first, so nothing was sent).
+ * first, so nothing was sent). With `bytes`, values come as
+ * `ZCached.mgetBuffer` gives them.
  */
-export function mgetParts(keys: readonly string[], parts: Map<FleetServer, ServerPart>, options: CommandOptions | undefined): Promise<Map<string, Reply>> {
+export function mgetParts(keys: readonly string[], parts: Map<FleetServer, ServerPart>, options: CommandOptions | undefined, bytes = false): Promise<Map<string, Reply>> {
   const list = [...parts.values()];
-  const requests = list.map((part) => sendPart('MGET', part, options).then(replies.mget));
+  const requests = list.map((part) => sendPart('MGET', part, options, bytes).then(replies.mget));
   return Promise.allSettled(requests).then((settled) => {
     const answers = new Map<FleetServer, Map<string, Reply>>();
     const failures = new Map<string, ServerFailure>();

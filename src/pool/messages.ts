@@ -11,6 +11,12 @@ import type { PoolConnection } from './pool-connection.js';
 /** What the pool shell has done so far, for the message of an empty pool. */
 export type PoolHistory = 'new' | 'setUp' | 'closed';
 
+/**
+ * Internal: the key of `ConnectionPool`'s {@link PoolHistory} getter, for a
+ * client over a pool it did not make (what to say when the pool is empty).
+ */
+export const poolHistory: unique symbol = Symbol('zcached.poolHistory');
+
 /** Connections described one by one in a message; the rest are counted. */
 const LISTED = 4;
 
@@ -31,7 +37,7 @@ export function emptyPoolMessage(history: PoolHistory, poolSize: number): string
     case 'closed':
       return 'the connection pool has no connection: it was closed (setup() fills it again)';
     case 'setUp':
-      return `the connection pool has no connection (poolSize ${poolSize}): they were removed`;
+      return `the connection pool has no connection (poolSize ${poolSize}): they were removed (reducePoolConnections, cleanupBrokenConnections); extendPoolBySize(n) adds new ones`;
   }
 }
 

@@ -19,7 +19,7 @@ import { encodedSizeExceeds } from '../protocol/request-size.js';
 import { runInBackground } from './background.js';
 import { assertInteger, assertSize, checkPoolOptions, describe, isIterable } from './checks.js';
 import { Members, type PoolEvent } from './membership.js';
-import { noneAvailableMessage, noneConnectedMessage, type PoolHistory } from './messages.js';
+import { noneAvailableMessage, noneConnectedMessage, poolHistory, type PoolHistory } from './messages.js';
 import type { PoolConnection } from './pool-connection.js';
 import { PoolRunner } from './pool-runner.js';
 import * as select from './selectors.js';
@@ -131,6 +131,11 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
   /** The broken connections: every one that is not connected (idle, connecting, broken or closed). */
   get brokenConnections(): readonly C[] {
     return Object.freeze(select.broken(this.#members.list));
+  }
+
+  /** Internal ({@link poolHistory}): whether the pool was ever set up or closed. */
+  get [poolHistory](): PoolHistory {
+    return this.#history;
   }
 
   /** True when the pool has no connection. */

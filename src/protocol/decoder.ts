@@ -16,7 +16,7 @@
 import { ProtocolError } from '../errors.js';
 import { DEFAULT_DECODER_LIMITS, resolveLimits, type DecoderLimits } from './decoder-limits.js';
 import { ETX } from './dialect.js';
-import { INCOMPLETE, jsBuilder, Parser, wireBuilder, type Builder } from './reply-parser.js';
+import { BYTES_BUILDER, INCOMPLETE, Parser, TEXT_BUILDER, wireBuilder, type Builder } from './reply-parser.js';
 import type { DecodedReply, Reply, WireValue } from './values.js';
 
 export { DEFAULT_DECODER_LIMITS, type DecoderLimits };
@@ -100,6 +100,11 @@ class StreamDecoder<T> {
 
   set terminator(mode: ReplyTerminator) {
     this.#terminator = mode;
+  }
+
+  /** The builder of the values from the next one on (never swapped inside a value: see `ReplyDecoder.bytes`). */
+  set builder(builder: Builder<T>) {
+    this.#parser.builder = builder;
   }
 
   reset(): void {
@@ -233,11 +238,25 @@ class StreamDecoder<T> {
  */
 export class ReplyDecoder {
   readonly #stream: StreamDecoder<DecodedReply>;
+  /** The builder of the `bulkAsBuffer` option. */
+  readonly #base: Builder<DecodedReply>;
 
   /** @throws RangeError for a limit that is not a positive integer */
   constructor(options: ReplyDecoderOptions = {}) {
-    this.#stream = new StreamDecoder(jsBuilder(options.bulkAsBuffer === true), options.limits);
+    this.#base = options.bulkAsBuffer === true ? BYTES_BUILDER : TEXT_BUILDER;
+    this.#stream = new StreamDecoder(this.#base, options.limits);
     this.#stream.terminator = options.terminator ?? 'optional';
+  }
+
+  /**
+   * Decodes the bulk strings of the replies from the next one on as
+   * `Buffer`s (true), or as the `bulkAsBuffer` option says (false): the
+   * form of one request's reply (`getBuffer`). Set it only between replies,
+   * as a connection does when the request at the head of its wire changes;
+   * it costs nothing per reply (the parser's builder is swapped).
+   */
+  set bytes(on: boolean) {
+    this.#stream.builder = on ? BYTES_BUILDER : this.#base;
   }
 
   /** Changes how 0x03 after a reply is treated (a connection does so when it learns its server's generation). */

@@ -98,6 +98,11 @@ export const jsBuilder = (bulkAsBuffer: boolean): Builder<DecodedReply> => ({
   },
 });
 
+/** Bulk strings as `string`s (UTF-8), the default; shared by every decoder. */
+export const TEXT_BUILDER: Builder<DecodedReply> = jsBuilder(false);
+/** Bulk strings as `Buffer`s (copies: a reply never holds a socket chunk); map keys stay strings. */
+export const BYTES_BUILDER: Builder<DecodedReply> = jsBuilder(true);
+
 export const wireBuilder: Builder<WireValue> = {
   simple: (buf, start, end) => ({ type: 'simple', value: buf.toString('utf8', start, end) }),
   bulk: (buf, start, end) => ({ type: 'bulk', value: Buffer.copyBytesFrom(buf, start, end - start) }),
@@ -151,8 +156,12 @@ export class Parser<T> {
   /** Estimated memory the value being decoded already holds, in bytes (its bytes plus per-element overhead). */
   #spent = 0;
 
+  /**
+   * @param builder - turns wire pieces into values; it may be swapped between
+   *   values (a request that asked for bytes: see `ReplyDecoder.bytes`)
+   */
   constructor(
-    private readonly builder: Builder<T>,
+    public builder: Builder<T>,
     private readonly limits: DecoderLimits,
   ) {}
 

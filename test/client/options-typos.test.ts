@@ -250,7 +250,7 @@ describe('examples', () => {
   });
 
   it('a name far from every option gets the list of options instead', () => {
-    expect(() => new ZCached({ colour: 'blue' } as object)).toThrow(/^ZCached: unknown option "colour"; the options are host, port, .*poolSize, largeRequestConnections, codec$/);
+    expect(() => new ZCached({ colour: 'blue' } as object)).toThrow(/^ZCached: unknown option "colour"; the options are host, port, .*poolSize, largeRequestConnections, codec, keyPrefix$/);
   });
 
   it('values out of range or of the wrong type are refused at construction', () => {

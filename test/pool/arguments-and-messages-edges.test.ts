@@ -101,7 +101,9 @@ group('messages of an empty pool', () => {
   it('say why the pool has no connection at all', () => {
     expect(emptyPoolMessage('new', 3)).toBe('the connection pool has no connection: setup() was never called');
     expect(emptyPoolMessage('closed', 3)).toBe('the connection pool has no connection: it was closed (setup() fills it again)');
-    expect(emptyPoolMessage('setUp', 3)).toBe('the connection pool has no connection (poolSize 3): they were removed');
+    expect(emptyPoolMessage('setUp', 3)).toBe(
+      'the connection pool has no connection (poolSize 3): they were removed (reducePoolConnections, cleanupBrokenConnections); extendPoolBySize(n) adds new ones',
+    );
   });
 
   it('describe each connection by describeState(), else by id and state', () => {
