@@ -133,11 +133,9 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const rest = [...positionals];
   let url = rest[0] !== undefined && URL_LIKE.test(rest[0]) ? rest.shift() : undefined;
   const command = rest.shift()?.toLowerCase();
-  if ((command === 'info' || command === 'latency') && rest.length > 0) {
-    if (url !== undefined || !URL_LIKE.test(rest[0] ?? '')) {
-      throw new CliUsageError(`zcached ${command} takes one url at most, got ${rest.map((arg) => JSON.stringify(arg)).join(' ')} besides`);
-    }
-    url = rest.shift();
+  if (command === 'info' || command === 'latency') {
+    if (url === undefined && URL_LIKE.test(rest[0] ?? '')) url = rest.shift();
+    if (rest.length > 0) throw new CliUsageError(`zcached ${command} takes one url at most, got ${rest.map((arg) => JSON.stringify(arg)).join(' ')} besides`);
   }
   if (command === 'help') return { mode: 'help', topic: rest[0] };
   const dialect = (values.dialect ?? 'auto') as CliDialect;

@@ -39,7 +39,12 @@ interface CommandSpec {
   readonly prepare: (args: readonly string[], value: (text: string, what: string) => Value) => PreparedCommand;
 }
 
-const status = (promise: Promise<string>): Promise<CommandReply> => promise.then((reply) => ({ reply, status: true }));
+/** A status reply (`OK`, `PONG`), printed bare; some servers answer with a bulk string, which the client hands over as bytes. */
+const status = (promise: Promise<string>): Promise<CommandReply> =>
+  promise.then((raw) => {
+    const reply = fromWire(raw);
+    return { reply, status: typeof reply === 'string' };
+  });
 const plain = (promise: Promise<Parameters<typeof fromWire>[0] | undefined>): Promise<CommandReply> =>
   promise.then((reply) => ({ reply: reply === undefined ? undefined : fromWire(reply) }));
 
