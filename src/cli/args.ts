@@ -31,10 +31,10 @@ export interface CliSettings {
   readonly tls: boolean;
   /** `--cacert <file>`: a PEM file of certificates to trust (implies TLS). */
   readonly cacert: string | undefined;
-  /** `--dialect`; default `'auto'`. */
-  readonly dialect: CliDialect;
-  /** `--timeout`: time limit of the connect and of each command, in ms; default 5000. */
-  readonly timeoutMs: number;
+  /** `--dialect`; undefined: the URL's `dialect`, else `'auto'`. */
+  readonly dialect: CliDialect | undefined;
+  /** `--timeout`: time limit of the connect and of each command, in ms; undefined: the URL's, else 5000. */
+  readonly timeoutMs: number | undefined;
   /** `--json`: values given as JSON, replies printed as JSON; `--raw`: strings bare. Default `'typed'`. */
   readonly output: OutputMode;
 }
@@ -138,8 +138,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     if (rest.length > 0) throw new CliUsageError(`zcached ${command} takes one url at most, got ${rest.map((arg) => JSON.stringify(arg)).join(' ')} besides`);
   }
   if (command === 'help') return { mode: 'help', topic: rest[0] };
-  const dialect = (values.dialect ?? 'auto') as CliDialect;
-  if (!CLI_DIALECTS.includes(dialect)) {
+  const dialect = values.dialect as CliDialect | undefined;
+  if (dialect !== undefined && !CLI_DIALECTS.includes(dialect)) {
     throw new CliUsageError(`--dialect must be one of ${CLI_DIALECTS.join(', ')}, got ${JSON.stringify(values.dialect)}`);
   }
   if (values.json === true && values.raw === true) throw new CliUsageError('--json and --raw exclude each other');
@@ -150,7 +150,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
     tls: values.tls === true,
     cacert: values.cacert,
     dialect,
-    timeoutMs: positiveNumber('timeout', values.timeout, true) ?? 5000,
+    timeoutMs: positiveNumber('timeout', values.timeout, true),
     output: values.json === true ? 'json' : values.raw === true ? 'raw' : 'typed',
   };
   if (command === undefined) return { mode: 'repl', settings };

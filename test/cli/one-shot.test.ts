@@ -217,6 +217,22 @@ describe('zcached <command>', { timeout: 120_000 }, () => {
     expect(run.code, shown(run)).toBe(2);
     expect(run.stderr).toMatch(/current zcached server \('etx'\).*dialect 'legacy'/);
     expect((await zcached('--dialect', 'etx', 'ping')).stdout).toBe('PONG\n');
+    // The URL's query counts too, and the flag wins over it.
+    const fromUrl = await runCli(build, [`${url}?dialect=legacy`, 'ping']);
+    expect(fromUrl.code, shown(fromUrl)).toBe(2);
+    expect(fromUrl.stderr).toMatch(/dialect 'legacy'/);
+    expect((await runCli(build, [`${url}?dialect=legacy`, '--dialect', 'auto', 'ping'])).stdout).toBe('PONG\n');
+  });
+
+  it('a command that gets no reply times out after --timeout (or the URL\'s timeout): exit code 2', async () => {
+    await using quiet = await startServer();
+    quiet.stopAnswering();
+    const quietUrl = `zcached://127.0.0.1:${quiet.port}`;
+    for (const args of [[quietUrl, '--timeout', '300', 'ping'], [`${quietUrl}?timeout=300`, 'ping']]) {
+      const run = await runCli(build, args);
+      expect(run.code, shown(run)).toBe(2);
+      expect(run.stderr, shown(run)).toMatch(/^zcached: (TimeoutError|ConnectError): /);
+    }
   });
 });
 

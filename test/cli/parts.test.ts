@@ -20,8 +20,8 @@ import { Float } from '../../src/protocol/values.js';
 describe('the command line', () => {
   it('reads [url] command args, info [url], latency [url]; the URL falls back to ZCACHED_URL', () => {
     expect(parseCliArgs(['zcached://h:1', 'GET', 'k'], {})).toMatchObject({ mode: 'command', command: 'get', args: ['k'], settings: { url: 'zcached://h:1' } });
-    expect(parseCliArgs(['get', 'k'], { ZCACHED_URL: 'zcached://e:2' })).toMatchObject({ settings: { url: 'zcached://e:2', output: 'typed', timeoutMs: 5000 } });
-    expect(parseCliArgs([], {})).toMatchObject({ mode: 'repl', settings: { url: undefined, dialect: 'auto' } });
+    expect(parseCliArgs(['get', 'k'], { ZCACHED_URL: 'zcached://e:2' })).toMatchObject({ settings: { url: 'zcached://e:2', output: 'typed', timeoutMs: undefined, dialect: undefined } });
+    expect(parseCliArgs(['--timeout', '100', '--dialect', 'etx'], {})).toMatchObject({ mode: 'repl', settings: { url: undefined, dialect: 'etx', timeoutMs: 100 } });
     expect(parseCliArgs(['info', 'zcacheds://h'], {})).toMatchObject({ mode: 'info', settings: { url: 'zcacheds://h' } });
     expect(parseCliArgs(['latency', '--samples', '5'], {})).toMatchObject({ mode: 'latency', latency: { samples: 5, seconds: undefined, intervalMs: 10 } });
     expect(parseCliArgs(['set', 'k', '--', '-1'], {})).toMatchObject({ args: ['k', '-1'] });
