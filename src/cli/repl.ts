@@ -164,7 +164,6 @@ export async function runRepl(settings: CliSettings, io: CliIo): Promise<number>
   prompt();
   await ended;
   if (terminal) io.stdout.write('\n');
-  inFlight?.abort();
   await queue;
   keep();
   await client.close({ force: true });

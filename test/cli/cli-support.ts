@@ -51,6 +51,14 @@ export function runCli(build: string, args: readonly string[], env: Record<strin
   return finished(startCli(build, args, env));
 }
 
+/** Runs the CLI of `build` with `input` piped to its stdin (then closed). */
+export function runCliWithInput(build: string, args: readonly string[], input: string, env: Record<string, string | undefined> = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [path.join(build, 'cli/main.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(env) });
+  const outcome = finished(child);
+  child.stdin!.end(input);
+  return outcome;
+}
+
 /** Everything a run printed, for an assertion message. */
 export function shown(run: CliRun): string {
   return `exit code ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;

@@ -15,7 +15,7 @@ import { startServer, type ZCachedServer } from '../../src/testing/index.js';
 import { removeBuild, transpileSources } from '../diagnostics/child.js';
 import { refusedPort } from '../support.js';
 import { selfSignedCertificate } from '../tls-credentials.js';
-import { finished, runCli, shown, startCli, type CliRun } from './cli-support.js';
+import { finished, runCli, runCliWithInput, shown, startCli, type CliRun } from './cli-support.js';
 
 let build: string;
 let server: ZCachedServer;
@@ -233,6 +233,16 @@ describe('zcached <command>', { timeout: 120_000 }, () => {
       expect(run.code, shown(run)).toBe(2);
       expect(run.stderr, shown(run)).toMatch(/^zcached: (TimeoutError|ConnectError): /);
     }
+  });
+});
+
+describe('zcached with lines piped in (no terminal)', { timeout: 120_000 }, () => {
+  it('runs them one after another and prints the replies only, no prompt; exit code 0 at the end of the input', async () => {
+    const run = await runCliWithInput(build, [url], 'set cli:piped "two words"\nget cli:piped\nbogus\nmget cli:piped cli:nothing\n', { ZCACHED_HISTORY: '' });
+    expect(run.code, shown(run)).toBe(0);
+    expect(run.stdout).toBe(
+      ['OK', '"two words"', `(error) unknown command "bogus"; the commands are ping, get, set, delete, exists, mget, mset, keys, dbsize, flush, save, lastsave, echo, sizeof, rename, copy`, '1# "cli:piped" => "two words"', '2# "cli:nothing" => (nil)', ''].join('\n'),
+    );
   });
 });
 
