@@ -43,11 +43,12 @@ const shellWord = (word: string): string => `'${word.replaceAll("'", `'\\''`)}'`
 class Session {
   private constructor(readonly name: string) {}
 
-  /** Starts `zcached <url>` in a 120x50 session whose pane stays (dead) after the CLI exits, so its exit status can be read. */
+  /** Starts `zcached <url>` in a 120x50 session whose pane stays after the CLI exits, its exit status printed below. */
   static async start(name: string, build: string, url: string, env: Record<string, string>): Promise<Session> {
     const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
     const words = ['env', '-u', 'NO_COLOR', '-u', 'FORCE_COLOR', '-u', 'ZCACHED_URL', ...assignments, process.execPath, path.join(build, 'cli/main.js'), url];
-    const command = words.map(shellWord).join(' ');
+    // The shell prints the CLI's exit status on the screen when it ends (tmux's own pane_dead_status is not always filled in).
+    const command = `${words.map(shellWord).join(' ')}; echo "[exit status $?]"`;
     await tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '50', command, ';', 'set-option', '-t', name, 'remain-on-exit', 'on');
     return new Session(name);
   }
@@ -97,17 +98,18 @@ class Session {
     throw new Error(`waited ${DEADLINE_MS} ms for the last line ${JSON.stringify(line)}; it is ${JSON.stringify(last)}; the screen:\n${await this.screen()}`);
   }
 
-  /** Waits for the CLI to exit; resolves with its exit status. */
+  /** Waits for the CLI to exit; resolves with its exit status (as the shell printed it). */
   async exitStatus(): Promise<number> {
-    const deadline = Date.now() + DEADLINE_MS;
-    while (Date.now() < deadline) {
-      // tmux marks the pane dead when its terminal closes, and fills in the status once it has reaped the process.
-      const [dead, status = '', signal = ''] = (await tmux('display-message', '-p', '-t', this.name, '#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}')).trim().split('|');
-      if (dead === '1' && signal !== '') throw new Error(`the CLI was killed by signal ${signal}; the screen:\n${await this.screen()}`);
-      if (dead === '1' && status !== '') return Number(status);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    let screen: string;
+    try {
+      screen = await this.waitFor('the CLI to exit', (text) => /\[exit status \d+\]/.test(text));
+    } catch (error) {
+      // Say what the CLI's process is doing, if it still runs.
+      const shell = (await tmux('display-message', '-p', '-t', this.name, '#{pane_pid}')).trim();
+      const ps = spawnSync('ps', ['-o', 'pid,stat,etime,wchan:20,args', '--ppid', shell], { encoding: 'utf8' });
+      throw new Error(`${(error as Error).message}\nprocesses under the pane's shell ${shell}:\n${ps.stdout}`, { cause: error });
     }
-    throw new Error(`the CLI did not exit within ${DEADLINE_MS} ms; the screen:\n${await this.screen()}`);
+    return Number(/\[exit status (\d+)\]/.exec(screen)![1]);
   }
 }
 
