@@ -22,14 +22,16 @@ if (!TMUX_FOUND && !IN_CI) console.warn('test/cli/repl.test.ts: skipped: tmux is
 
 /** How long any one thing may take to show on the screen: only turns a hang into a failure. */
 const DEADLINE_MS = 60_000;
-const SOCKET = `zcached-cli-test-${process.pid}`;
+/** The tmux server's socket, of this test file's own (`-S`): removed at the end with its folder. */
+const SOCKET_DIR = mkdtempSync(path.join(os.tmpdir(), 'zcached-cli-tmux-'));
+const SOCKET = path.join(SOCKET_DIR, 'socket');
 
 /** Runs `tmux -L <socket> ...args`; rejects when it fails. */
 function tmux(...args: string[]): Promise<string> {
   const env = { ...process.env };
   delete env['TMUX'];
   return new Promise((resolve, reject) => {
-    execFile('tmux', ['-L', SOCKET, ...args], { env, timeout: DEADLINE_MS }, (error, stdout, stderr) => {
+    execFile('tmux', ['-S', SOCKET, ...args], { env, timeout: DEADLINE_MS }, (error, stdout, stderr) => {
       if (error !== null) reject(new Error(`tmux ${args.join(' ')} failed: ${stderr || error.message}`, { cause: error }));
       else resolve(stdout);
     });
@@ -112,6 +114,8 @@ class Session {
     return Number(/\[exit status (\d+)\]/.exec(screen)![1]);
   }
 }
+
+afterAll(() => rmSync(SOCKET_DIR, { recursive: true, force: true }));
 
 if (IN_CI && !TMUX_FOUND) {
   describe('the interactive prompt (tmux missing)', () => {
