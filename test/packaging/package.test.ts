@@ -10,7 +10,10 @@
  * supports its config, the shipped `.d.ts` included (as with `skipLibCheck:
  * false`): TypeScript 5.9 through typecheck.mjs (all but the last), and
  * TypeScript 7 with its own `tsc` (all but node10); each build then runs.
- * publint and `attw` (Are the Types Wrong) lint the same tarball.
+ * publint and `attw` (Are the Types Wrong) lint the same tarball. The
+ * package's `bin` is linked into `node_modules/.bin` as npm links it on
+ * install, and run as a user runs it: `npm exec zcached -- --help` (what
+ * `npx zcached` does) and a one-shot `dbsize` against an embedded server.
  *
  * The build goes to a temporary directory, never to dist/ (other work may be
  * running from there). Everything heavy happens once, in `beforeAll`; the
@@ -21,10 +24,11 @@
  * While src/keyv/index.ts does not exist, the packed package.json leaves out
  * the 'zcached/keyv' entry and the consumers do not import it.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../../src/testing/index.js';
 import { consumers, mainOf, outDirOf, type Compiler, type Consumer } from './consumers.js';
 import { buildAndPack, installPacked, ROOT, WITH_KEYV } from './pack.js';
 import { describeRun, run, type RunResult } from './run.js';
@@ -94,6 +98,8 @@ interface Prepared {
   readonly checks: Readonly<Record<Compiler, Readonly<Record<string, TypeCheck>>>>;
   /** Per build (see {@link BUILDS}): its program's run (none for a TypeScript consumer that did not compile). */
   readonly programs: ReadonlyMap<string, RunResult | undefined>;
+  /** The `zcached` command, linked into node_modules/.bin as npm links a package's `bin`, and run with `npm exec`. */
+  readonly cli: { readonly shebang: string; readonly help: RunResult; readonly dbsize: RunResult };
 }
 
 let tmp: string | undefined;
@@ -118,6 +124,15 @@ async function prepare(root: string): Promise<Prepared> {
   mkdirSync(consumerRoot);
   const installed = await installPacked(packed, consumerRoot, ['@types/node'], CHILD_MS);
 
+  // 2b. The package's bin, linked as npm does on install (node_modules/.bin/<name>, the target made executable).
+  const nodeModules = path.join(consumerRoot, 'node_modules');
+  const bins = (JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as { bin?: Record<string, string> }).bin ?? {};
+  for (const [name, file] of Object.entries(bins)) {
+    mkdirSync(path.join(nodeModules, '.bin'), { recursive: true });
+    symlinkSync(path.join('..', 'zcached', file), path.join(nodeModules, '.bin', name));
+    chmodSync(path.join(installed, file), 0o755);
+  }
+
   // 3. The linters, while the consumers are compiled (all at once, by one process) and run.
   const lint = Promise.all([
     run(NODE, [path.join(BIN, 'attw'), tarball, '--format', 'json', '--no-definitely-typed'], root, CHILD_MS),
@@ -126,7 +141,8 @@ async function prepare(root: string): Promise<Prepared> {
   try {
     const installedManifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as Record<string, unknown>;
     const licence = readFileSync(path.join(installed, 'LICENSE'), 'utf8');
-    return { manifest: installedManifest, licence, packed: packed.files, ...(await useConsumers(consumerRoot, lint)) };
+    const [consumed, cli] = await Promise.all([useConsumers(consumerRoot, lint), useCli(consumerRoot, path.join(installed, bins['zcached'] ?? 'missing'))]);
+    return { manifest: installedManifest, licence, packed: packed.files, ...consumed, cli };
   } finally {
     await lint.catch(() => undefined); // no child left running, whatever failed
   }
@@ -136,7 +152,7 @@ async function prepare(root: string): Promise<Prepared> {
 async function useConsumers(
   consumerRoot: string,
   lint: Promise<[RunResult, RunResult]>,
-): Promise<Omit<Prepared, 'manifest' | 'licence' | 'packed'>> {
+): Promise<Omit<Prepared, 'manifest' | 'licence' | 'packed' | 'cli'>> {
   for (const consumer of CONSUMERS) writeConsumer(consumerRoot, consumer);
   const typed = CONSUMERS.filter((consumer) => consumer.compilers.includes('5.9')).map((consumer) => consumer.name);
   const typed7 = CONSUMERS.filter((consumer) => consumer.compilers.includes('7'));
@@ -179,6 +195,19 @@ async function useConsumers(
     checks,
     programs: new Map(BUILDS.map((build, i) => [build.key, programs[i]])),
   };
+}
+
+/** `npx zcached --help`, and a one-shot `dbsize` against an embedded server, from the consumers' folder (npm exec finds node_modules/.bin). */
+async function useCli(consumerRoot: string, bin: string): Promise<Prepared['cli']> {
+  const shebang = existsSync(bin) ? (readFileSync(bin, 'utf8').split('\n')[0] ?? '') : '';
+  const npx = (...args: string[]): Promise<RunResult> => run('npm', ['exec', '--offline', '--', 'zcached', ...args], consumerRoot, CHILD_MS);
+  const help = await npx('--help');
+  const server = await startServer();
+  try {
+    return { shebang, help, dbsize: await npx(`zcached://127.0.0.1:${server.port}`, 'dbsize') };
+  } finally {
+    await server.close();
+  }
 }
 
 function ready(): Prepared {
@@ -261,6 +290,17 @@ describe('the published package', { timeout: 30_000 }, () => {
       expect(printed.resolved.replaceAll('\\', '/')).toMatch(new RegExp(`/node_modules/zcached/${main.replaceAll('.', '\\.')}$`));
     },
   );
+
+  it('ships the zcached command: npx zcached --help, and a one-shot dbsize against the embedded server', () => {
+    const { manifest: pkg, packed, cli } = ready();
+    expect(pkg['bin']).toEqual({ zcached: './dist/cli/main.js' });
+    expect(packed).toContain('dist/cli/main.js');
+    expect(cli.shebang).toBe('#!/usr/bin/env node');
+    expect(cli.help.code, describeRun(cli.help)).toBe(0);
+    expect(cli.help.stdout).toMatch(/^usage: zcached /);
+    expect(cli.dbsize.code, describeRun(cli.dbsize)).toBe(0);
+    expect(cli.dbsize.stdout).toBe('(integer) 0\n');
+  });
 
   it('attw finds no problem under node10, node16 (CJS and ESM) and bundler', () => {
     const { attw } = ready();

@@ -1,0 +1,38 @@
+/**
+ * `zcached [url] <command> [argument ...]`: one command, its reply on
+ * stdout, and an exit code (0 a reply, 1 an error reply, 2 bad usage, a
+ * refused value or no connection).
+ *
+ * @module
+ */
+
+import { ServerError } from '../errors.js';
+import type { CliSettings } from './args.js';
+import { prepareCommand } from './commands.js';
+import { createCliClient } from './connect.js';
+import { exitCodeOf, failureText } from './errors.js';
+import { formatErrorReply, formatReply, paletteFor } from './format.js';
+import type { CliIo } from './io.js';
+
+/**
+ * Runs one command: checks it, connects (one attempt, `settings.timeoutMs`
+ * at most), sends it, prints the reply and closes the client.
+ * @returns the exit code; never rejects (failures are printed on stderr)
+ */
+export async function runOneShot(settings: CliSettings, command: string, args: readonly string[], io: CliIo): Promise<number> {
+  let client;
+  try {
+    const call = prepareCommand(command, args, settings.output === 'json' ? 'json' : 'string');
+    client = createCliClient(settings, false).client;
+    await client.run();
+    const answer = await call(client, {});
+    io.stdout.write(`${formatReply(answer, settings.output, paletteFor(io.stdout, io.env))}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ServerError) io.stdout.write(`${formatErrorReply(error, settings.output, paletteFor(io.stdout, io.env))}\n`);
+    else io.stderr.write(`zcached: ${failureText(error)}\n`);
+    return exitCodeOf(error);
+  } finally {
+    await client?.close({ force: true });
+  }
+}

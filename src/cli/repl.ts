@@ -1,0 +1,171 @@
+/**
+ * The interactive prompt (`zcached` without a command), on `node:readline`:
+ * a prompt with the server's address and generation, history kept in a file
+ * (history.ts), Tab completion of command names, `help`, replies printed
+ * with their types.
+ *
+ * Keys: Ctrl-C clears the line (or stops a command waiting for its reply);
+ * on an empty line it says how to leave, and a second Ctrl-C leaves;
+ * Ctrl-D on an empty line leaves; so do `exit` and `quit`.
+ *
+ * @module
+ */
+
+import * as readline from 'node:readline';
+import { ServerError } from '../errors.js';
+import type { CliSettings } from './args.js';
+import { COMMAND_NAMES, commandHelp, prepareCommand } from './commands.js';
+import { createCliClient, generationOf } from './connect.js';
+import { failureText } from './errors.js';
+import { formatErrorReply, formatReply, paletteFor, type Palette } from './format.js';
+import { HISTORY_SIZE, historyFile, loadHistory, saveHistory } from './history.js';
+import type { CliIo } from './io.js';
+import { splitLine } from './tokenize.js';
+
+/** Words the prompt understands besides the commands. */
+const PROMPT_WORDS = ['help', 'exit', 'quit'];
+
+const KEYS_HELP = 'help <command> for one command; Tab completes; Ctrl-C clears the line; Ctrl-D, exit or quit leaves';
+
+/**
+ * Completes the first word of `line` with the names of the commands (and
+ * `help`, `exit`, `quit`); after `help `, the command names. Case is
+ * ignored; names are offered in lower case.
+ * @returns readline's completer result: the candidates and the part completed
+ */
+export function completeLine(line: string): [string[], string] {
+  const words = line.trimStart().split(/\s+/);
+  if (words.length === 1) {
+    const part = words[0] ?? '';
+    return [[...COMMAND_NAMES, ...PROMPT_WORDS].filter((name) => name.startsWith(part.toLowerCase())), part];
+  }
+  if (words.length === 2 && words[0]!.toLowerCase() === 'help') {
+    const part = words[1]!;
+    return [COMMAND_NAMES.filter((name) => name.startsWith(part.toLowerCase())), part];
+  }
+  return [[], line];
+}
+
+/** The prompt: `127.0.0.1:7556 (etx)> `, the generation the connection found at its last connect. */
+function promptText(address: string, generation: string | undefined, colours: Palette): string {
+  return `${colours.bold(address)} ${colours.dim(`(${generation ?? 'not connected'})`)}> `;
+}
+
+/**
+ * Runs the prompt until Ctrl-D, `exit`, or a second Ctrl-C on an empty line.
+ * @returns the exit code: 0, or 2 when the server could not be reached at the start
+ */
+export async function runRepl(settings: CliSettings, io: CliIo): Promise<number> {
+  let cli;
+  try {
+    cli = createCliClient(settings, true);
+    await cli.client.run();
+  } catch (error) {
+    io.stderr.write(`zcached: ${failureText(error)}\n`);
+    await cli?.client.close({ force: true });
+    return 2;
+  }
+  const { client, address } = cli;
+  const colours = paletteFor(io.stdout, io.env);
+  const file = historyFile(io.env);
+  const terminal = io.stdin.isTTY === true && io.stdout.isTTY === true;
+  const loaded = loadHistory(file);
+  const rl = readline.createInterface({
+    input: io.stdin,
+    output: io.stdout,
+    terminal,
+    history: [...loaded],
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    completer: completeLine,
+  });
+  let history: readonly string[] = loaded;
+  let historyError: Error | undefined;
+  const keep = (): void => {
+    const error = saveHistory(file, history);
+    if (error !== undefined && historyError === undefined) io.stderr.write(`zcached: history not kept: ${error.message}\n`);
+    historyError ??= error;
+  };
+  rl.on('history', (entries: string[]) => {
+    history = entries;
+    keep();
+  });
+
+  // Piped input (not a terminal) gets the replies only, no prompts.
+  const prompt = (): void => {
+    rl.setPrompt(promptText(address, generationOf(client), colours));
+    if (terminal) rl.prompt();
+  };
+  const print = (text: string): void => void io.stdout.write(`${text}\n`);
+  let inFlight: AbortController | undefined;
+  let leaveArmed = false;
+  let closed = false;
+
+  const handle = async (line: string): Promise<void> => {
+    let words: string[];
+    try {
+      words = splitLine(line);
+    } catch (error) {
+      print(colours.red(`(error) ${failureText(error)}`));
+      return;
+    }
+    const [name = '', ...args] = words;
+    const lower = name.toLowerCase();
+    if (name === '') return;
+    if (lower === 'exit' || lower === 'quit') {
+      rl.close();
+      return;
+    }
+    inFlight = new AbortController();
+    try {
+      if (lower === 'help') print(args.length === 0 ? `${commandHelp()}\n\n${KEYS_HELP}` : commandHelp(args[0]));
+      else print(formatReply(await prepareCommand(name, args, settings.output === 'json' ? 'json' : 'string')(client, { signal: inFlight.signal }), settings.output, colours));
+    } catch (error) {
+      print(error instanceof ServerError ? formatErrorReply(error, settings.output, colours) : colours.red(`(error) ${failureText(error)}`));
+    } finally {
+      inFlight = undefined;
+    }
+  };
+
+  let queue = Promise.resolve();
+  rl.on('line', (line) => {
+    leaveArmed = false;
+    queue = queue.then(() => handle(line)).then(() => {
+      if (!closed) prompt();
+    });
+  });
+  rl.on('SIGINT', () => {
+    if (inFlight !== undefined) {
+      inFlight.abort();
+      return;
+    }
+    if (rl.line !== '') {
+      leaveArmed = false;
+      rl.write(null, { ctrl: true, name: 'e' });
+      rl.write(null, { ctrl: true, name: 'u' });
+      return;
+    }
+    if (leaveArmed) {
+      rl.close();
+      return;
+    }
+    leaveArmed = true;
+    io.stdout.write('\n(press Ctrl-C again or Ctrl-D to leave)\n');
+    prompt();
+  });
+  const ended = new Promise<void>((resolve) =>
+    rl.once('close', () => {
+      closed = true;
+      resolve();
+    }),
+  );
+
+  if (terminal) print(colours.dim(`connected to ${address}; ${KEYS_HELP}`));
+  prompt();
+  await ended;
+  if (terminal) io.stdout.write('\n');
+  await queue;
+  keep();
+  await client.close({ force: true });
+  return 0;
+}
