@@ -62,6 +62,15 @@ export interface ReplyDecoderOptions {
 }
 
 /**
+ * A need of this many bytes or fewer past what is buffered may be a line
+ * still being scanned for its end (the parser then asks for one more byte
+ * each time): such chunks are joined whole, never split byte by byte.
+ */
+const MAX_LINE_NEED = 64;
+/** A chunk is split at the end of the value under way only when at least this much of it follows (bytes). */
+const SPLIT_REST_BYTES = 4096;
+
+/**
  * The streaming engine behind both decoders: buffers chunks, decodes whole
  * values, and waits (without re-parsing) until as many bytes as the parser
  * asked for have arrived.
@@ -133,6 +142,20 @@ class StreamDecoder<T> {
     }
     if (this.#buf.length === 0 && this.#chunks.length === 0) {
       this.#buf = chunk;
+    } else if (this.#need - (this.#buffered - chunk.length) > MAX_LINE_NEED && this.#buffered - this.#need >= SPLIT_REST_BYTES) {
+      // A large value ends early in a large chunk: copy only the bytes that complete it, and
+      // decode the rest of the chunk where it lies (copying all of it, e.g. 10 KB replies in
+      // 64 KB reads, cost a copy of every read and its garbage).
+      const take = this.#need - (this.#buffered - chunk.length);
+      this.#chunks.unshift(this.#buf);
+      this.#chunks.push(chunk.subarray(0, take));
+      this.#buffered = this.#need;
+      this.#buf = Buffer.concat(this.#chunks, this.#buffered);
+      this.#chunks = [];
+      const generation = this.#generation;
+      this.#drain(onValue);
+      if (this.#generation === generation) this.push(chunk.subarray(take), onValue);
+      return;
     } else {
       this.#chunks.unshift(this.#buf);
       this.#chunks.push(chunk);
