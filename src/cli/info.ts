@@ -7,12 +7,10 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import { ServerError } from '../errors.js';
 import { GENERATION_LABELS } from '../protocol/dialect.js';
 import type { CliSettings } from './args.js';
 import { createCliClient, generationOf } from './connect.js';
-import { exitCodeOf, failureText } from './errors.js';
-import { formatErrorReply, paletteFor } from './format.js';
+import { reportFailure } from './one-shot.js';
 import type { CliIo } from './io.js';
 
 /** PINGs timed for the round trip; the median is shown. */
@@ -76,9 +74,7 @@ export async function runInfo(settings: CliSettings, io: CliIo): Promise<number>
     io.stdout.write(`${settings.output === 'json' ? JSON.stringify(info) : formatInfo(info)}\n`);
     return 0;
   } catch (error) {
-    if (error instanceof ServerError) io.stdout.write(`${formatErrorReply(error, settings.output, paletteFor(io.stdout, io.env))}\n`);
-    else io.stderr.write(`zcached: ${failureText(error)}\n`);
-    return exitCodeOf(error);
+    return reportFailure(error, settings, io);
   } finally {
     await cli?.client.close({ force: true });
   }

@@ -29,10 +29,19 @@ export async function runOneShot(settings: CliSettings, command: string, args: r
     io.stdout.write(`${formatReply(answer, settings.output, paletteFor(io.stdout, io.env))}\n`);
     return 0;
   } catch (error) {
-    if (error instanceof ServerError) io.stdout.write(`${formatErrorReply(error, settings.output, paletteFor(io.stdout, io.env))}\n`);
-    else io.stderr.write(`zcached: ${failureText(error)}\n`);
-    return exitCodeOf(error);
+    return reportFailure(error, settings, io);
   } finally {
     await client?.close({ force: true });
   }
+}
+
+/**
+ * Prints a command's failure where it belongs (an error reply on stdout, as
+ * a reply; anything else on stderr) and returns the exit code: 1 for an
+ * error reply, 2 for the rest.
+ */
+export function reportFailure(error: unknown, settings: CliSettings, io: CliIo): 1 | 2 {
+  if (error instanceof ServerError) io.stdout.write(`${formatErrorReply(error, settings.output, paletteFor(io.stdout, io.env))}\n`);
+  else io.stderr.write(`zcached: ${failureText(error)}\n`);
+  return exitCodeOf(error);
 }

@@ -44,7 +44,7 @@ import { fileURLToPath } from 'node:url';
 import { format, inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/testing/index.js';
-import { extractBlocks, LOG_GLOBAL, prepareExample, type CodeBlock, type ImportTargets } from './extract.js';
+import { docFiles, extractBlocks, LOG_GLOBAL, prepareExample, type CodeBlock, type ImportTargets } from './extract.js';
 import { collectedTestCount, resetCollected, runCollected } from './vitest-shim.js';
 
 /** The bound of one program, one collected test or one hook. */
@@ -106,15 +106,8 @@ interface KnownLibraryBug {
  */
 const KNOWN_LIBRARY_BUGS: readonly KnownLibraryBug[] = [];
 
-function docFiles(): string[] {
-  const docs = readdirSync(path.join(ROOT, 'docs'), { withFileTypes: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.md'))
-    .map((entry) => `docs/${entry.name}`)
-    .sort();
-  return ['README.md', ...docs];
-}
 
-const blocks: CodeBlock[] = docFiles().flatMap((file) => extractBlocks(readFileSync(path.join(ROOT, file), 'utf8'), file));
+const blocks: CodeBlock[] = docFiles(ROOT).flatMap((file) => extractBlocks(readFileSync(path.join(ROOT, file), 'utf8'), file));
 
 function importPath(target: string): string {
   const relative = path.relative(OUT, target).split(path.sep).join('/');

@@ -5,6 +5,9 @@
  * the docs").
  */
 
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
+
 /** Info-string languages whose blocks are examples. */
 export const EXAMPLE_LANGUAGES: ReadonlySet<string> = new Set(['ts', 'typescript', 'js', 'javascript']);
 
@@ -131,4 +134,13 @@ export function prepareExample(block: CodeBlock, targets: ImportTargets, port?: 
   const isTestFile = /\bfrom\s*['"]vitest['"]/.test(block.code);
   const testCount = block.code.split('\n').filter((line) => /^\s*(it|test)(\.\w+)?\(/.test(line)).length;
   return { source: `${source}\n`, expectations, needsServer, isTestFile, testCount };
+}
+
+/** The Markdown files whose examples run: README.md, then docs/*.md in name order (paths relative to `root`). */
+export function docFiles(root: string): string[] {
+  const docs = readdirSync(path.join(root, 'docs'), { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.md'))
+    .map((entry) => `docs/${entry.name}`)
+    .sort();
+  return ['README.md', ...docs];
 }

@@ -29,13 +29,13 @@
  *
  * Nothing here measures time: the bounds only turn a hang into a failure.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/testing/index.js';
-import { extractBlocks, prepareExample, type CodeBlock, type ImportTargets } from '../docs/extract.js';
+import { docFiles, extractBlocks, prepareExample, type CodeBlock, type ImportTargets } from '../docs/extract.js';
 import { buildAndPack, installPacked, ROOT } from '../packaging/pack.js';
 import { describeRun, run, type RunResult } from '../packaging/run.js';
 
@@ -79,18 +79,11 @@ interface Example {
   readonly expectations: string;
 }
 
-function docFiles(): string[] {
-  const docs = readdirSync(path.join(ROOT, 'docs'), { withFileTypes: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.md'))
-    .map((entry) => `docs/${entry.name}`)
-    .sort();
-  return ['README.md', ...docs];
-}
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'zcached-runtimes-'));
 const CONSUMER = path.join(tmp, 'consumer');
 
-const EXAMPLES: readonly Example[] = docFiles()
+const EXAMPLES: readonly Example[] = docFiles(ROOT)
   .flatMap((file) => extractBlocks(readFileSync(path.join(ROOT, file), 'utf8'), file))
   .filter((block) => !block.fragment && !prepareExample(block, TARGETS).isTestFile)
   .map((block) => {
