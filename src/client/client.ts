@@ -1,49 +1,35 @@
 /**
  * `ZCached`: the client. Every command goes to the pool's least-loaded
- * connected connection. This module holds the class: construction, the
- * command methods and `sendCommand`, the per-request entry. The rest lives
- * beside it: `run()` / `close()` state and its errors (client-run.ts),
- * events (client-events.ts), value codecs (codec.ts), run-time argument
- * checks (call-arguments.ts), commands and reply shapes (commands.ts),
- * options (options.ts, url.ts).
+ * connected connection. This module holds the class: the command methods
+ * and `sendCommand`, the per-request entry. The rest lives beside it: its
+ * parts, built by its constructor (client-setup.ts), `run()` / `close()`
+ * state and its errors (client-run.ts), events (client-events.ts), value
+ * codecs (codec.ts), run-time argument checks (call-arguments.ts), commands
+ * and reply shapes (commands.ts), options (options.ts, url.ts).
  *
  * @module
  */
 
 import { EventEmitter } from 'node:events';
-import { Connection } from '../connection/connection.js';
+import type { Connection } from '../connection/connection.js';
 import { resolveCloseOptions } from '../connection/options.js';
 import type { CloseOptions } from '../connection/state.js';
-import type { RequestOptions } from '../connection/requests.js';
 import { ConnectionPool } from '../pool/pool.js';
 import type { Command } from '../protocol/encoder.js';
 import type { Reply, Value } from '../protocol/values.js';
 import { CLIENT_CALLS as CALLS, checkCall, checkCommandCall, checkKeyCall, checkTwoKeyCall, mgetArguments, requestOptions } from './call-arguments.js';
-import { CommandDispatch } from './client-dispatch.js';
-import { ClientRun } from './client-run.js';
-import { copyCommand, falseWhenNotFound, msetCommand, replies, returnTrue, type CopyOptions, type MsetEntries } from './commands.js';
-import { emitClientEvents, type ZCachedEvents } from './client-events.js';
+import type { CommandDispatch } from './client-dispatch.js';
+import type { ClientRun } from './client-run.js';
+import { clientParts } from './client-setup.js';
+import { copyCommand, falseWhenNotFound, isPong, msetCommand, replies, returnFalse, returnTrue, type CopyOptions, type MsetEntries } from './commands.js';
+import type { ZCachedEvents } from './client-events.js';
 import { fpView, type ZCachedFp } from './fp.js';
-import { resolveZCachedOptions, type ZCachedOptions } from './options.js';
-import {
-  decodeMap,
-  decodeValue,
-  encodeEntries,
-  encodeValue,
-  resolveCodec,
-  type CodecOption,
-  type DecodedValue,
-  type EncodableValue,
-  type EntriesFor,
-  type MgetValue,
-  type ResolvedCodec,
-} from './codec.js';
+import type { CommandOptions, ZCachedOptions } from './options.js';
+import { decodeMap, decodeValue, encodeEntries, encodeValue } from './codec.js';
+import type { CodecOption, DecodedValue, EncodableValue, EntriesFor, MgetValue, ResolvedCodec } from './codec.js';
 
-// The options' shape and checks (URL grammar, unknown keys) live in options.ts; `codec` is typed there too.
-export type { ZCachedOptions } from './options.js';
-
-/** Per-call options: an `AbortSignal` and a time limit overriding `timeoutLimit`. */
-export type CommandOptions = RequestOptions;
+// The options' shapes (the client's, per call) and checks (URL grammar, unknown keys) live in options.ts; `codec` is typed there too.
+export type { CommandOptions, ZCachedOptions } from './options.js';
 
 /**
  * A zcached client over a {@link ConnectionPool}.
@@ -106,20 +92,11 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   constructor(url: string | URL, options?: ZCachedOptions<C>);
   constructor(target?: string | URL | ZCachedOptions<C>, options?: ZCachedOptions<C>) {
     super();
-    const adopted = ZCached.#adopting;
-    if (adopted !== undefined) {
-      this.#pool = adopted;
-      this.#lifecycle = new ClientRun(adopted, emitClientEvents(this, adopted));
-      this.#dispatch = new CommandDispatch(adopted, this.#lifecycle, undefined);
-      return;
-    }
-    const resolved = resolveZCachedOptions(target, options);
-    this.#codec = resolveCodec(resolved.options.codec);
-    this.#pool = new ConnectionPool<Connection>(resolved.poolSize, () => new Connection(resolved.connection), {
-      largeRequestConnections: resolved.largeRequestConnections,
-    });
-    this.#lifecycle = new ClientRun(this.#pool, emitClientEvents(this, this.#pool));
-    this.#dispatch = new CommandDispatch(this.#pool, this.#lifecycle, resolved.keyPrefix);
+    const parts = clientParts(this, ZCached.#adopting, target, options);
+    this.#pool = parts.pool;
+    this.#codec = parts.codec;
+    this.#lifecycle = parts.lifecycle;
+    this.#dispatch = parts.dispatch;
   }
 
   /** A client over an existing pool, which it then owns: `close()` closes the pool. */
@@ -146,8 +123,7 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   /** The same commands returning fp-ts `TaskEither<ZCachedError, T>` (lazy: nothing runs until the task is called). */
   get fp(): ZCachedFp {
     // The fp view is typed as the raw client's (with a codec, its get and mget resolve decoded values).
-    this.#fp ??= fpView(this as unknown as ZCached);
-    return this.#fp;
+    return (this.#fp ??= fpView(this as unknown as ZCached));
   }
 
   /**
@@ -408,9 +384,6 @@ export class ZCached<C extends CodecOption | undefined = undefined> extends Even
   /** Whether the server answers PING now; never rejects (invalid arguments throw, as for every call). */
   isAlive(options?: CommandOptions): Promise<boolean> {
     checkCall(CALLS.isAlive, arguments.length, options);
-    return this.#command(['PING'], options).then(
-      (reply) => reply === 'PONG',
-      () => false,
-    );
+    return this.#command(['PING'], options).then(isPong, returnFalse);
   }
 }

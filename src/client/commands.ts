@@ -132,6 +132,16 @@ export function falseWhenNotFound(error: unknown): false {
   throw error;
 }
 
+/** PING's answer, for `isAlive`: whether it is `'PONG'`. */
+export function isPong(reply: Reply): boolean {
+  return reply === 'PONG';
+}
+
+/** Any error, for `isAlive`: `false`. */
+export function returnFalse(): false {
+  return false;
+}
+
 /** Any answer but an error: `true`. */
 export function returnTrue(): true {
   return true;

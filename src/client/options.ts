@@ -8,6 +8,7 @@
  */
 
 import type { ConnectionOptions } from '../connection/connection.js';
+import type { RequestOptions } from '../connection/requests.js';
 import { assertKnownConnectionOptions, CONNECTION_OPTION_NAMES, resolveConnectionOptions } from '../connection/options.js';
 import type { CodecOption } from './codec.js';
 import { checkPoolOptions } from '../pool/checks.js';
@@ -18,6 +19,9 @@ import { parseConnectionUrl, type QueryValueType, type UrlGrammar } from './url.
 export const DEFAULT_PORT = 7556;
 /** The host a client connects to when none is given. */
 export const DEFAULT_HOST = '127.0.0.1';
+
+/** Per-call options: an `AbortSignal` and a time limit overriding `timeoutLimit`. */
+export type CommandOptions = RequestOptions;
 
 /**
  * Options of {@link ZCached}: the connection options (each connection of

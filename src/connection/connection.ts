@@ -9,29 +9,30 @@
  *   reading and decoding replies;
  * - the transport (the effect layer) for the socket itself.
  *
- * This module holds the class and its public API.
+ * This module holds the class and its public API; connection-wiring.ts
+ * builds its parts.
  *
  * @module
  */
 
 import { ConnectionClosedError, ConnectionError } from '../errors.js';
 import type { Unsubscribe } from '../events.js';
-import { ReplyDecoder } from '../protocol/decoder.js';
+import type { ReplyDecoder } from '../protocol/decoder.js';
 import { DIALECTS, type Dialect, type ServerGeneration } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
-import { ConnectionLifecycle, lifecycleSettings, type LifecycleHost } from './connection-lifecycle.js';
+import type { ConnectionLifecycle } from './connection-lifecycle.js';
+import { connectionParts } from './connection-wiring.js';
 import { isTracingCommands, traceCommand } from './diagnostics.js';
 import { sendAs, undefinedWhenNotFound } from './not-found.js';
 
 export { sendAs } from './not-found.js';
-import { RequestQueue, type RequestOptions } from './requests.js';
+import type { RequestOptions, RequestQueue } from './requests.js';
 import type { CloseOptions, ConnectionState, ConnectionStateChange } from './state.js';
 import { resolveConnectionOptions, type ConnectionOptions } from './options.js';
 import { assertRequestOptions } from './request-options.js';
 import { formatAddress } from './address.js';
-import { whyWaiting } from './root-cause.js';
-import { WirePump } from './wire-pump.js';
+import type { WirePump } from './wire-pump.js';
 
 export type { ConnectionOptions } from './options.js';
 
@@ -97,28 +98,32 @@ export class Connection implements AsyncDisposable {
     this.requestedDialect = settings.dialect;
     this.#dialect = settings.dialect;
     this.#largeRequestBytes = settings.dialect.pipelining ? settings.dialect.maxWriteBytes : Infinity;
-    this.#decoder = new ReplyDecoder({
-      ...(options.decoderLimits === undefined ? {} : { limits: options.decoderLimits }),
-      bulkAsBuffer: options.bulkAsBuffer === true,
-    });
-    this.#lifecycle = new ConnectionLifecycle(lifecycleSettings(options, settings));
-    this.#requests = new RequestQueue({
-      dialect: this.dialect,
-      maxPending: settings.maxPending,
-      timeoutLimit: settings.timeoutLimit,
-      onStreamTimeout: (error) => this.#break(error),
-      onDrained: this.#lifecycle.onDrained,
-      whyWaiting: () => whyWaiting(this),
-      replyBytes: (bytes) => {
-        this.#decoder.bytes = bytes;
+    const parts = connectionParts(this, options, settings, {
+      state: () => this.#state,
+      setState: (state) => {
+        this.#state = state;
       },
-    });
-    this.#pump = new WirePump(this.#requests, this.#decoder, {
+      closing: () => this.#closing,
+      setClosing: (closing) => {
+        this.#closing = closing;
+      },
       connected: () => this.#state === 'connected',
       pipelining: () => this.#dialect.pipelining,
-      broken: (error) => this.#break(error),
+      adopt: (generation) => {
+        // 'auto' speaks what the handshake found; requests queued meanwhile are encoded for it (or refused).
+        if (generation !== undefined && this.requestedDialect.name === 'auto') this.#dialect = DIALECTS[generation];
+        this.#requests.setDialect(this.#dialect);
+        this.#largeRequestBytes = this.#dialect.pipelining ? this.#dialect.maxWriteBytes : Infinity;
+        const { replyTerminator } = this.#dialect;
+        this.#decoder.terminator = replyTerminator === undefined ? 'optional' : replyTerminator ? 'required' : 'forbidden';
+      },
+      break: (error) => this.#break(error),
     });
-    this.#lifecycle.start(this.#lifecycleHost());
+    this.#decoder = parts.decoder;
+    this.#lifecycle = parts.lifecycle;
+    this.#requests = parts.requests;
+    this.#pump = parts.pump;
+    this.#lifecycle.start(parts.host);
   }
 
   /**
@@ -369,46 +374,6 @@ export class Connection implements AsyncDisposable {
   }
 
   // ---- internals -------------------------------------------------------
-
-  /** What the lifecycle may see and do of this connection (built once, by the constructor). */
-  #lifecycleHost(): LifecycleHost {
-    return {
-      connection: this,
-      requests: this.#requests,
-      state: () => this.#state,
-      setState: (state) => {
-        this.#state = state;
-      },
-      closing: () => this.#closing,
-      setClosing: (closing) => {
-        this.#closing = closing;
-      },
-      transport: () => this.#pump.transport,
-      attach: (transport, generation) => {
-        this.#pump.attach(transport);
-        this.generation = generation;
-        // 'auto' speaks what the handshake found; requests queued meanwhile are encoded for it (or refused).
-        if (generation !== undefined && this.requestedDialect.name === 'auto') this.#dialect = DIALECTS[generation];
-        this.#requests.setDialect(this.#dialect);
-        this.#largeRequestBytes = this.#dialect.pipelining ? this.#dialect.maxWriteBytes : Infinity;
-        const { replyTerminator } = this.#dialect;
-        this.#decoder.terminator = replyTerminator === undefined ? 'optional' : replyTerminator ? 'required' : 'forbidden';
-      },
-      // The machine's `closeSocket` action: runs whenever `connected` is left.
-      detach: () => this.#pump.detach(),
-      noteGeneration: (generation) => {
-        this.generation = generation;
-      },
-      data: this.#pump.onData,
-      break: (error) => this.#break(error),
-      flushSoon: () => this.#pump.flushSoon(),
-      cancelFlush: () => this.#pump.cancelFlush(),
-      lastActivity: () => this.#pump.lastActivity,
-      touch: () => {
-        this.#pump.lastActivity = performance.now();
-      },
-    };
-  }
 
   /** The reply stream can no longer be trusted: break the connection (or, while closing, finish the close). */
   #break(error: Error): void {

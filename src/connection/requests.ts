@@ -4,19 +4,23 @@
  * timer for every request deadline, and promise settlement.
  *
  * Nothing here touches XState or the pool: a request costs a record, a
- * promise, and its share of one socket write per event-loop turn.
+ * promise, and its share of one socket write per event-loop turn. What the
+ * deadline timer does when it fires, and the other rare paths (forgetting
+ * requests settled while waiting, re-encoding for a new dialect), live in
+ * request-sweep.ts.
  *
  * @module
  */
 
-import { AbortError, QueueFullError, ServerError, TimeoutError } from '../errors.js';
+import { AbortError, QueueFullError, ServerError } from '../errors.js';
 import type { Dialect } from '../protocol/dialect.js';
 import type { Command } from '../protocol/encoder.js';
 import type { DecodedReply, Reply } from '../protocol/values.js';
 import { AbortWatch } from './abort-watch.js';
 import { isNotFound } from './not-found.js';
 import { PendingRequest, RequestFifo } from './request-fifo.js';
-import { timeoutError, type RequestOptions, type RequestQueueOptions, type RequestSink, type WaitingReason } from './request-types.js';
+import { earliestDeadline, expireWaiting, expireWritten, forgetSettledWaiting, reencodeWaiting, stallDeadline, stalledError } from './request-sweep.js';
+import type { RequestOptions, RequestQueueOptions, RequestSink } from './request-types.js';
 import { PipelinedWrites } from './send-policy.js';
 import { UnsentBytes } from './unsent-bytes.js';
 
@@ -97,22 +101,7 @@ export class RequestQueue {
     this.#pipelining = dialect.pipelining;
     this.#pipelined = new PipelinedWrites(this.#unsent, dialect);
     this.#settledWaiting = 0;
-    const refused: [PendingRequest, unknown][] = [];
-    for (const request of waiting) {
-      if (request.settled) continue;
-      const start = this.#unsent.end;
-      try {
-        request.end = this.#unsent.append(request.command as Command);
-      } catch (error) {
-        request.written = true; // in no queue any more: not counted as a skipped waiting request
-        refused.push([request, error]);
-        continue;
-      }
-      request.start = start;
-      request.bytes = this.#pipelining ? undefined : this.#unsent.takeLast();
-      this.#waiting.push(request);
-      if (this.#pipelining) this.#pipelined.queued(request.end - start);
-    }
+    const refused = reencodeWaiting(waiting, this.#waiting, this.#unsent, this.#pipelining ? this.#pipelined : undefined);
     for (const [request, error] of refused) this.#settle(request, error instanceof Error ? error : new Error(String(error)));
   }
 
@@ -354,91 +343,31 @@ export class RequestQueue {
   readonly #onTimer = (): void => {
     this.#timer = undefined;
     const now = performance.now();
-    // With deadlines in request order (one time limit for all), the walks stop at the first
-    // live request that is not due: a timer costs what it expires, not what is pending.
+    // Deadlines in request order (one time limit for all): the walks stop at the first live request not due.
     const ordered = this.#ordered;
-    // Requests not written yet just fail (why: asked once, when one is due); nothing on the wire is affected.
-    let why: WaitingReason | undefined;
-    this.#waiting.walk((request) => {
-      if (request.settled) return true;
-      if (request.deadline > now) return !ordered;
-      why ??= this.#options.whyWaiting?.() ?? { reason: '' };
-      this.#settle(request, timeoutError(request.timeout, 'waiting', why));
-      return true;
-    });
+    const settle = (request: PendingRequest, error: Error): void => this.#settle(request, error);
+    expireWaiting(this.#waiting, now, ordered, settle, this.#options.whyWaiting);
     this.#forgetSettledWaiting();
-    // A written request past its deadline: with pipelining it alone fails (its reply, when it
-    // comes, is read and dropped); without, its reply would block the next one: reset.
-    let reset: TimeoutError | undefined;
-    const pipelining = this.#pipelining;
-    this.#written.walk((request) => {
-      if (request.settled) return true;
-      if (request.deadline > now) return !ordered;
-      if (pipelining && !request.probe) {
-        this.#settle(request, timeoutError(request.timeout, 'dropped'));
-        return true;
-      }
-      reset = timeoutError(request.timeout, request.probe ? 'probe' : 'reset');
-      this.#settle(request, reset);
-      this.#stalledOn = request;
-      return false;
-    });
+    const expired = expireWritten(this.#written, now, ordered, this.#pipelining, settle);
+    let reset = expired?.reset;
+    if (expired !== undefined) this.#stalledOn = expired.request;
     // The oldest request on the wire unanswered past its limit: the reply stream has stalled.
     const oldest = this.#written.peek();
-    if (reset === undefined && oldest !== undefined && oldest !== this.#stalledOn && this.#stallDeadline(oldest) <= now) {
+    const limit = this.#options.timeoutLimit;
+    if (reset === undefined && oldest !== undefined && oldest !== this.#stalledOn && stallDeadline(oldest, limit) <= now) {
       this.#stalledOn = oldest;
-      reset = new TimeoutError(
-        `no reply for ${Math.round(now - oldest.writtenAt)} ms to the oldest request on the wire; ` +
-          'the connection is reset because its reply stream has stalled',
-      );
+      reset = stalledError(oldest, now);
     }
     if (reset !== undefined) this.#options.onStreamTimeout(reset);
-    let next = Infinity;
-    const earliest = (request: PendingRequest): boolean => {
-      if (request.settled) return true;
-      if (request.deadline < next) next = request.deadline;
-      return !ordered;
-    };
-    this.#written.walk(earliest);
-    if (next === Infinity || !ordered) this.#waiting.walk(earliest);
+    let next = earliestDeadline(this.#written, this.#waiting, ordered);
     const head = this.#written.peek();
-    if (head !== undefined && head !== this.#stalledOn) next = Math.min(next, this.#stallDeadline(head));
+    if (head !== undefined && head !== this.#stalledOn) next = Math.min(next, stallDeadline(head, limit));
     if (next !== Infinity && (this.#timer === undefined || next < this.#timerAt)) this.#arm(next);
   };
 
-  /** When a written request's silence means the stream has stalled: its time limit, at least the connection's. */
-  #stallDeadline(request: PendingRequest): number {
-    return request.writtenAt + Math.max(request.timeout, this.#options.timeoutLimit);
-  }
-
-  /**
-   * Forgets the settled requests at the head of the waiting queue, and their
-   * bytes; when settled ones are still most of the queue past that, keeps
-   * only the live ones (records and bytes). So a request that settles while
-   * waiting (a timeout or an abort during an outage) holds no memory beyond
-   * a bounded amount of work.
-   */
+  /** Forgets the settled requests at the head of the waiting queue, and their bytes (request-sweep.ts). */
   #forgetSettledWaiting(): void {
-    const waiting = this.#waiting;
-    let consumed = -1;
-    for (let request = waiting.peek(); request?.settled === true; request = waiting.peek()) {
-      waiting.shift();
-      this.#settledWaiting--;
-      consumed = request.end;
-    }
-    if (this.#pipelining && consumed >= 0) {
-      this.#unsent.collect();
-      this.#unsent.release(consumed, true);
-    }
-    if (this.#settledWaiting > COMPACT_AFTER && this.#settledWaiting * 2 > waiting.length) {
-      waiting.retain((request) => !request.settled);
-      this.#settledWaiting = 0;
-      if (this.#pipelining) {
-        const live: PendingRequest[] = [];
-        waiting.walk((request) => live.push(request) > 0);
-        this.#unsent.compact(live);
-      }
-    }
+    this.#settledWaiting = forgetSettledWaiting(this.#waiting, this.#unsent, this.#pipelining, this.#settledWaiting);
   }
 }
 
@@ -452,7 +381,4 @@ function captureSettlers(resolve: (reply: Reply) => void, reject: (error: Error)
   capturedResolve = resolve;
   capturedReject = reject;
 }
-
-/** Settled requests left in the waiting queue before it is compacted (records and bytes). */
-const COMPACT_AFTER = 1024;
 

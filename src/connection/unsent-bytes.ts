@@ -12,7 +12,7 @@
  */
 
 import type { Dialect } from '../protocol/dialect.js';
-import { RequestWriter, type Command } from '../protocol/encoder.js';
+import { RequestWriter, type Command } from '../protocol/request-writer.js';
 
 interface Chunk {
   readonly bytes: Buffer;

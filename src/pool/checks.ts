@@ -1,6 +1,7 @@
 /**
- * Argument checks of `ConnectionPool`: sizes, iterables, and whether a value
- * is a connection the pool can hold. Pure.
+ * Argument checks of `ConnectionPool`: sizes, iterables, whether a value
+ * is a connection the pool can hold, and its options
+ * ({@link ConnectionPoolOptions}). Pure.
  *
  * @module
  */
@@ -72,4 +73,19 @@ export function checkPoolOptions(options: unknown): number | undefined {
   assertInteger(value, 'largeRequestConnections');
   if (value < 1 || !Number.isSafeInteger(value)) throw new RangeError(`largeRequestConnections must be a positive integer, got ${value}`);
   return value;
+}
+
+/** Options of a `ConnectionPool` beyond the Python original's two arguments. */
+export interface ConnectionPoolOptions {
+  /**
+   * How many connections requests larger than one write (`'etx'`: over
+   * 1400 bytes, see `Connection.largeRequestBytes`) may hold at once. Each
+   * such request holds its connection alone for a round trip; giving them
+   * few connections keeps the others free for small requests (issue 19).
+   * Raise it when large requests are a large share of the traffic and their
+   * latency matters more than the small ones'. An integer >= 1; default a
+   * quarter of `poolSize`, at least 1. No effect on dialects without a write
+   * limit (every request is then routed least-loaded).
+   */
+  readonly largeRequestConnections?: number | undefined;
 }

@@ -1,11 +1,12 @@
 /**
  * The messages of the pool's {@link PoolEmptyError}s: they say why no
  * connection can take a request, connection by connection, so that the
- * error tells what the pool will do next. Pure.
+ * error tells what the pool will do next; and the error itself. Pure.
  *
  * @module
  */
 
+import { PoolEmptyError } from '../errors.js';
 import type { PoolConnection } from './pool-connection.js';
 
 /** What the pool shell has done so far, for the message of an empty pool. */
@@ -51,4 +52,14 @@ export function noneConnectedMessage(connections: readonly PoolConnection[], his
 export function noneAvailableMessage(connections: readonly PoolConnection[], history: PoolHistory, poolSize: number): string {
   if (connections.length === 0) return emptyPoolMessage(history, poolSize);
   return `no connection of the pool is connected or will connect by itself: ${describeConnections(connections)}`;
+}
+
+/** A PoolEmptyError with `message`, its cause a connection's last failure (the first one found). */
+export function poolEmptyError(message: string, connections: readonly PoolConnection[]): PoolEmptyError {
+  let cause: Error | undefined;
+  for (const connection of connections) {
+    cause = connection.lastError;
+    if (cause !== undefined) break;
+  }
+  return new PoolEmptyError(message, cause === undefined ? undefined : { cause });
 }

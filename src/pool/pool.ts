@@ -13,18 +13,18 @@
  * @module
  */
 
-import { PoolEmptyError } from '../errors.js';
 import { Listeners, type Unsubscribe } from '../events.js';
 import { encodedSizeExceeds } from '../protocol/request-size.js';
 import { runInBackground } from './background.js';
-import { assertInteger, assertSize, checkPoolOptions, describe, isIterable } from './checks.js';
+import { assertInteger, assertSize, checkPoolOptions, describe, isIterable, type ConnectionPoolOptions } from './checks.js';
 import { Members, type PoolEvent } from './membership.js';
-import { noneAvailableMessage, noneConnectedMessage, poolHistory, type PoolHistory } from './messages.js';
+import { noneAvailableMessage, noneConnectedMessage, poolEmptyError, poolHistory, type PoolHistory } from './messages.js';
 import type { PoolConnection } from './pool-connection.js';
 import { PoolRunner } from './pool-runner.js';
 import * as select from './selectors.js';
 
 export type { PoolEvent } from './membership.js';
+export type { ConnectionPoolOptions } from './checks.js';
 
 /** The rotation counter wraps here, long before it could lose integer precision. */
 const ROTATION_LIMIT = 0x3fff_ffff;
@@ -35,21 +35,6 @@ const ROTATION_LIMIT = 0x3fff_ffff;
  * suggests small requests are around (a bulk load of large values).
  */
 const SPREAD_AFTER_LARGE = 8;
-
-/** Options of a {@link ConnectionPool} beyond the Python original's two arguments. */
-export interface ConnectionPoolOptions {
-  /**
-   * How many connections requests larger than one write (`'etx'`: over
-   * 1400 bytes, see `Connection.largeRequestBytes`) may hold at once. Each
-   * such request holds its connection alone for a round trip; giving them
-   * few connections keeps the others free for small requests (issue 19).
-   * Raise it when large requests are a large share of the traffic and their
-   * latency matters more than the small ones'. An integer >= 1; default a
-   * quarter of `poolSize`, at least 1. No effect on dialects without a write
-   * limit (every request is then routed least-loaded).
-   */
-  readonly largeRequestConnections?: number | undefined;
-}
 
 /**
  * A pool of connections to zcached servers, mirroring the Python client's
@@ -293,7 +278,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
     const start = this.#rotation;
     this.#rotation = start === ROTATION_LIMIT ? 0 : start + 1;
     const connection = select.leastLoaded(this.#members.list, start);
-    if (connection === undefined) throw this.#poolEmpty(noneConnectedMessage(this.#members.list, this.#history, this.poolSize));
+    if (connection === undefined) throw poolEmptyError(noneConnectedMessage(this.#members.list, this.#history, this.poolSize), this.#members.list);
     return connection;
   }
 
@@ -341,7 +326,7 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
       this.#largeInARow = 0;
     }
     connection ??= select.soonestToConnect(list, start);
-    if (connection === undefined) throw this.#poolEmpty(noneAvailableMessage(this.#members.list, this.#history, this.poolSize));
+    if (connection === undefined) throw poolEmptyError(noneAvailableMessage(this.#members.list, this.#history, this.poolSize), this.#members.list);
     return connection;
   }
 
@@ -362,16 +347,6 @@ export class ConnectionPool<C extends PoolConnection = PoolConnection> implement
       return limit !== undefined && limit !== Infinity && encodedSizeExceeds(command, limit);
     }
     return false;
-  }
-
-  /** A PoolEmptyError with `message`, its cause a connection's last failure (the first one found). */
-  #poolEmpty(message: string): PoolEmptyError {
-    let cause: Error | undefined;
-    for (const connection of this.#members.list) {
-      cause = connection.lastError;
-      if (cause !== undefined) break;
-    }
-    return new PoolEmptyError(message, cause === undefined ? undefined : { cause });
   }
 
   /**
