@@ -109,7 +109,9 @@ export function replyToJson(reply: Reply | undefined): Json {
   if (typeof reply === 'number') {
     if (Number.isNaN(reply)) return { $float: 'nan' };
     if (!Number.isFinite(reply)) return { $float: reply > 0 ? 'inf' : '-inf' };
-    return Object.is(reply, -0) ? { $float: '-0' } : reply;
+    if (Object.is(reply, -0)) return { $float: '-0' };
+    // A number past the safe integers came as a float (integers there decode as bigint); plain, --json would refuse it.
+    return Number.isInteger(reply) && !Number.isSafeInteger(reply) ? { $float: reply } : reply;
   }
   if (typeof reply === 'bigint') return { $bigint: reply.toString() };
   if (Buffer.isBuffer(reply)) return { $bytes: reply.toString('base64') };

@@ -79,6 +79,14 @@ describe('--json values', () => {
     expect(back.get('big')).toBe(2n ** 60n);
     expect(replyToJson(new Map([['$set', 'x']]))).toEqual({ $map: { $set: 'x' } });
   });
+
+  it('a number past the safe integers is a float reply (integers there are bigints): tagged so --json takes it back', () => {
+    expect(replyToJson(1e20)).toEqual({ $float: 1e20 });
+    expect(parseJsonValue(JSON.stringify(replyToJson(1e20)), 'value')).toMatchObject({ value: 1e20 }); // float(1e20)
+    expect(replyToJson(2 ** 53 - 1)).toBe(2 ** 53 - 1);
+    expect(formatReply({ reply: 1e20 }, 'typed')).toBe('(float) 100000000000000000000');
+    expect(formatReply({ reply: 2 ** 53 - 1 }, 'typed')).toBe('(integer) 9007199254740991');
+  });
 });
 
 describe('typed replies', () => {
