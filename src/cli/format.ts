@@ -57,7 +57,8 @@ function scalar(reply: Exclude<Reply, Reply[] | Map<string, Reply> | Set<Reply>>
   if (typeof reply === 'boolean') return `${colours.dim('(boolean)')} ${reply}`;
   if (typeof reply === 'bigint') return `${colours.dim('(integer)')} ${reply}`;
   if (typeof reply === 'number') {
-    if (Number.isInteger(reply) && !Object.is(reply, -0)) return `${colours.dim('(integer)')} ${reply}`;
+    // Integer replies past 2^53 decode as bigint: a number past the safe integers came as a float.
+    if (Number.isSafeInteger(reply) && !Object.is(reply, -0)) return `${colours.dim('(integer)')} ${reply}`;
     const text = Number.isNaN(reply) ? 'nan' : reply === Infinity ? 'inf' : reply === -Infinity ? '-inf' : Object.is(reply, -0) ? '-0' : String(reply);
     return `${colours.dim('(float)')} ${text}`;
   }

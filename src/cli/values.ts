@@ -46,30 +46,45 @@ export function parseJsonValue(text: string, what: string): Value {
       cause: error,
     });
   }
-  return fromJson(json, what);
+  return fromJson(json, what, unsafeIntegerLiterals(text));
 }
 
-function fromJson(json: unknown, where: string): Value {
+/**
+ * The values of the number tokens of `text` written as integers (no `.`, no
+ * exponent) past the safe integers: JSON.parse rounds those, so they are
+ * refused. A number written with a fraction or an exponent (`1e20`) is a float.
+ */
+function unsafeIntegerLiterals(text: string): ReadonlySet<number> {
+  const found = new Set<number>();
+  const outsideStrings = text.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  for (const match of outsideStrings.matchAll(/-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g)) {
+    if (/^-?\d+$/.test(match[0]) && !Number.isSafeInteger(Number(match[0]))) found.add(Number(match[0]));
+  }
+  return found;
+}
+
+function fromJson(json: unknown, where: string, unsafeLiterals: ReadonlySet<number>): Value {
   if (typeof json === 'number') {
     if (Number.isInteger(json) && !Number.isSafeInteger(json)) {
+      if (!unsafeLiterals.has(json)) return float(json);
       throw new CliUsageError(`${where}: ${json} is past the safe integers and JSON would round it; write {"$bigint": "<digits>"}`);
     }
     return json;
   }
   if (json === null || typeof json === 'string' || typeof json === 'boolean') return json;
-  if (Array.isArray(json)) return json.map((item, i) => fromJson(item, `${where}[${i}]`));
+  if (Array.isArray(json)) return json.map((item, i) => fromJson(item, `${where}[${i}]`, unsafeLiterals));
   const object = json as Record<string, unknown>;
   const keys = Object.keys(object);
   const tag = keys.length === 1 && keys[0]!.startsWith('$') ? keys[0]! : undefined;
-  if (tag === undefined) return new Map(keys.map((key) => [key, fromJson(object[key], `${where}.${key}`)]));
-  return fromTag(tag, object[tag], `${where}.${tag}`);
+  if (tag === undefined) return new Map(keys.map((key) => [key, fromJson(object[key], `${where}.${key}`, unsafeLiterals)]));
+  return fromTag(tag, object[tag], `${where}.${tag}`, unsafeLiterals);
 }
 
-function fromTag(tag: string, inner: unknown, where: string): Value {
+function fromTag(tag: string, inner: unknown, where: string, unsafeLiterals: ReadonlySet<number>): Value {
   switch (tag) {
     case '$set':
       if (!Array.isArray(inner)) throw new CliUsageError(`${where} must be an array`);
-      return new Set(inner.map((item, i) => fromJson(item, `${where}[${i}]`)));
+      return new Set(inner.map((item, i) => fromJson(item, `${where}[${i}]`, unsafeLiterals)));
     case '$bytes':
       if (typeof inner !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(inner)) throw new CliUsageError(`${where} must be base64 text`);
       return Buffer.from(inner, 'base64');
@@ -83,7 +98,7 @@ function fromTag(tag: string, inner: unknown, where: string): Value {
       return BigInt(inner);
     case '$map':
       if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) throw new CliUsageError(`${where} must be an object`);
-      return new Map(Object.entries(inner).map(([key, value]) => [key, fromJson(value, `${where}.${key}`)]));
+      return new Map(Object.entries(inner).map(([key, value]) => [key, fromJson(value, `${where}.${key}`, unsafeLiterals)]));
     default:
       throw new CliUsageError(`${where}: unknown tag; the tags are $set, $bytes, $float, $bigint and $map (a map with one "$" key: {"$map": {...}})`);
   }
@@ -109,7 +124,9 @@ export function replyToJson(reply: Reply | undefined): Json {
   if (typeof reply === 'number') {
     if (Number.isNaN(reply)) return { $float: 'nan' };
     if (!Number.isFinite(reply)) return { $float: reply > 0 ? 'inf' : '-inf' };
-    return Object.is(reply, -0) ? { $float: '-0' } : reply;
+    if (Object.is(reply, -0)) return { $float: '-0' };
+    // A number past the safe integers came as a float (integers there decode as bigint); plain, --json would refuse it.
+    return Number.isInteger(reply) && !Number.isSafeInteger(reply) ? { $float: reply } : reply;
   }
   if (typeof reply === 'bigint') return { $bigint: reply.toString() };
   if (Buffer.isBuffer(reply)) return { $bytes: reply.toString('base64') };

@@ -61,7 +61,7 @@ describe('--json values', () => {
     expect(() => parseJsonValue('{', 'value')).toThrow(/value is not JSON/);
     expect(() => parseJsonValue('{"$sett":[]}', 'value')).toThrow(/value\.\$sett: unknown tag/);
     expect(() => parseJsonValue('[{"$bytes":"!"}]', 'value')).toThrow(/value\[0\]\.\$bytes must be base64/);
-    expect(() => parseJsonValue('[1e300]', 'value')).toThrow(/\$bigint/);
+    expect(() => parseJsonValue('[10000000000000000000000]', 'value')).toThrow(/\$bigint/); // [1e300] is a float (written with an exponent)
   });
 
   it('prints replies in the forms it reads back', () => {
@@ -78,6 +78,23 @@ describe('--json values', () => {
     expect(back.get('s')).toEqual(new Set(['a']));
     expect(back.get('big')).toBe(2n ** 60n);
     expect(replyToJson(new Map([['$set', 'x']]))).toEqual({ $map: { $set: 'x' } });
+  });
+
+  it('a number written with a fraction or an exponent is a float even past 2^53; an integer literal there is refused', () => {
+    expect(parseJsonValue('1e20', 'value')).toMatchObject({ value: 1e20 });
+    expect(parseJsonValue('[1.5e300, {"a": -2E17}]', 'value')).toMatchObject([{ value: 1.5e300 }, new Map([['a', { value: -2e17 }]])]);
+    expect(parseJsonValue('"9007199254740993"', 'value')).toBe('9007199254740993');
+    expect(() => parseJsonValue('9007199254740993', 'value')).toThrow(/past the safe integers/);
+    expect(() => parseJsonValue('[1e20, 100000000000000000000]', 'value')).toThrow(/past the safe integers/);
+    expect(parseJsonValue('42', 'value')).toBe(42);
+  });
+
+  it('a number past the safe integers is a float reply (integers there are bigints): tagged so --json takes it back', () => {
+    expect(replyToJson(1e20)).toEqual({ $float: 1e20 });
+    expect(parseJsonValue(JSON.stringify(replyToJson(1e20)), 'value')).toMatchObject({ value: 1e20 }); // float(1e20)
+    expect(replyToJson(2 ** 53 - 1)).toBe(2 ** 53 - 1);
+    expect(formatReply({ reply: 1e20 }, 'typed')).toBe('(float) 100000000000000000000');
+    expect(formatReply({ reply: 2 ** 53 - 1 }, 'typed')).toBe('(integer) 9007199254740991');
   });
 });
 
