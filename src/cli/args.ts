@@ -52,6 +52,7 @@ export interface LatencySettings {
 /** What the command line asks for. */
 export type CliInvocation =
   | { readonly mode: 'help'; readonly topic?: string | undefined }
+  | { readonly mode: 'version' }
   | { readonly mode: 'command'; readonly settings: CliSettings; readonly command: string; readonly args: readonly string[] }
   | { readonly mode: 'repl'; readonly settings: CliSettings }
   | { readonly mode: 'info'; readonly settings: CliSettings }
@@ -81,6 +82,7 @@ options:
   --samples <n>     latency: stop after n samples
   --seconds <s>     latency: stop after s seconds (Ctrl-C stops it too)
   --interval <ms>   latency: pause between samples (default 10)
+  -v, --version     the package's version
   -h, --help        this text
 
 Put -- before arguments that start with '-': zcached set k -- -1
@@ -100,6 +102,7 @@ const OPTIONS = {
   seconds: { type: 'string' },
   interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
 
 /** A URL, as opposed to a command name: it starts with a scheme and `//` (any scheme: the client names the ones it takes). */
@@ -130,6 +133,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
   }
   const { values, positionals } = parsed;
   if (values.help === true) return { mode: 'help' };
+  if (values.version === true) return { mode: 'version' };
   const rest = [...positionals];
   let url = rest[0] !== undefined && URL_LIKE.test(rest[0]) ? rest.shift() : undefined;
   const command = rest.shift()?.toLowerCase();
@@ -145,8 +149,12 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (values.json === true && values.raw === true) throw new CliUsageError('--json and --raw exclude each other');
   const latencyFlags = (['samples', 'seconds', 'interval'] as const).filter((flag) => values[flag] !== undefined);
   if (command !== 'latency' && latencyFlags.length > 0) throw new CliUsageError(`--${latencyFlags[0]} is an option of zcached latency`);
+  const fromEnv = env['ZCACHED_URL'] || undefined;
+  if (url === undefined && fromEnv !== undefined && !URL_LIKE.test(fromEnv)) {
+    throw new CliUsageError(`ZCACHED_URL must be a URL such as zcached://127.0.0.1:7556, got ${JSON.stringify(fromEnv)}`);
+  }
   const settings: CliSettings = {
-    url: url ?? (env['ZCACHED_URL'] || undefined),
+    url: url ?? fromEnv,
     tls: values.tls === true,
     cacert: values.cacert,
     dialect,

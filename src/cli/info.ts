@@ -67,7 +67,7 @@ export async function runInfo(settings: CliSettings, io: CliIo): Promise<number>
       address: cli.address,
       generation: generationOf(client) ?? null,
       tls: cli.tls,
-      roundTripMs: times[Math.floor(times.length / 2)]!,
+      roundTripMs: Math.round(times[Math.floor(times.length / 2)]! * 1000) / 1000,
       dbsize: await client.dbsize(),
       lastsave: await client.lastsave(),
     };

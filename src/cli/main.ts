@@ -10,6 +10,7 @@
  * @module
  */
 
+import { readFileSync } from 'node:fs';
 import { CLI_USAGE, parseCliArgs } from './args.js';
 import { commandHelp } from './commands.js';
 import { exitCodeOf, failureText } from './errors.js';
@@ -19,6 +20,19 @@ import { runLatency } from './latency.js';
 import { runOneShot } from './one-shot.js';
 import { runRepl } from './repl.js';
 
+/** The version of the zcached package this file belongs to: the first package.json named `zcached` above it. */
+function packageVersion(): string {
+  for (let dir = new URL('.', import.meta.url); ; dir = new URL('..', dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'zcached' && typeof manifest.version === 'string') return manifest.version;
+    } catch {
+      // no package.json here: look higher
+    }
+    if (new URL('..', dir).href === dir.href) return 'unknown';
+  }
+}
+
 /**
  * Runs the CLI on `argv` (without the node and script paths).
  * @returns the exit code; never rejects
@@ -27,6 +41,10 @@ async function main(argv: readonly string[], io: CliIo = processIo()): Promise<n
   let invocation;
   try {
     invocation = parseCliArgs(argv, io.env);
+    if (invocation.mode === 'version') {
+      io.stdout.write(`zcached ${packageVersion()}\n`);
+      return 0;
+    }
     if (invocation.mode === 'help') {
       io.stdout.write(`${invocation.topic === undefined ? CLI_USAGE : commandHelp(invocation.topic)}\n`);
       return 0;

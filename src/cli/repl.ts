@@ -16,7 +16,7 @@ import { ServerError } from '../errors.js';
 import type { CliSettings } from './args.js';
 import { COMMAND_NAMES, commandHelp, prepareCommand } from './commands.js';
 import { createCliClient, generationOf } from './connect.js';
-import { failureText } from './errors.js';
+import { exitCodeOf, failureText } from './errors.js';
 import { formatErrorReply, formatReply, paletteFor, type Palette } from './format.js';
 import { HISTORY_SIZE, historyFile, loadHistory, saveHistory } from './history.js';
 import type { CliIo } from './io.js';
@@ -53,7 +53,9 @@ function promptText(address: string, generation: string | undefined, colours: Pa
 
 /**
  * Runs the prompt until Ctrl-D, `exit`, or a second Ctrl-C on an empty line.
- * @returns the exit code: 0, or 2 when the server could not be reached at the start
+ * @returns the exit code: 2 when the server could not be reached at the start; with
+ *   piped input the highest of its lines' (0, 1 an error reply, 2 a line that could not
+ *   run); at a terminal 0
  */
 export async function runRepl(settings: CliSettings, io: CliIo): Promise<number> {
   let cli;
@@ -98,6 +100,8 @@ export async function runRepl(settings: CliSettings, io: CliIo): Promise<number>
   };
   const print = (text: string): void => void io.stdout.write(`${text}\n`);
   let inFlight: AbortController | undefined;
+  /** Piped input: the highest exit code of its lines (1 an error reply, 2 a line that could not run), for scripts. */
+  let worst = 0;
   let leaveArmed = false;
   let closed = false;
 
@@ -107,6 +111,7 @@ export async function runRepl(settings: CliSettings, io: CliIo): Promise<number>
       words = splitLine(line);
     } catch (error) {
       print(colours.red(`(error) ${failureText(error)}`));
+      worst = 2;
       return;
     }
     const [name = '', ...args] = words;
@@ -122,6 +127,7 @@ export async function runRepl(settings: CliSettings, io: CliIo): Promise<number>
       else print(formatReply(await prepareCommand(name, args, settings.output === 'json' ? 'json' : 'string')(client, { signal: inFlight.signal }), settings.output, colours));
     } catch (error) {
       print(error instanceof ServerError ? formatErrorReply(error, settings.output, colours) : colours.red(`(error) ${failureText(error)}`));
+      worst = Math.max(worst, exitCodeOf(error));
     } finally {
       inFlight = undefined;
     }
@@ -167,5 +173,5 @@ export async function runRepl(settings: CliSettings, io: CliIo): Promise<number>
   await queue;
   keep();
   await client.close({ force: true });
-  return 0;
+  return terminal ? 0 : worst;
 }

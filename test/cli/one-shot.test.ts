@@ -5,7 +5,7 @@
  * reply, 2 bad usage, a refused value or no connection), `--json` in and
  * out, `ZCACHED_URL`, TLS.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,12 +237,35 @@ describe('zcached <command>', { timeout: 120_000 }, () => {
 });
 
 describe('zcached with lines piped in (no terminal)', { timeout: 120_000 }, () => {
-  it('runs them one after another and prints the replies only, no prompt; exit code 0 at the end of the input', async () => {
+  it('runs them one after another and prints the replies only, no prompt; the exit code is the highest of its lines', async () => {
     const run = await runCliWithInput(build, [url], 'set cli:piped "two words"\nget cli:piped\nbogus\nmget cli:piped cli:nothing\n', { ZCACHED_HISTORY: '' });
-    expect(run.code, shown(run)).toBe(0);
+    expect(run.code, shown(run)).toBe(2); // 'bogus' could not run
     expect(run.stdout).toBe(
       ['OK', '"two words"', `(error) unknown command "bogus"; the commands are ping, get, set, delete, exists, mget, mset, keys, dbsize, flush, save, lastsave, echo, sizeof, rename, copy`, '1# "cli:piped" => "two words"', '2# "cli:nothing" => (nil)', ''].join('\n'),
     );
+  });
+  it('exit code 0 when every line got a reply, 1 when one got an error reply', async () => {
+    const fine = await runCliWithInput(build, [url], 'set cli:piped2 x\nget cli:piped2\n', { ZCACHED_HISTORY: '' });
+    expect([fine.code, fine.stdout], shown(fine)).toEqual([0, 'OK\n"x"\n']);
+    const failed = await runCliWithInput(build, [url], 'rename cli:no-such-key cli:other\nping\n', { ZCACHED_HISTORY: '' });
+    expect(failed.code, shown(failed)).toBe(1);
+    expect(failed.stdout).toMatch(/^\(error\) .*\nPONG\n$/);
+  });
+});
+
+describe('zcached --version and a bad ZCACHED_URL', { timeout: 120_000 }, () => {
+  it('--version and -v print the package version', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const run = await runCli(build, [flag]);
+      expect([run.code, run.stdout], shown(run)).toEqual([0, `zcached ${version}\n`]);
+    }
+  });
+
+  it('a ZCACHED_URL that is not a URL is named as the source: exit 2', async () => {
+    const run = await runCli(build, ['ping'], { ZCACHED_URL: 'bogus' });
+    expect(run.code, shown(run)).toBe(2);
+    expect(run.stderr).toBe('zcached: ZCACHED_URL must be a URL such as zcached://127.0.0.1:7556, got "bogus"\n');
   });
 });
 
@@ -267,6 +290,7 @@ describe('zcached info', { timeout: 120_000 }, () => {
       dbsize: await withClient((client) => client.dbsize()),
       lastsave: await withClient((client) => client.lastsave()),
     });
+    expect(String(info['roundTripMs'])).toMatch(/^\d+(\.\d{1,3})?$/); // in ms, to the µs
   });
 
   it('names an older generation', async () => {
