@@ -6,7 +6,8 @@
  * @module
  */
 
-import { ServerError, ZCachedError, type ZCachedErrorOptions } from '../errors.js';
+import { rootCauseText } from '../connection/root-cause.js';
+import { ConnectError, ServerError, ZCachedError, type ZCachedErrorOptions } from '../errors.js';
 
 /** A command line (or a REPL line) the tool cannot run. Code `EUSAGE`; exit code 2. */
 export class CliUsageError extends ZCachedError {
@@ -23,6 +24,20 @@ export function exitCodeOf(error: unknown): 1 | 2 {
 /** What to print for a failure that is not an error reply: its message, the error's class in front unless it is a usage error. */
 export function failureText(error: unknown): string {
   if (error instanceof CliUsageError) return error.message;
+  if (error instanceof ConnectError) return connectFailureText(error);
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+/**
+ * A failed connect as a terminal user needs it: the address and the root
+ * cause, without the library's advice to its callers (`call run() again`);
+ * a connection closed by the peer at once may be a TLS server spoken to in
+ * plain TCP, and the text says what to try.
+ */
+function connectFailureText(error: ConnectError): string {
+  const address = / at (\[[^\]]+\]:\d+|[^\s:]+:\d+)/.exec(error.message)?.[1];
+  const cause = rootCauseText(error);
+  const hint = /\bclosed\b|ECONNRESET/.test(cause) ? '; if the server serves TLS, use zcacheds:// or --tls' : '';
+  return `ConnectError: cannot connect to ${address ?? 'the server'} (${cause})${hint}`;
 }
