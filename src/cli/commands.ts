@@ -55,7 +55,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   get: { usage: 'key', summary: "the key's value; (nil) when it does not exist", min: 1, max: 1, prepare: ([k]) => (c, o) => plain(c.get(k!, o)) },
   set: {
     usage: 'key value',
-    summary: 'stores the value (a string; --json for other types)',
+    summary: 'stores the value (a string; with --json, JSON for other types: set k \'{"a":1}\' --json)',
     min: 2,
     max: 2,
     prepare: ([k], value) => {
