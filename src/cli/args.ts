@@ -63,7 +63,8 @@ export const CLI_USAGE = `usage: zcached [options] [url] [command [argument ...]
        zcached [options] info [url]
        zcached [options] latency [url] [--samples N] [--seconds S] [--interval ms]
 
-Without a command, zcached starts an interactive prompt (type help there).
+Without a command, zcached starts an interactive prompt (type help there); a line
+there takes --json or --raw for itself: set k '[1,2]' --json.
 url is zcached://host:port or zcacheds://host:port (TLS); default: $ZCACHED_URL,
 else zcached://127.0.0.1:7556.
 

@@ -11,6 +11,7 @@ import type { Value } from '../protocol/values.js';
 import { closestName } from '../connection/option-keys.js';
 import { CliUsageError } from './errors.js';
 import type { CommandReply } from './format.js';
+import type { Word } from './tokenize.js';
 import { fromWire, parseJsonValue } from './values.js';
 
 /** How value arguments are read: as typed (strings), or as JSON (`--json`). */
@@ -33,10 +34,10 @@ interface CommandSpec {
   readonly min: number;
   readonly max: number;
   /**
-   * Checks the arguments and reads the value arguments (`value` reads one as
-   * the value mode says); returns the call to make.
+   * Checks the arguments and reads the value arguments (`value(i, what)`
+   * reads `args[i]` as the value mode says); returns the call to make.
    */
-  readonly prepare: (args: readonly string[], value: (text: string, what: string) => Value) => PreparedCommand;
+  readonly prepare: (args: readonly string[], value: (index: number, what: string) => Value) => PreparedCommand;
 }
 
 /** A status reply (`OK`, `PONG`), printed bare; some servers answer with a bulk string, which the client hands over as bytes. */
@@ -54,11 +55,11 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   get: { usage: 'key', summary: "the key's value; (nil) when it does not exist", min: 1, max: 1, prepare: ([k]) => (c, o) => plain(c.get(k!, o)) },
   set: {
     usage: 'key value',
-    summary: 'stores the value (a string; --json for other types)',
+    summary: 'stores the value (a string; with --json, JSON for other types: set k \'{"a":1}\' --json)',
     min: 2,
     max: 2,
-    prepare: ([k, v], value) => {
-      const stored = value(v!, 'value');
+    prepare: ([k], value) => {
+      const stored = value(1, 'value');
       return (c, o) => status(c.set(k!, stored, o));
     },
   },
@@ -73,7 +74,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     prepare: (args, value) => {
       if (args.length % 2 !== 0) throw new CliUsageError('mset takes key value pairs: an even number of arguments');
       const entries: [string, Value][] = [];
-      for (let i = 0; i < args.length; i += 2) entries.push([args[i]!, value(args[i + 1]!, `mset value ${i / 2 + 1}`)]);
+      for (let i = 0; i < args.length; i += 2) entries.push([args[i]!, value(i + 1, `mset value ${i / 2 + 1}`)]);
       return (c, o) => status(c.mset(entries, o));
     },
   },
@@ -130,10 +131,13 @@ function unknownCommand(name: string): CliUsageError {
  *   rejects with what the client rejects with (a `ServerError` for an error
  *   reply); the client's synchronous errors (`DialectError`, `TypeError`)
  *   are thrown when it is called
- * @throws CliUsageError for an unknown command, a wrong number of arguments
- *   or a `--json` value that is not JSON
+ * A word that is bytes (the prompt's `"\xff"`, see tokenize.ts) can only be
+ * a value without `--json`: it is stored as bytes.
+ * @throws CliUsageError for an unknown command, a wrong number of arguments,
+ *   a `--json` value that is not JSON, or bytes where text is needed (a key,
+ *   a message, a `--json` value)
  */
-export function prepareCommand(name: string, args: readonly string[], mode: ValueMode): PreparedCommand {
+export function prepareCommand(name: string, args: readonly Word[], mode: ValueMode): PreparedCommand {
   const lower = name.toLowerCase();
   if (!Object.hasOwn(COMMANDS, lower)) throw unknownCommand(name);
   const spec = COMMANDS[lower]!;
@@ -141,5 +145,30 @@ export function prepareCommand(name: string, args: readonly string[], mode: Valu
     const count = spec.min === spec.max ? `${spec.min}` : spec.max === Infinity ? `at least ${spec.min}` : `${spec.min} to ${spec.max}`;
     throw new CliUsageError(`${lower} takes ${count} argument${count === '1' ? '' : 's'}, got ${args.length}: ${commandUsage(lower)}`);
   }
-  return spec.prepare(args, mode === 'json' ? parseJsonValue : (text: string): Value => text);
+  const valueIndexes = new Set<number>();
+  const value = (index: number, what: string): Value => {
+    valueIndexes.add(index);
+    const word = args[index]!;
+    if (typeof word === 'string') return mode === 'json' ? parseJsonValue(word, what) : word;
+    if (mode === 'json') throw new CliUsageError(`${what} is bytes that are not UTF-8 (a \\x escape), not JSON text; with --json write bytes as {"$bytes": "<base64>"}`);
+    return word;
+  };
+  // Bytes words stand in as latin1 text for the spec's checks; each must be read by `value`, or it is refused below, before anything is sent.
+  const call = spec.prepare(
+    args.map((word) => (typeof word === 'string' ? word : word.toString('latin1'))),
+    value,
+  );
+  const misplaced = args.findIndex((word, i) => typeof word !== 'string' && !valueIndexes.has(i));
+  if (misplaced !== -1) {
+    throw new CliUsageError(
+      `${lower}'s ${argumentName(lower, misplaced)} is bytes that are not UTF-8 (a \\x escape past \\x7f); only a value can be bytes (set k "\\xff", or --json {"$bytes": "<base64>"})`,
+    );
+  }
+  return call;
+}
+
+/** The name of argument `index` of a command, from its usage (`key`, `newkey`), for messages. */
+function argumentName(name: string, index: number): string {
+  const words = COMMANDS[name]!.usage.replace(/[[\]]|\.\.\./g, '').split(/\s+/).filter((word) => word !== '');
+  return words[Math.min(index, words.length - 1)] ?? `argument ${index + 1}`;
 }

@@ -251,6 +251,52 @@ describe('zcached with lines piped in (no terminal)', { timeout: 120_000 }, () =
     expect(failed.code, shown(failed)).toBe(1);
     expect(failed.stdout).toMatch(/^\(error\) .*\nPONG\n$/);
   });
+  it('a line takes --json (values as JSON, the reply as JSON) or --raw for itself; -- ends the options; the session keeps its mode', async () => {
+    const input = [
+      `set cli:jl '{"a":1}' --json`,
+      'get cli:jl',
+      'get cli:jl --json',
+      `--json mset cli:jl2 '{"$set":[1]}' cli:jl3 '{"$bytes":"/0E="}'`,
+      'mget cli:jl2 cli:jl3 --raw',
+      'set cli:dash -- --json',
+      'get cli:dash',
+      'rename cli:no-such-key cli:other --json',
+      '',
+    ].join('\n');
+    const run = await runCliWithInput(build, [url], input, { ZCACHED_HISTORY: '' });
+    expect(run.code, shown(run)).toBe(1); // the rename's error reply
+    expect(run.stdout, shown(run)).toMatch(
+      /^"OK"\n1# "a" => \(integer\) 1\n\{"a":1\}\n"OK"\ncli:jl2\n1\ncli:jl3\nff41\nOK\n"--json"\n\{"error":\{"code":"ERR","message":".*"\}\}\n$/,
+    );
+    const session = await runCliWithInput(build, ['--json', url], 'get cli:jl\nget cli:jl --raw\nset cli:x --raw 5\nget cli:x\n', { ZCACHED_HISTORY: '' });
+    expect([session.code, session.stdout], shown(session)).toEqual([0, '{"a":1}\na\n1\nOK\n"5"\n']); // --raw: values as typed, the map as key and value lines
+    const bad = await runCliWithInput(build, [url], 'get k --json --raw\nget k --jsno\n', { ZCACHED_HISTORY: '' });
+    expect(bad.code, shown(bad)).toBe(2);
+    expect(bad.stdout, shown(bad)).toMatch(/^\(error\) --json and --raw exclude each other\n\(error\) unknown option --jsno.*--json, --raw.*\n$/);
+  });
+
+  it('splits lines as a shell would: a\\ b, {\\"a\\":1}, "a\\qb" keeps the backslash, "\\xff\\x41" is those two bytes, # lines are comments', async () => {
+    const input = [
+      '# a comment: not a command',
+      String.raw`set cli:k3 a\ b`,
+      'get cli:k3',
+      String.raw`set cli:j {\"a\":1}`,
+      'get cli:j',
+      String.raw`set cli:k2 "a\qb"`,
+      'get cli:k2',
+      String.raw`set cli:hb "\xff\x41"`,
+      'get cli:hb',
+      'get cli:hb --json',
+      String.raw`  # another "comment`,
+      String.raw`set "cli:\xff" x`,
+      '',
+    ].join('\n');
+    const run = await runCliWithInput(build, [url], input, { ZCACHED_HISTORY: '' });
+    expect(run.code, shown(run)).toBe(2); // the key with a raw byte
+    const lines = run.stdout.split('\n');
+    expect(lines.slice(0, 9), shown(run)).toEqual(['OK', '"a b"', 'OK', String.raw`"{\"a\":1}"`, 'OK', String.raw`"a\\qb"`, 'OK', '(bytes) ff41', '{"$bytes":"/0E="}']);
+    expect(lines.slice(9).join('\n'), shown(run)).toMatch(/^\(error\) set's key .*bytes.*\n$/);
+  });
 });
 
 describe('zcached --version and a bad ZCACHED_URL', { timeout: 120_000 }, () => {

@@ -130,6 +130,17 @@ describe('the prompt', () => {
     expect(() => splitLine('get "\\xZZ"')).toThrow(/two hex digits/);
   });
 
+  it('splits as a shell would: backslash outside quotes, unknown escapes kept in "", \\xHH past 7f as bytes, # comment lines', () => {
+    expect(splitLine('set k3 a\\ b')).toEqual(['set', 'k3', 'a b']);
+    expect(splitLine('set j {\\"a\\":1}')).toEqual(['set', 'j', '{"a":1}']);
+    expect(splitLine('set k2 "a\\qb"')).toEqual(['set', 'k2', 'a\\qb']);
+    expect(splitLine('"\\b\\a\\\\\\""')).toEqual(['\b\x07\\"']);
+    expect(splitLine('set hb "\\xff\\x41"')).toEqual(['set', 'hb', Buffer.from([0xff, 0x41])]);
+    expect(splitLine('"\\xc3\\xa9"')).toEqual(['é']); // bytes that are UTF-8 are that text
+    expect(splitLine('  # a comment with "one quote')).toEqual([]);
+    expect(splitLine('set c #fff')).toEqual(['set', 'c', '#fff']); // # only starts a comment at the start of a line
+  });
+
   it('completes command names (any case), and after help', () => {
     expect(completeLine('db')).toEqual([['dbsize'], 'db']);
     expect(completeLine('E')[0]).toEqual(['exists', 'echo', 'exit']);
