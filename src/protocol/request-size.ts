@@ -80,10 +80,11 @@ class SizeWalk {
     else if (value instanceof Uint8Array) this.#bytes += bulk(value.byteLength);
     else if (typeof value !== 'object' || value === null || value instanceof Float) this.#bytes += SCALAR_BYTES;
     else {
-      this.#bytes += FRAMING_BYTES;
+      // The container's own header (`*n`, `~n`, `%n`): at least 4 bytes a visit.
+      const size = Array.isArray(value) ? value.length : value instanceof Set || value instanceof Map ? value.size : Object.keys(value).length;
+      this.#bytes += header(size);
       if (this.#bytes > this.#limit) return true;
       if (Array.isArray(value)) {
-        this.#bytes += header(value.length) - FRAMING_BYTES;
         for (const item of value as unknown[]) if (this.#add(item, depth + 1)) return true;
       } else if (value instanceof Set) {
         for (const item of value as Iterable<unknown>) if (this.#add(item, depth + 1)) return true;

@@ -58,6 +58,14 @@ describe('encodedSizeExceeds', () => {
     );
   });
 
+  it('counts empty and small containers by their own headers (found by the property: ["SET", Set {}, Map {}] at 54)', () => {
+    for (const cmd of [['SET', new Set(), new Map()], ['SET', 'k', {}], ['SET', 'k', [[], new Set([new Map()])]]] as unknown as Command[]) {
+      const size = encodeRequest(OPEN, cmd).length;
+      expect(encodedSizeExceeds(cmd, size)).toBe(false);
+      expect(encodedSizeExceeds(cmd, size - 1)).toBe(true);
+    }
+  });
+
   it('is exact for strings at the limit (UTF-8 bytes, not characters), and false for Infinity', () => {
     for (const payload of ['x'.repeat(1300), 'é'.repeat(650), 'x'.repeat(1370), '😀'.repeat(300)]) {
       const cmd: Command = ['SET', 'key', payload];
