@@ -76,7 +76,7 @@ const utf8Text: (buf: Buffer, start: number, end: number) => string =
     ? (buf, start, end) => (buf as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(start, end)
     : (buf, start, end) => buf.toString('utf8', start, end);
 
-export const jsBuilder = (bulkAsBuffer: boolean): Builder<DecodedReply> => ({
+const jsBuilder = (bulkAsBuffer: boolean): Builder<DecodedReply> => ({
   simple: (buf, start, end) => (end - start === 2 && buf[start] === 0x4f && buf[start + 1] === 0x4b ? 'OK' : buf.toString('utf8', start, end)),
   bulk: bulkAsBuffer ? (buf, start, end) => Buffer.copyBytesFrom(buf, start, end - start) : utf8Text,
   integer: integerValue,
