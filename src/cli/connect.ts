@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { ZCached } from '../client/client.js';
 import { resolveZCachedOptions, type ZCachedOptions } from '../client/options.js';
+import { formatAddress } from '../connection/address.js';
 import type { ServerGeneration } from '../protocol/dialect.js';
 import type { CliSettings } from './args.js';
 import { CliUsageError } from './errors.js';
@@ -62,7 +63,7 @@ export function createCliClient(settings: CliSettings, persistent: boolean): Cli
     };
     const connection = resolveZCachedOptions(options, undefined).connection;
     const { host, port, tls } = connection;
-    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const address = formatAddress(host, port);
     return { client: new ZCached(options), address, tls: tls !== undefined && tls !== false };
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) throw new CliUsageError(error.message, { cause: error });

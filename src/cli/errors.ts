@@ -21,10 +21,15 @@ export function exitCodeOf(error: unknown): 1 | 2 {
   return error instanceof ServerError ? 1 : 2;
 }
 
-/** What to print for a failure that is not an error reply: its message, the error's class in front unless it is a usage error. */
-export function failureText(error: unknown): string {
+/**
+ * What to print for a failure that is not an error reply: its message, the
+ * error's class in front unless it is a usage error; a failed connect as
+ * `cannot connect to <address> (root cause)`.
+ * @param address - `host:port` the CLI connected to, when it got that far
+ */
+export function failureText(error: unknown, address?: string): string {
   if (error instanceof CliUsageError) return error.message;
-  if (error instanceof ConnectError) return connectFailureText(error);
+  if (error instanceof ConnectError) return connectFailureText(error, address);
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
@@ -35,8 +40,7 @@ export function failureText(error: unknown): string {
  * a connection closed by the peer at once may be a TLS server spoken to in
  * plain TCP, and the text says what to try.
  */
-function connectFailureText(error: ConnectError): string {
-  const address = / at (\[[^\]]+\]:\d+|[^\s:]+:\d+)/.exec(error.message)?.[1];
+function connectFailureText(error: ConnectError, address: string | undefined): string {
   const cause = rootCauseText(error);
   const hint = /\bclosed\b|ECONNRESET/.test(cause) ? '; if the server serves TLS, use zcacheds:// or --tls' : '';
   return `ConnectError: cannot connect to ${address ?? 'the server'} (${cause})${hint}`;

@@ -74,7 +74,7 @@ export async function runInfo(settings: CliSettings, io: CliIo): Promise<number>
     io.stdout.write(`${settings.output === 'json' ? JSON.stringify(info) : formatInfo(info)}\n`);
     return 0;
   } catch (error) {
-    return reportFailure(error, settings, io);
+    return reportFailure(error, settings, io, cli?.address);
   } finally {
     await cli?.client.close({ force: true });
   }

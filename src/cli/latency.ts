@@ -134,6 +134,6 @@ export async function runLatency(settings: CliSettings, latency: LatencySettings
     io.stdout.write(`${settings.output === 'json' ? JSON.stringify(summary) : formatSummary(summary)}\n`);
   }
   if (failure === undefined) return 0;
-  io.stderr.write(`zcached: ${failureText(failure)}\n`);
+  io.stderr.write(`zcached: ${failureText(failure, cli?.address)}\n`);
   return 2;
 }

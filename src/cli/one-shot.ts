@@ -20,18 +20,18 @@ import type { CliIo } from './io.js';
  * @returns the exit code; never rejects (failures are printed on stderr)
  */
 export async function runOneShot(settings: CliSettings, command: string, args: readonly string[], io: CliIo): Promise<number> {
-  let client;
+  let cli;
   try {
     const call = prepareCommand(command, args, settings.output === 'json' ? 'json' : 'string');
-    client = createCliClient(settings, false).client;
-    await client.run();
-    const answer = await call(client, {});
+    cli = createCliClient(settings, false);
+    await cli.client.run();
+    const answer = await call(cli.client, {});
     io.stdout.write(`${formatReply(answer, settings.output, paletteFor(io.stdout, io.env))}\n`);
     return 0;
   } catch (error) {
-    return reportFailure(error, settings, io);
+    return reportFailure(error, settings, io, cli?.address);
   } finally {
-    await client?.close({ force: true });
+    await cli?.client.close({ force: true });
   }
 }
 
@@ -40,8 +40,8 @@ export async function runOneShot(settings: CliSettings, command: string, args: r
  * a reply; anything else on stderr) and returns the exit code: 1 for an
  * error reply, 2 for the rest.
  */
-export function reportFailure(error: unknown, settings: CliSettings, io: CliIo): 1 | 2 {
+export function reportFailure(error: unknown, settings: CliSettings, io: CliIo, address?: string): 1 | 2 {
   if (error instanceof ServerError) io.stdout.write(`${formatErrorReply(error, settings.output, paletteFor(io.stdout, io.env))}\n`);
-  else io.stderr.write(`zcached: ${failureText(error)}\n`);
+  else io.stderr.write(`zcached: ${failureText(error, address)}\n`);
   return exitCodeOf(error);
 }

@@ -97,7 +97,7 @@ export async function runRepl(settings: CliSettings, io: CliIo): Promise<number>
     cli = createCliClient(settings, true);
     await cli.client.run();
   } catch (error) {
-    io.stderr.write(`zcached: ${failureText(error)}\n`);
+    io.stderr.write(`zcached: ${failureText(error, cli?.address)}\n`);
     await cli?.client.close({ force: true });
     return 2;
   }

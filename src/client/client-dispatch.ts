@@ -15,11 +15,11 @@ import type { RequestOptions } from '../connection/requests.js';
 import { PoolEmptyError } from '../errors.js';
 import type { ConnectionPool } from '../pool/pool.js';
 import { DIALECTS } from '../protocol/dialect.js';
-import { encodeRequest, type Command } from '../protocol/encoder.js';
+import type { Command } from '../protocol/encoder.js';
 import type { Reply } from '../protocol/values.js';
 import type { ClientRun } from './client-run.js';
-import { nameArguments } from './commands.js';
-import { answersWithKeys, prefixCommand, unprefixReply } from './key-prefix.js';
+import { checkEncodable, nameArguments } from './commands.js';
+import { answersWithKeys, commandName, prefixCommand, unprefixReply } from './key-prefix.js';
 
 /** Sends a client's commands over its pool. */
 export class CommandDispatch {
@@ -44,8 +44,9 @@ export class CommandDispatch {
   send(command: Command, options: RequestOptions | undefined, notFoundAsUndefined = false, bytes = false): Promise<Reply> {
     const prefix = this.keyPrefix;
     if (prefix === undefined) return this.#send(command, options, notFoundAsUndefined, bytes);
-    const sent = this.#send(prefixCommand(prefix, command), options, notFoundAsUndefined, bytes);
-    return answersWithKeys(command) ? sent.then((reply) => unprefixReply(prefix, command, reply)) : sent;
+    const name = commandName(command);
+    const sent = this.#send(prefixCommand(prefix, command, name), options, notFoundAsUndefined, bytes);
+    return answersWithKeys(name) ? sent.then((reply) => unprefixReply(prefix, name, reply)) : sent;
   }
 
   #send(command: Command, options: RequestOptions | undefined, notFoundAsUndefined: boolean, bytes: boolean): Promise<Reply> {
@@ -57,11 +58,7 @@ export class CommandDispatch {
         : connection.send(command, options);
     } catch (error) {
       if (!(error instanceof PoolEmptyError)) throw nameArguments(error, command); // `value[1]`, not the encoder's `argument 2[1]`
-      try {
-        encodeRequest(this.#pool.connections[0]?.dialect ?? DIALECTS.etx, command); // invalid arguments throw as with a connection
-      } catch (invalid) {
-        throw nameArguments(invalid, command);
-      }
+      checkEncodable(command, this.#pool.connections[0]?.dialect ?? DIALECTS.etx); // invalid arguments throw as with a connection
       return Promise.reject(this.#lifecycle.unavailable(error));
     }
   }

@@ -6,7 +6,8 @@
  */
 
 import { DialectError, ProtocolError } from '../errors.js';
-import type { Command } from '../protocol/encoder.js';
+import type { Dialect } from '../protocol/dialect.js';
+import { encodeRequest, type Command } from '../protocol/encoder.js';
 import { withArgumentName } from '../protocol/value-rules.js';
 import type { Reply, Value } from '../protocol/values.js';
 
@@ -91,6 +92,19 @@ export function nameArguments(error: unknown, command: readonly unknown[]): unkn
   if (!(error instanceof DialectError) || error.argument === undefined) return error;
   const name = argumentName(command, error.argument);
   return name === undefined ? error : withArgumentName(error, name);
+}
+
+/**
+ * Throws what a client of `dialect` would throw for these arguments, named
+ * as the methods name them (`value[1]`): for a command that goes to no
+ * connection (none is up), so that a bad argument fails the same way.
+ */
+export function checkEncodable(command: Command, dialect: Dialect): void {
+  try {
+    encodeRequest(dialect, command);
+  } catch (error) {
+    throw nameArguments(error, command);
+  }
 }
 
 /** Checks that a reply is what the command promises, or throws a ProtocolError naming the command. */

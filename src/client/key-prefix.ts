@@ -55,7 +55,7 @@ const KEY_POSITIONS: Readonly<Record<string, 'all' | 'odd' | readonly number[]>>
 };
 
 /** The command's name in upper case, or `''`. */
-function commandName(command: readonly unknown[]): string {
+export function commandName(command: readonly unknown[]): string {
   return typeof command[0] === 'string' ? command[0].toUpperCase() : '';
 }
 
@@ -66,9 +66,12 @@ function prefixed(prefix: string, key: Value | undefined): Value | undefined {
   return key;
 }
 
-/** The command as sent: each key argument with the prefix (a copy; the caller's array is not changed). */
-export function prefixCommand(prefix: string, command: Command): Command {
-  const positions = Object.hasOwn(KEY_POSITIONS, commandName(command)) ? KEY_POSITIONS[commandName(command)] : undefined;
+/**
+ * The command as sent: each key argument with the prefix (a copy; the caller's array is not changed).
+ * @param name - the command's name as {@link commandName} gives it
+ */
+export function prefixCommand(prefix: string, command: Command, name: string): Command {
+  const positions = Object.hasOwn(KEY_POSITIONS, name) ? KEY_POSITIONS[name] : undefined;
   if (positions === undefined) return command;
   const sent = [...command] as [string, ...Value[]];
   for (let index = 1; index < sent.length; index++) {
@@ -78,9 +81,8 @@ export function prefixCommand(prefix: string, command: Command): Command {
   return sent;
 }
 
-/** Whether the reply to `command` holds keys to take the prefix off (KEYS, MGET). */
-export function answersWithKeys(command: readonly unknown[]): boolean {
-  const name = commandName(command);
+/** Whether the reply to the command `name` ({@link commandName}) holds keys to take the prefix off (KEYS, MGET). */
+export function answersWithKeys(name: string): boolean {
   return name === 'KEYS' || name === 'MGET';
 }
 
@@ -89,8 +91,8 @@ export function answersWithKeys(command: readonly unknown[]): boolean {
  * others are left out); MGET's `Map` keyed without it. Any other reply, or
  * one of an unexpected shape (the client's reply checks report it), as is.
  */
-export function unprefixReply(prefix: string, command: readonly unknown[], reply: Reply): Reply {
-  if (commandName(command) === 'KEYS') {
+export function unprefixReply(prefix: string, name: string, reply: Reply): Reply {
+  if (name === 'KEYS') {
     if (!Array.isArray(reply)) return reply;
     const keys: string[] = [];
     for (const key of reply) {

@@ -60,7 +60,10 @@ export interface ZCachedOptions<C extends CodecOption | undefined = undefined> e
    * do), and the keys the client answers with (`keys()`, the `Map` of
    * `mget`) come without it; `keys()` answers only the keys under it. A
    * string the dialect can carry in a key (on `'etx'`: no line feed, no
-   * 0x03); default `''`, none. See src/client/key-prefix.ts.
+   * 0x03); default `''`, none. `flush()` and `dbsize()` stay server-wide
+   * (they take no key), and the empty key is the prefix itself (allowed
+   * then even where the dialect refuses an empty string: the server sees a
+   * non-empty key). See src/client/key-prefix.ts.
    */
   readonly keyPrefix?: string;
 }

@@ -32,9 +32,8 @@ export interface TransportEvents {
   /** The socket is gone; `error` says why when it did not end cleanly. Called once. */
   readonly onClose: (error: Error) => void;
   /**
-   * TLS only: the TCP connection is up and the TLS handshake starts (the
-   * promise resolves when it is done). Lets a connect timeout say which of
-   * the two stalled. Optional: a replacement transport need not call it.
+   * TLS only: the TCP connection is up and the TLS handshake starts. Lets
+   * a connect timeout say which of the two stalled. Optional: a replacement transport need not call it.
    */
   readonly onTlsHandshake?: (() => void) | undefined;
 }

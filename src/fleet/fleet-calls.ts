@@ -10,11 +10,12 @@
 
 import type { CommandOptions } from '../client/client.js';
 import { callSpecs, COMMAND_SHAPES } from '../client/call-arguments.js';
-import { nameArguments } from '../client/commands.js';
+import { checkEncodable } from '../client/commands.js';
+
+export { checkEncodable };
 import type { Connection } from '../connection/connection.js';
 import type { ConnectionPool } from '../pool/pool.js';
-import type { Dialect } from '../protocol/dialect.js';
-import { encodeRequest, type Command } from '../protocol/encoder.js';
+import type { Command } from '../protocol/encoder.js';
 import type { FleetServerState } from './state.js';
 
 /** Per-call options of `ZCachedFleet.sendCommand`: the client's, plus the key that chooses the server. */
@@ -72,11 +73,3 @@ export function commandKey(command: Command, key: string | undefined): string {
   return found;
 }
 
-/** Throws what a client of `dialect` would throw for these arguments, named as the methods name them (`value[1]`). */
-export function checkEncodable(command: Command, dialect: Dialect): void {
-  try {
-    encodeRequest(dialect, command);
-  } catch (error) {
-    throw nameArguments(error, command);
-  }
-}

@@ -161,19 +161,18 @@ class ProxiedConnection {
 /**
  * True for a loopback address: the whole of 127.0.0.0/8 (as the kernel
  * routes it: every address of it is this machine), `::1` in any spelling,
- * an IPv4-mapped `::ffff:127.x.x.x`, and `localhost`.
+ * an IPv4-mapped `::ffff:127.x.x.x` (or `::ffff:7f00:1`), and `localhost`.
  */
 function isLoopbackHost(host: string): boolean {
   if (host === 'localhost') return true;
   const family = net.isIP(host);
-  if (family === 4) return host.startsWith('127.');
-  if (family !== 6) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  if (mapped !== null) return isLoopbackHost(mapped[1]!);
-  const list = new net.BlockList();
-  list.addAddress('::1', 'ipv6');
-  return list.check(host, 'ipv6');
+  return family !== 0 && LOOPBACK.check(host, family === 6 ? 'ipv6' : 'ipv4');
 }
+
+/** 127.0.0.0/8 and ::1 (a BlockList also matches their IPv4-mapped and long IPv6 spellings). */
+const LOOPBACK = new net.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
 
 function checkDirection(direction: unknown, name: string): ProxyDirections {
   if (direction !== 'upstream' && direction !== 'downstream' && direction !== 'both') {

@@ -133,7 +133,7 @@ describe('startProxy', () => {
     const connection = await connectionVia(proxy);
     expect(await connection.send(['SET', 'k', 'v'])).toBe('OK');
     expect(server.stats.connectionsAccepted).toBe(1);
-    for (const host of ['127.255.255.254', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.9', 'localhost']) {
+    for (const host of ['127.255.255.254', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.9', '::ffff:7f00:9', 'localhost']) {
       const other: FaultProxy | Error = await startProxy({ target: { host: '127.0.0.1', port: 1 }, host }).catch((error: unknown) => error as Error);
       if (other instanceof Error) {
         // Only the machine may refuse (no IPv6 here): never the proxy's own check.
@@ -142,7 +142,7 @@ describe('startProxy', () => {
       }
       cleanup.push(() => other.close());
     }
-    for (const host of ['0.0.0.0', '128.0.0.1', '10.0.0.1', '127.0.0', '127.0.0.256', '::', '::2', 'example.com', '']) {
+    for (const host of ['0.0.0.0', '128.0.0.1', '10.0.0.1', '127.0.0', '127.0.0.256', '::', '::2', '::ffff:8000:1', 'example.com', '']) {
       await expect(startProxy({ target: { host: '127.0.0.1', port: 1 }, host })).rejects.toThrow(
         new RangeError(`startProxy: the proxy listens on loopback only (127.0.0.0/8, ::1, localhost), got ${JSON.stringify(host)}`),
       );
