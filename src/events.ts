@@ -1,10 +1,12 @@
 /**
  * A tiny typed listener list, used for every event this library emits
  * (connection state changes, pool changes). `subscribe` returns the function
- * that unsubscribes.
+ * that unsubscribes. And the guarded `emit` of the clients' EventEmitters.
  *
  * @module
  */
+
+import type { EventEmitter as NodeEventEmitter } from 'node:events';
 
 /** Removes the listener it was returned for. Calling it twice is harmless. */
 export type Unsubscribe = () => void;
@@ -47,4 +49,25 @@ export class Listeners<T> {
   clear(): void {
     this.#listeners = [];
   }
+}
+
+/**
+ * An `emit` for `emitter` that keeps one listener's failure from breaking
+ * the emitter's caller: a listener that throws skips the listeners after it
+ * (Node's `emit`) but not the events that follow, and its error is rethrown
+ * from a microtask, where it surfaces as an uncaught exception. `error`
+ * goes out only while someone listens to it (an `error` without a listener
+ * would throw). Used by `ZCached`'s and `ZCachedFleet`'s events.
+ */
+export function guardedEmit<E extends Record<keyof E, unknown[]>>(emitter: NodeEventEmitter): <K extends keyof E & string>(name: K, ...args: E[K]) => void {
+  return (name, ...args) => {
+    if (name === 'error' && emitter.listenerCount(name) === 0) return;
+    try {
+      emitter.emit(name, ...args);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  };
 }

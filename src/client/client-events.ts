@@ -12,7 +12,7 @@ import type { EventEmitter } from 'node:events';
 import { formatAddress } from '../connection/address.js';
 import type { Connection } from '../connection/connection.js';
 import { ConnectError, ConnectionError } from '../errors.js';
-import type { Unsubscribe } from '../events.js';
+import { guardedEmit, type Unsubscribe } from '../events.js';
 import type { ServerGeneration } from '../protocol/dialect.js';
 import type { ConnectionPool, PoolEvent } from '../pool/pool.js';
 
@@ -152,23 +152,8 @@ export function emitClientEvents(emitter: EventEmitter<ZCachedEvents>, pool: Con
   /** While a run is in progress: its connections' `reconnecting` and `error` events, in order. */
   let held: HeldEvent[] | undefined;
 
-  /**
-   * Emits one event. A listener that throws skips the listeners after it
-   * (Node's `emit`) but not the events that follow from the same change, nor
-   * the pool's other listeners: its error is rethrown from a microtask,
-   * where it surfaces as an uncaught exception. `error` goes out only while
-   * someone listens to it.
-   */
-  const emit = <K extends keyof ZCachedEvents>(name: K, ...args: ZCachedEvents[K]): void => {
-    if (name === 'error' && emitter.listenerCount('error') === 0) return;
-    try {
-      (emitter.emit as (name: K, ...args: ZCachedEvents[K]) => boolean)(name, ...args);
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
-  };
+  /** Emits one event: a throwing listener breaks neither the pool's other listeners nor the events that follow ({@link guardedEmit}). */
+  const emit = guardedEmit<ZCachedEvents>(emitter);
   const emitHeld = (event: HeldEvent): void => {
     if (event.name === 'error') emit('error', ...event.args);
     else emit('reconnecting', ...event.args);

@@ -12,6 +12,7 @@
 import type { EventEmitter } from 'node:events';
 import type { ConnectEvent, ReadyEvent, ReconnectingEvent } from '../client/client-events.js';
 import type { ConnectError, ConnectionError } from '../errors.js';
+import { guardedEmit } from '../events.js';
 import type { FleetServer } from './server.js';
 import type { FleetEvent } from './state.js';
 
@@ -113,16 +114,7 @@ export function emitFleetEvents(emitter: EventEmitter<ZCachedFleetEvents>, also:
   /** Per server: removes the listeners on its client. */
   const detach = new Map<string, () => void>();
 
-  const emit = <K extends keyof ZCachedFleetEvents>(name: K, ...args: ZCachedFleetEvents[K]): void => {
-    if (name === 'error' && emitter.listenerCount('error') === 0) return;
-    try {
-      (emitter.emit as (name: K, ...args: ZCachedFleetEvents[K]) => boolean)(name, ...args);
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
-  };
+  const emit = guardedEmit<ZCachedFleetEvents>(emitter);
   const down = (id: string): void => {
     if (ready.delete(id) && ready.size === 0) emit('end');
   };
