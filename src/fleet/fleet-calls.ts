@@ -37,6 +37,7 @@ export const FLEET_CALLS = callSpecs('ZCachedFleet', {
   run: { takes: '()', max: 0 },
   close: { takes: '()', max: 0, hint: "it takes no options: each server's pool lets pending requests finish for closeTimeout" },
   serverFor: { takes: '(key)', max: 1, names: ['key'] },
+  placement: { takes: '(key)', max: 1, names: ['key'] },
   subscribe: { takes: '(listener)', max: 1 },
   addServer: { takes: '(spec)', max: 1 },
   removeServer: { takes: '(id)', max: 1, names: ['id'] },

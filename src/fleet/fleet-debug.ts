@@ -30,5 +30,15 @@ function describeFleetEvent(event: FleetEvent): string {
       return `server ${event.server} probe failed${why}; probed again in ${Math.max(0, Math.round(event.retryAt - event.at))} ms`;
     case 'serverReturned':
       return `server ${event.server} returned after ${Math.round(event.ejectedFor)} ms ejected`;
+    case 'serverFenced':
+      return `server ${event.server} fenced${event.key === undefined ? '' : ` (a write of ${JSON.stringify(event.key)} unconfirmed)`}${why}; probed, then flushed, in ${Math.max(0, Math.round(event.retryAt - event.at))} ms`;
+    case 'serverWarmed':
+      return `server ${event.server} warmed up: ${event.copied} keys copied from their other replicas`;
+    case 'serverSwept':
+      return `server ${event.server} swept: ${event.deleted} copies of moved keys deleted`;
+    case 'failover':
+      return `${JSON.stringify(event.key)}: read went from ${event.from} to ${event.to} (${event.reason})${why}`;
+    case 'readRepaired':
+      return `${JSON.stringify(event.key)}: copied from ${event.from} to ${event.to.join(', ')}`;
   }
 }

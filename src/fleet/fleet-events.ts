@@ -56,6 +56,19 @@ export interface FleetReconnectingEvent extends ReconnectingEvent {
  * - `serverReturned` `{ server, at, ejectedFor }`: the probe found it back
  *   (`ejectedFor` in ms); it takes its keys again.
  *
+ * With `replicas` > 1 (see docs/fleet.md, "Replicas"):
+ * - `serverFenced` `{ server, at, retryAt, key, error }`: a write could not be
+ *   confirmed on it (`key`, `error`), or a sweep failed: ejected at once,
+ *   flushed in the probe before it returns.
+ * - `serverWarmed` `{ server, copied }`: a server that returned (flushed) or
+ *   joined got copies of its keys from their other replicas: from now on
+ *   its keys have all their copies again.
+ * - `serverSwept` `{ server, deleted }`: copies of keys that moved off it were deleted.
+ * - `failover` `{ key, from, to, reason, error }`: a read went on from one
+ *   replica to the next (`reason` `'miss'` or `'error'`).
+ * - `readRepaired` `{ key, from, to }`: a read found the key on `from` and
+ *   wrote it back to the replicas `to` that missed it.
+ *
  * The connection events of `ZCached` (see `ZCachedEvents`), over every
  * server's connections:
  * - `connect` `(event: FleetConnectEvent)`: a connection's socket is up.
@@ -86,6 +99,11 @@ export type ZCachedFleetEvents = {
   serverEjected: [event: FleetEventOf<'serverEjected'>];
   probeFailed: [event: FleetEventOf<'probeFailed'>];
   serverReturned: [event: FleetEventOf<'serverReturned'>];
+  serverFenced: [event: FleetEventOf<'serverFenced'>];
+  serverSwept: [event: FleetEventOf<'serverSwept'>];
+  serverWarmed: [event: FleetEventOf<'serverWarmed'>];
+  failover: [event: FleetEventOf<'failover'>];
+  readRepaired: [event: FleetEventOf<'readRepaired'>];
   connect: [event: FleetConnectEvent];
   ready: [event: FleetReadyEvent];
   reconnecting: [event: FleetReconnectingEvent];

@@ -18,6 +18,11 @@ import { checkEncodable } from './fleet-calls.js';
 import type { ResolvedFleetOptions } from './options.js';
 import type { FleetServer } from './server.js';
 import type { FleetShell } from './shell.js';
+import type { CommandOptions } from '../client/client.js';
+import { replicaRead, type ReadShape, type ReplicaContext } from './replica-reads.js';
+import { callerView, replicaWrite } from './replica-writes.js';
+import type { FleetEvent } from './state.js';
+import { WriteGuard } from './write-guard.js';
 
 /** The request path of a fleet over its shell. */
 export class FleetRouting {
@@ -26,10 +31,25 @@ export class FleetRouting {
   /** The dialect arguments are checked against when no server says which (none, or not yet connected). */
   readonly #fallbackDialect: Dialect;
 
-  constructor(shell: FleetShell, options: ResolvedFleetOptions) {
+  readonly #replicas: ReplicaContext;
+
+  /** @param emit - tells listeners a shell event (`failover`, `readRepaired`). */
+  constructor(shell: FleetShell, options: ResolvedFleetOptions, emit: (event: FleetEvent) => void) {
     this.#shell = shell;
     this.#options = options;
     this.#fallbackDialect = resolveDialect(options.shared.connection.dialect);
+    this.#replicas = {
+      shell,
+      guard: new WriteGuard(),
+      failoverOnMiss: options.failoverOnMiss,
+      emit,
+      now: options.now,
+      noServer: (command) => {
+        this.checkArguments(command);
+        return this.unavailable();
+      },
+    };
+    shell.replicaContext = this.#replicas;
   }
 
   /** Runs a single-key command on the key's server, or rejects (after checking the arguments) when there is none up. */
@@ -49,6 +69,65 @@ export class FleetRouting {
       return Promise.reject(new CrossServerError(name, new Map([[a, first.id], [b, second.id]])));
     }
     return this.keyed(a, command, run);
+  }
+
+  /**
+   * A read of `key`: on its server (`replicas: 1`, as {@link keyed}), or on
+   * its replicas with failover and read repair (see `replica-reads.ts`).
+   */
+  read<T>(key: string, command: Command, run: (client: ZCached) => Promise<T>, shape: ReadShape<T>): Promise<T> {
+    if (this.#options.replicas === 1) return this.keyed(key, command, run);
+    return replicaRead(this.#replicas, key, command, run, shape);
+  }
+
+  /**
+   * A write of `key`: on its server (`replicas: 1`), or on all its replicas
+   * (see `replica-writes.ts` for when it is acknowledged). `run` gets no
+   * per-call options with replicas: `signal` and `timeout` stop only the
+   * caller's wait.
+   */
+  write<T>(key: string, command: Command, run: (client: ZCached, options?: CommandOptions) => Promise<T>, merge: (values: T[]) => T, options: CommandOptions | undefined): Promise<T> {
+    if (this.#options.replicas === 1) return this.keyed(key, command, (client) => run(client, options));
+    return this.#replicated([key], command, run, merge, options);
+  }
+
+  /** A write of two keys that must share their server (`replicas: 1`) or their replicas: else a {@link CrossServerError}. */
+  twoKeyWrite<T>(name: string, a: string, b: string, command: Command, run: (client: ZCached, options?: CommandOptions) => Promise<T>, options: CommandOptions | undefined): Promise<T> {
+    if (this.#options.replicas === 1) return this.sameServer(name, a, b, command, (client) => run(client, options));
+    const first = this.#shell.replicasFor(a);
+    const second = this.#shell.replicasFor(b);
+    if (first.length !== second.length || first.some((server, index) => server !== second[index])) {
+      this.checkArguments(command, first[0]?.dialect);
+      const where = (servers: readonly FleetServer[]): string => servers.map((server) => server.id).join(' + ');
+      return Promise.reject(new CrossServerError(name, new Map([[a, where(first)], [b, where(second)]])));
+    }
+    return this.#replicated([a, b], command, run, (values) => values[0]!, options);
+  }
+
+  #replicated<T>(keys: readonly string[], command: Command, run: (client: ZCached) => Promise<T>, merge: (values: T[]) => T, options: CommandOptions | undefined): Promise<T> {
+    const replicas = this.#shell.replicasFor(keys[0]!);
+    if (replicas.length === 0) return this.#refuse(command);
+    for (const dialect of new Set(replicas.map((server) => server.dialect))) this.checkArguments(command, dialect);
+    return callerView(replicaWrite(this.#replicas, keys, replicas, (client) => run(client), merge), options);
+  }
+
+  /** Rejects a command no server can take now (after checking its arguments): none in the fleet, or all ejected. */
+  #refuse<T>(command: Command): Promise<T> {
+    this.checkArguments(command);
+    return Promise.reject(this.unavailable());
+  }
+
+  /** The error for a command no server can take now: `NoServerError`, or a `ServerEjectedError` when every server is out. */
+  unavailable(): Error {
+    const out = this.#shell.order.find((server) => server.health !== 'up');
+    if (this.#shell.size === 0 || out === undefined) return this.noServerError();
+    const error = out.ejectedError();
+    return new ServerEjectedError(out.id, out.retryAt, { now: this.#options.now(), everyServer: true, cause: error.cause });
+  }
+
+  /** What the replica paths share. */
+  get replicas(): ReplicaContext {
+    return this.#replicas;
   }
 
   /** Throws what the client would throw for these arguments (nothing is sent either way). */

@@ -34,6 +34,9 @@ import { checkParts, mgetParts, msetArguments, msetParts, splitByServer } from '
 import { resolveFleetOptions, resolveServer, type FailoverPolicy, type FleetServerSpec, type ResolvedFleetOptions, type ZCachedFleetOptions } from './options.js';
 import { assertWeight } from './placement.js';
 import { FleetShell } from './shell.js';
+import { READS, anyTrue, checkReplicatedCommand, copyOnly, first } from './replica-shapes.js';
+import { mgetReplicas, msetReplicas } from './replica-multi.js';
+import { callerView } from './replica-writes.js';
 import type { FleetEvent, FleetState } from './state.js';
 
 /** The diagnostics channel on which every {@link FleetEvent} is published as `{ fleet, event }`. */
@@ -103,8 +106,8 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
       if (diagnostics.hasSubscribers) diagnostics.publish({ fleet: this, event });
     });
     this.#shell = new FleetShell(this.#options, events);
-    this.#routing = new FleetRouting(this.#shell, this.#options);
-    for (const server of this.#options.servers) void this.#shell.join(server);
+    this.#routing = new FleetRouting(this.#shell, this.#options, (event) => events.event(event));
+    for (const server of this.#options.servers) void this.#shell.join(server, true);
   }
 
   /** The failover policy in force. */
@@ -132,6 +135,26 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
   get byServer(): PerServerCommands {
     this.#byServer ??= perServerCommands(() => this.#shell.order);
     return this.#byServer;
+  }
+
+  /**
+   * The ids of the servers that take `key` now, best first: with
+   * `replicas: k`, its k replicas (the k best live servers of its
+   * rendezvous ranking, an ejected one's place taken by the next); with
+   * `replicas: 1`, the one of {@link serverFor}. Empty when there is none.
+   */
+  placement(key: string): string[] {
+    checkKeyCall(CALLS.placement, arguments.length, key, undefined);
+    if (this.#options.replicas === 1) {
+      const server = this.#shell.placeKey(key);
+      return server === undefined ? [] : [server.id];
+    }
+    return this.#shell.replicasFor(key).map((server) => server.id);
+  }
+
+  /** Copies of each key (the `replicas` option). */
+  get replicas(): number {
+    return this.#options.replicas;
   }
 
   /** The id of the server that takes `key` now (after the failover policy), or `undefined` when there is none. */
@@ -239,7 +262,8 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
     checkCommandCall(CALLS.sendCommand, arguments.length, command, options);
     const key = commandKey(command, options?.key);
     const request = requestOptions(options); // without `key`
-    return this.#routing.keyed(key, command, (client) => client.sendCommand(command, request));
+    if (this.#options.replicas > 1) checkReplicatedCommand(command);
+    return this.#routing.read(key, command, (client) => client.sendCommand(command, request), READS.answer());
   }
 
   /** PING on every server: `'PONG'` when all answer; else rejects with a {@link FanOutError}. */
@@ -251,32 +275,32 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
   /** GET on the key's server: the value (decoded, with a codec), or `undefined` when the key does not exist. @throws CodecError (rejection) as `ZCached.get` */
   get<T extends DecodedValue<C> = DecodedValue<C>>(key: string, options?: CommandOptions): Promise<T | undefined> {
     checkKeyCall(CALLS.get, arguments.length, key, options);
-    return this.#values.get(key, this.#routing.keyed(key, ['GET', key], (client) => client.get(key, options))) as Promise<T | undefined>;
+    return this.#values.get(key, this.#routing.read(key, ['GET', key], (client) => client.get(key, options), READS.value())) as Promise<T | undefined>;
   }
 
   /** GET of the stored bytes on the key's server, as `ZCached.getBuffer` (no codec); `undefined` when the key does not exist. */
   getBuffer(key: string, options?: CommandOptions): Promise<Buffer | Exclude<Reply, string> | undefined> {
     checkKeyCall(CALLS.getBuffer, arguments.length, key, options);
-    return this.#routing.keyed(key, ['GET', key], (client) => client.getBuffer(key, options));
+    return this.#routing.read(key, ['GET', key], (client) => client.getBuffer(key, options), READS.value());
   }
 
   /** SET on the key's server; resolves with `'OK'`. @throws DialectError, and TypeError with a codec, as `ZCached.set` */
   set(key: string, value: EncodableValue<C>, options?: CommandOptions): Promise<'OK'> {
     checkKeyCall(CALLS.set, arguments.length, key, options);
     const stored = this.#values.encode(key, value);
-    return this.#routing.keyed(key, ['SET', key, stored], (client) => client.set(key, stored, options));
+    return this.#routing.write(key, ['SET', key, stored], (client, request) => client.set(key, stored, request), first, options);
   }
 
   /** DELETE on the key's server: true when the key existed. One key, as `ZCached.delete` (`delete('a', 'b')` is refused). */
   delete(key: string, options?: CommandOptions): Promise<boolean> {
     checkKeyCall(CALLS.delete, arguments.length, key, options);
-    return this.#routing.keyed(key, ['DELETE', key], (client) => client.delete(key, options));
+    return this.#routing.write(key, ['DELETE', key], (client, request) => client.delete(key, request), anyTrue, options);
   }
 
   /** Whether the key exists on its server (a GET; the value is not decoded). */
   exists(key: string, options?: CommandOptions): Promise<boolean> {
     checkKeyCall(CALLS.exists, arguments.length, key, options);
-    return this.#routing.keyed(key, ['GET', key], (client) => client.exists(key, options));
+    return this.#routing.read(key, ['GET', key], (client) => client.exists(key, options), READS.exists);
   }
 
   /** FLUSH on every server; `'OK'` when all did, else a {@link FanOutError}. */
@@ -342,6 +366,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
     const command = msetCommand(this.#values.entries(entries));
     const { keys, values } = msetArguments(command);
     if (this.#shell.size === 0) return this.#routing.noServer(command);
+    if (this.#options.replicas > 1) return callerView(msetReplicas(this.#routing.replicas, keys, values), options);
     const parts = splitByServer(keys, (key) => this.#shell.placeKey(key)!, values);
     if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MSET', parts.values());
     return msetParts(keys, parts, options);
@@ -350,26 +375,26 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
   /** ECHO (newer servers) on the server its message would be placed on; resolves with the message. */
   echo(message: string, options?: CommandOptions): Promise<string> {
     checkKeyCall(CALLS.echo, arguments.length, message, options);
-    return this.#routing.keyed(message, ['ECHO', message], (client) => client.echo(message, options));
+    return this.#routing.read(message, ['ECHO', message], (client) => client.echo(message, options), READS.answer());
   }
 
   /** SIZEOF (newer servers) on the key's server. */
   sizeof(key: string, options?: CommandOptions): Promise<number> {
     checkKeyCall(CALLS.sizeof, arguments.length, key, options);
-    return this.#routing.keyed(key, ['SIZEOF', key], (client) => client.sizeof(key, options));
+    return this.#routing.read(key, ['SIZEOF', key], (client) => client.sizeof(key, options), READS.sizeof);
   }
 
   /** RENAME (newer servers): both keys must be on one server (same hash tag), else a {@link CrossServerError}. */
   rename(key: string, newKey: string, options?: CommandOptions): Promise<'OK'> {
     checkTwoKeyCall(CALLS.rename, arguments.length, key, newKey, options);
-    return this.#routing.sameServer('RENAME', key, newKey, ['RENAME', key, newKey], (client) => client.rename(key, newKey, options));
+    return this.#routing.twoKeyWrite('RENAME', key, newKey, ['RENAME', key, newKey], (client, request) => client.rename(key, newKey, request), options);
   }
 
   /** COPY (newer servers): both keys must be on one server (same hash tag), else a {@link CrossServerError}. */
   copy(source: string, destination: string, options?: CopyOptions & CommandOptions): Promise<'OK'> {
     checkTwoKeyCall(CALLS.copy, arguments.length, source, destination, options);
     const command = copyCommand(source, destination, options);
-    return this.#routing.sameServer('COPY', source, destination, command, (client) => client.copy(source, destination, options));
+    return this.#routing.twoKeyWrite('COPY', source, destination, command, (client, request) => client.copy(source, destination, request === undefined ? copyOnly(options) : options), options);
   }
 
   /** Whether every server answers PING now; never rejects. */
@@ -384,6 +409,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
   #mget(list: readonly string[], options: CommandOptions | undefined, bytes: boolean): Promise<Map<string, Reply>> {
     if (list.length === 0) return Promise.resolve(new Map());
     if (this.#shell.size === 0) return this.#routing.noServer(['MGET', ...list]);
+    if (this.#options.replicas > 1) return mgetReplicas(this.#routing.replicas, list, options, bytes);
     const parts = splitByServer(list, (key) => this.#shell.placeKey(key)!);
     if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MGET', parts.values());
     return mgetParts(list, parts, options, bytes);

@@ -12,7 +12,7 @@ import { parseConnectionUrl, type UrlGrammar } from '../client/url.js';
 import { Connection, type ConnectionOptions } from '../connection/connection.js';
 import { assertKnownConnectionOptions, CONNECTION_OPTION_NAMES } from '../connection/options.js';
 import { resolveDialect, type Dialect } from '../protocol/dialect.js';
-import { assertWeight } from './placement.js';
+import { assertReplicas, assertWeight } from './placement.js';
 import { DEFAULT_EJECTION, type EjectionConfig } from './state.js';
 
 /** The zcached server's default port. */
@@ -69,10 +69,33 @@ export interface ZCachedFleetOptions<C extends CodecOption | undefined = undefin
   readonly failureLimit?: number;
   /** How long an ejected server stays out before a probe, in ms. Default 30 000. */
   readonly retryTimeout?: number;
-  /** Keys of an ejected server: `'fail-fast'` (default) or `'rehash'`. */
+  /**
+   * Keys of an ejected server: `'fail-fast'` (default) or `'rehash'`. With
+   * `replicas` > 1 reads fail over between replicas instead: giving
+   * `failover` then is a `RangeError`.
+   */
   readonly failover?: FailoverPolicy;
-  /** `FLUSH` a server before it returns from an ejection (its data may be stale after `'rehash'`). Default false. */
+  /**
+   * `FLUSH` a server before it returns from an ejection (its data may be
+   * stale after `'rehash'`). Default false; always done with `replicas` > 1
+   * (`false` is then a `RangeError`).
+   */
   readonly flushOnReturn?: boolean;
+  /**
+   * Copies of each key: an integer from 1 (default: one server per key) to
+   * 16. With `k` > 1 a key lives on the k best servers of its rendezvous
+   * ranking; writes go to all k, reads to the best live one and on to the
+   * next on a failure (and a miss, see `failoverOnMiss`). See docs/fleet.md,
+   * "Replicas", for the contract and the cost.
+   */
+  readonly replicas?: number;
+  /**
+   * With `replicas` > 1: a read that finds no key on a replica tries the
+   * next one (and writes the value back to those that missed: read repair).
+   * Default true. False: a miss is final, a read costs one request even for
+   * a missing key, and a replica that came back empty misses until written.
+   */
+  readonly failoverOnMiss?: boolean;
   /** Hash only the `{tag}` of keys that have one. Default true. */
   readonly hashTags?: boolean;
   /** The clock for ejection times, in ms. Default `performance.now`. */
@@ -102,6 +125,8 @@ export interface ResolvedFleetOptions {
   readonly ejection: EjectionConfig;
   readonly failover: FailoverPolicy;
   readonly flushOnReturn: boolean;
+  readonly replicas: number;
+  readonly failoverOnMiss: boolean;
   readonly hashTags: boolean;
   readonly now: () => number;
   /** The value codec, checked; undefined: values as they are. */
@@ -124,6 +149,8 @@ const FLEET_ONLY_TABLE = {
   retryTimeout: true,
   failover: true,
   flushOnReturn: true,
+  replicas: true,
+  failoverOnMiss: true,
   hashTags: true,
   now: true,
   codec: true,
@@ -161,8 +188,19 @@ export function resolveFleetOptions(options: ZCachedFleetOptions<CodecOption | u
   }
   const failover = options.failover ?? 'fail-fast';
   if (failover !== 'fail-fast' && failover !== 'rehash') throw new TypeError(`failover must be 'fail-fast' or 'rehash', got ${String(failover)}`);
-  for (const name of ['flushOnReturn', 'hashTags'] as const) {
+  for (const name of ['flushOnReturn', 'hashTags', 'failoverOnMiss'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
+  }
+  const replicas = options.replicas ?? 1;
+  assertReplicas(replicas);
+  if (replicas > 1 && options.failover !== undefined) {
+    throw new RangeError(`failover applies to replicas: 1; with replicas: ${replicas} reads fail over between a key's replicas (leave failover out)`);
+  }
+  if (replicas > 1 && options.flushOnReturn === false) {
+    throw new RangeError(`flushOnReturn cannot be false with replicas: ${replicas}: a server that was out missed writes, so it is flushed before it returns`);
+  }
+  if (replicas === 1 && options.failoverOnMiss !== undefined) {
+    throw new RangeError('failoverOnMiss applies to replicas > 1 (with replicas: 1 a key has no other copy to try)');
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function');
   const codec = resolveCodec(options.codec);
@@ -176,7 +214,9 @@ export function resolveFleetOptions(options: ZCachedFleetOptions<CodecOption | u
     servers,
     ejection: { failureLimit, retryTimeout },
     failover,
-    flushOnReturn: options.flushOnReturn ?? false,
+    flushOnReturn: options.flushOnReturn ?? replicas > 1,
+    replicas,
+    failoverOnMiss: options.failoverOnMiss ?? true,
     hashTags: options.hashTags ?? true,
     now: options.now ?? (() => performance.now()),
     codec,

@@ -63,6 +63,10 @@ let scratch = new Uint8Array(256);
 const SCRATCH_LIMIT = 65536;
 const textEncoder = new TextEncoder();
 const keyWords = new Int32Array(2);
+/** Scratch of {@link Placement.replicasFor}: the best servers so far, their scores and draws. */
+const topIndex = new Int32Array(17);
+const topScore = new Float64Array(17);
+const topDraw = new Float64Array(17);
 const scoreWords = new Int32Array(2);
 
 /**
@@ -233,6 +237,63 @@ export class Placement<S extends PlacementServer = PlacementServer> {
     return scored.map((entry) => entry.server);
   }
 
+  /**
+   * The `k` servers that hold `key` when it is stored on `k` (its replicas),
+   * best first: the `k` highest weighted rendezvous scores, so the first is
+   * {@link Placement.serverFor} and the rest are where {@link Placement.rank}
+   * would go next. Fewer when there are fewer servers. O(n·k) mixes, one
+   * logarithm per server when weights differ; one small array allocated.
+   *
+   * @param k - a positive integer.
+   */
+  replicasFor(key: string, k: number): S[] {
+    const count = this.servers.length;
+    if (k <= 1 || count <= 1) {
+      const first = this.serverFor(key);
+      return first === undefined ? [] : [first];
+    }
+    hashKeyInto(key, this.#hashTags, keyWords);
+    const kh = keyWords[0]!;
+    const kl = keyWords[1]!;
+    const size = Math.min(k, count);
+    const picked = topIndex;
+    const scores = topScore;
+    const draws = topDraw;
+    let filled = 0;
+    const weighted = this.#classWeight.length > 1;
+    for (let index = 0; index < count; index++) {
+      const draw = mixDraw53(kh, kl, this.#seedHi[index]!, this.#seedLo[index]!);
+      const score = weighted ? weightedScore(this.servers[index]!.weight ?? 1, draw) : draw;
+      // Insertion into the best `size` so far, best first (ties as rank(): the higher draw, then the smaller id).
+      let at = filled;
+      while (at > 0 && this.#better(score, draw, index, scores[at - 1]!, draws[at - 1]!, picked[at - 1]!)) at--;
+      if (at >= size) continue;
+      for (let move = Math.min(filled, size - 1); move > at; move--) {
+        picked[move] = picked[move - 1]!;
+        scores[move] = scores[move - 1]!;
+        draws[move] = draws[move - 1]!;
+      }
+      picked[at] = index;
+      scores[at] = score;
+      draws[at] = draw;
+      if (filled < size) filled++;
+    }
+    const result = new Array<S>(filled);
+    for (let at = 0; at < filled; at++) result[at] = this.servers[picked[at]!]!;
+    return result;
+  }
+
+  /** Whether `server` (by id) is among the `k` replicas of `key` here. */
+  holds(key: string, k: number, id: string): boolean {
+    return this.replicasFor(key, k).some((server) => server.id === id);
+  }
+
+  #better(score: number, draw: number, index: number, otherScore: number, otherDraw: number, other: number): boolean {
+    if (score !== otherScore) return score > otherScore;
+    if (draw !== otherDraw) return draw > otherDraw;
+    return compareIds(this.servers[index]!.id, this.servers[other]!.id) < 0;
+  }
+
   /** The winning index for the key hash (kh:kl). */
   #winner(kh: number, kl: number): number {
     const order = this.#order;
@@ -304,8 +365,33 @@ export function assertWeight(weight: unknown, name = 'weight'): asserts weight i
  * ```
  * @throws TypeError / RangeError as the {@link Placement} constructor.
  */
-export function placement<S extends PlacementServer>(key: string, servers: readonly S[], options: PlacementOptions = {}): S | undefined {
-  return new Placement(servers, options).serverFor(key);
+export function placement<S extends PlacementServer>(key: string, servers: readonly S[], options?: PlacementOptions & { readonly replicas?: undefined }): S | undefined;
+/**
+ * With `replicas: k`: the `k` servers that hold `key` (its replicas), best
+ * first, as `ZCachedFleet` with `replicas: k` places it (see
+ * {@link Placement.replicasFor}); fewer when `servers` has fewer.
+ * @throws RangeError when `replicas` is not a positive integer
+ */
+export function placement<S extends PlacementServer>(key: string, servers: readonly S[], options: PlacementOptions & { readonly replicas: number }): S[];
+export function placement<S extends PlacementServer>(key: string, servers: readonly S[], options: PlacementOptions & { readonly replicas?: number | undefined } = {}): S | undefined | S[] {
+  const { replicas } = options;
+  if (replicas === undefined) return new Placement(servers, options).serverFor(key);
+  assertReplicas(replicas);
+  return new Placement(servers, options).replicasFor(key, replicas);
+}
+
+/** The most copies of a key a fleet keeps (`replicas`). */
+export const MAX_REPLICAS = 16;
+
+/**
+ * Throws unless `replicas` is an integer from 1 to {@link MAX_REPLICAS}.
+ * @throws TypeError when it is not a number; RangeError otherwise.
+ */
+export function assertReplicas(replicas: unknown, name = 'replicas'): asserts replicas is number {
+  if (typeof replicas !== 'number') throw new TypeError(`${name} must be a number, got ${typeof replicas}`);
+  if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+    throw new RangeError(`${name} must be an integer from 1 to ${MAX_REPLICAS}, got ${replicas}`);
+  }
 }
 
 /** Every server of `servers`, best first, for `key` (see {@link Placement.rank}). */

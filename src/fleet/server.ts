@@ -16,7 +16,11 @@ import { ConnectionPool } from '../pool/pool.js';
 import type { Dialect } from '../protocol/dialect.js';
 import { ServerEjectedError } from './errors.js';
 import type { ResolvedServer } from './options.js';
-import type { FleetAction, FleetServerState, ServerHealth } from './state.js';
+import { Placement } from './placement.js';
+import type { FleetAction, FleetServerState, PlacementView, ServerHealth } from './state.js';
+
+/** Placements of doubt views, shared by every server that carries the same view. */
+const viewPlacements = new WeakMap<PlacementView, Placement>();
 
 /**
  * True for the failures that count towards ejection: the server is
@@ -56,6 +60,10 @@ export class FleetServer {
   failing = false;
   /** When the next probe starts (ejected only), in ms on the fleet's clock. */
   retryAt: number | undefined;
+  /** Its doubts (see `FleetServerState.doubts`) as placements; empty when it is trusted for every key it holds. */
+  doubts: readonly Placement[] = [];
+  /** Writes (and repairs) sent to it and not settled yet: a sweep waits for those sent before it. */
+  readonly writes = new Set<Promise<unknown>>();
 
   readonly #report: (action: FleetAction) => void;
   readonly #now: () => number;
@@ -65,7 +73,10 @@ export class FleetServer {
   #counting = false;
   #closed = false;
 
-  constructor(settings: ResolvedServer, report: (action: FleetAction) => void, now: () => number) {
+  readonly #hashTags: boolean;
+
+  constructor(settings: ResolvedServer, report: (action: FleetAction) => void, now: () => number, hashTags = true) {
+    this.#hashTags = hashTags;
     this.id = settings.id;
     this.settings = settings;
     this.weight = settings.weight;
@@ -95,6 +106,28 @@ export class FleetServer {
     this.health = state.health;
     this.failing = state.failures > 0;
     this.retryAt = state.retryAt;
+    if (state.doubts.length !== this.doubts.length || state.doubts.length > 0) {
+      this.doubts = state.doubts.map((view) => {
+        let placement = viewPlacements.get(view);
+        if (placement === undefined) viewPlacements.set(view, (placement = new Placement(view, { hashTags: this.#hashTags })));
+        return placement;
+      });
+    }
+  }
+
+  /**
+   * Follows a write (or a repair) sent to this server: tracked as a request
+   * ({@link track}) and held in {@link writes} until it settles.
+   */
+  trackWrite<T>(request: Promise<T>): Promise<T> {
+    const tracked = this.track(request);
+    const writes = this.writes;
+    writes.add(tracked);
+    const settled = (): void => {
+      writes.delete(tracked);
+    };
+    tracked.then(settled, settled);
+    return tracked;
   }
 
   /** The error for a request that this ejected server will not take. */
@@ -107,8 +140,12 @@ export class FleetServer {
   /** Connects the pool (`setup()`); resolves when every connection connected or used up its attempts. */
   start(): Promise<void> {
     this.#counting = true;
-    return this.pool.setup();
+    this.started = this.pool.setup();
+    return this.started;
   }
+
+  /** Settles once {@link start} did (its connections connected or used up their attempts); pending before. */
+  started: Promise<void> = new Promise(() => undefined);
 
   /**
    * Follows a request of this server: a reply (an error reply included)

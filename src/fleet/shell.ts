@@ -16,7 +16,10 @@ import type { FleetEventSink } from './fleet-events.js';
 import { Placement } from './placement.js';
 import { fleetReducer } from './reducer.js';
 import { FleetServer } from './server.js';
-import { initialFleetState, type FleetAction, type FleetServerState, type FleetState } from './state.js';
+import { initialFleetState, type FleetAction, type FleetServerState, type FleetState, type PlacementView } from './state.js';
+import { sweepServer } from './sweep.js';
+import type { ReplicaContext } from './replica-reads.js';
+import { warmUpServer } from './warm-up.js';
 
 /** The shell of a fleet: state, servers, placement. */
 export class FleetShell {
@@ -40,7 +43,7 @@ export class FleetShell {
   constructor(options: ResolvedFleetOptions, sink: FleetEventSink) {
     this.#options = options;
     this.#sink = sink;
-    this.#state = initialFleetState(options.ejection);
+    this.#state = initialFleetState(options.ejection, options.replicas);
     this.#all = this.#live = new Placement<FleetServer>([], { hashTags: options.hashTags });
   }
 
@@ -87,17 +90,42 @@ export class FleetShell {
     return this.#all.serverFor(key);
   }
 
+  /** Copies of each key (the `replicas` option). */
+  get replicas(): number {
+    return this.#options.replicas;
+  }
+
+  /**
+   * With `replicas: k`: the servers that take `key` now, best first: the k
+   * best live servers of its ranking (an ejected one's place taken by the
+   * next). Empty when no server is up.
+   */
+  replicasFor(key: string): FleetServer[] {
+    return this.#live.replicasFor(key, this.#options.replicas);
+  }
+
+  /**
+   * Whether `server` may answer a read of `key`: true unless a change of
+   * the placement moved the key off it since its last sweep (see
+   * `FleetServerState.doubts`).
+   */
+  trusted(server: FleetServer, key: string): boolean {
+    const doubts = server.doubts;
+    for (let at = 0; at < doubts.length; at++) if (!doubts[at]!.holds(key, this.#options.replicas, server.id)) return false;
+    return true;
+  }
+
   /** Connects every server's pool; from now on servers that join connect at once. */
   start(): Promise<void> {
     this.#running = true;
     return Promise.all(this.#order.map((server) => server.start())).then(() => undefined);
   }
 
-  /** Adds a server (dispatches `addServer`); resolves when its pool connected or failed, if the fleet runs. */
-  join(server: ResolvedServer): Promise<void> {
+  /** Adds a server (dispatches `addServer`, `initial` for the fleet's own servers); resolves when its pool connected or failed, if the fleet runs. */
+  join(server: ResolvedServer, initial = false): Promise<void> {
     this.#joining.set(server.id, server);
     try {
-      return settleAll(this.dispatch({ type: 'addServer', id: server.id, weight: server.weight }));
+      return settleAll(this.dispatch({ type: 'addServer', id: server.id, weight: server.weight, at: this.#options.now(), initial }));
     } finally {
       this.#joining.delete(server.id);
     }
@@ -129,7 +157,7 @@ export class FleetShell {
       if (effect.type === 'openPool') {
         const settings = this.#joining.get(effect.id);
         if (settings === undefined || this.#servers.has(effect.id)) continue;
-        const server = new FleetServer(settings, this.report, this.#options.now);
+        const server = new FleetServer(settings, this.report, this.#options.now, this.#options.hashTags);
         this.#servers.set(effect.id, server);
         this.#sink.opened(server);
         if (this.#running) work.push(server.start());
@@ -152,7 +180,13 @@ export class FleetShell {
           server?.cancelRetry();
           break;
         case 'probe':
-          if (server !== undefined) void this.#probe(server);
+          if (server !== undefined) void this.#probe(server, effect.flush || this.#options.flushOnReturn);
+          break;
+        case 'sweep':
+          if (server !== undefined) void this.#sweep(server, effect.sweep, effect.views);
+          break;
+        case 'warmUp':
+          if (server !== undefined) void this.#warmUp(server, effect.warm);
           break;
         case 'notify':
           logFleetEvent(effect.event);
@@ -165,8 +199,27 @@ export class FleetShell {
     return work;
   }
 
-  async #probe(server: FleetServer): Promise<void> {
-    const error = await server.probe(this.#options.flushOnReturn);
+  /** The replica paths' context, for warm-ups (set by the routing). */
+  replicaContext: ReplicaContext | undefined;
+
+  async #warmUp(server: FleetServer, warm: number): Promise<void> {
+    await Promise.resolve(); // after the step that asked for it
+    const context = this.replicaContext;
+    // Before run(), nothing is copied: the servers hold what they hold.
+    const copied = this.#running && context !== undefined ? (await server.started, await warmUpServer(context, server)) : 0;
+    if (this.#servers.get(server.id) !== server) return;
+    this.report({ type: 'warmedUp', id: server.id, warm, copied });
+  }
+
+  async #sweep(server: FleetServer, sweep: number, views: readonly PlacementView[]): Promise<void> {
+    const result = await sweepServer(server, views, this.#options.replicas, this.#options.hashTags);
+    if (this.#servers.get(server.id) !== server) return;
+    if (typeof result === 'number') this.report({ type: 'sweepDone', id: server.id, sweep, cleared: views.length, deleted: result });
+    else this.report({ type: 'sweepFailed', id: server.id, sweep, at: this.#options.now(), error: result });
+  }
+
+  async #probe(server: FleetServer, flush: boolean): Promise<void> {
+    const error = await server.probe(flush);
     if (this.#servers.get(server.id) !== server) return; // it left the fleet meanwhile
     const at = this.#options.now();
     this.report(error === undefined ? { type: 'probeSucceeded', id: server.id, at } : { type: 'probeFailed', id: server.id, at, error });

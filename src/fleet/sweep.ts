@@ -1,0 +1,38 @@
+/**
+ * The sweep of one server (with `replicas` > 1): after a change of the
+ * placement moved keys off it, delete the copies it kept of them, so that
+ * it never serves one that missed later writes (see `reducer-replicas.ts`).
+ *
+ * @module
+ */
+
+import { Placement } from './placement.js';
+import type { FleetServer } from './server.js';
+import type { PlacementView } from './state.js';
+
+/** Deletes sent at once (pipelined on the server's connections). */
+const BATCH = 512;
+
+/**
+ * Waits for the writes already sent to `server`, reads its keys (`KEYS`)
+ * and deletes each key it does not hold in one of `views` (the k best of
+ * that placement). Resolves with the number of copies deleted, or with the
+ * error that stopped it; never rejects.
+ */
+export async function sweepServer(server: FleetServer, views: readonly PlacementView[], replicas: number, hashTags: boolean): Promise<number | Error> {
+  try {
+    // A write sent before the change may still land: let it, then look.
+    await Promise.allSettled([...server.writes]);
+    const placements = views.map((view) => new Placement(view, { hashTags }));
+    const keys = await server.client.keys();
+    const moved = keys.filter((key) => placements.some((placement) => !placement.holds(key, replicas, server.id)));
+    let deleted = 0;
+    for (let at = 0; at < moved.length; at += BATCH) {
+      const existed = await Promise.all(moved.slice(at, at + BATCH).map((key) => server.client.delete(key)));
+      for (const was of existed) if (was) deleted++;
+    }
+    return deleted;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The warm-up of one server (with `replicas` > 1): a server that returned
+ * from an ejection (flushed in its probe) or joined a running fleet holds
+ * none of its keys, so each has one copy fewer until written or read.
+ * The warm-up copies them from their other replicas (mcrouter's warm-up
+ * route does it on reads; here it is done at once, in batches), guarded
+ * by `WriteGuard` like read repair: a key written since its copy was read
+ * is skipped, and writes of a batch's keys wait until the batch landed.
+ *
+ * @module
+ */
+
+import type { Value } from '../protocol/values.js';
+import type { ReplicaContext } from './replica-reads.js';
+import { fence } from './replica-writes.js';
+import type { FleetServer } from './server.js';
+
+/** Keys read (MGET) and written (MSET) at once. */
+const BATCH = 256;
+/** Passes over the keys skipped because their bucket was busy. */
+const ROUNDS = 8;
+
+/**
+ * Copies to `server` the keys it is a replica of, from each other live
+ * server that is also their replica and may answer for them. Resolves with
+ * the number of keys copied; never rejects (a peer that fails is skipped;
+ * a copy `server` cannot confirm fences it and ends the warm-up).
+ */
+export async function warmUpServer(context: ReplicaContext, server: FleetServer): Promise<number> {
+  const { shell, guard } = context;
+  let copied = 0;
+  for (const peer of shell.order) {
+    if (peer === server || peer.health !== 'up' || server.health !== 'up') continue;
+    let keys: string[];
+    try {
+      keys = await peer.client.keys();
+    } catch {
+      continue;
+    }
+    const mine = keys.filter((key) => {
+      const replicas = shell.replicasFor(key);
+      return replicas.includes(server) && replicas.includes(peer) && shell.trusted(peer, key);
+    });
+    // Keys skipped because a write or a repair of their bucket was running go round again, a few times.
+    let todo = mine;
+    for (let round = 0; round < ROUNDS && todo.length > 0; round++) {
+      const skipped: string[] = [];
+      for (let at = 0; at < todo.length; at += BATCH) {
+        if (server.health !== 'up' || peer.health !== 'up') return copied;
+        const outcome = await copyBatch(context, server, peer, todo.slice(at, at + BATCH), skipped);
+        if (outcome === undefined) return copied;
+        copied += outcome;
+      }
+      todo = skipped;
+      if (todo.length > 0) await Promise.all(todo.map((key) => guard.repairing(guard.bucket(key))));
+    }
+  }
+  return copied;
+}
+
+/**
+ * Copies one batch of keys from `peer` to `server`. Resolves with the number
+ * copied, or `undefined` when `server` could not confirm the copy (it is
+ * fenced) or the peer failed; keys whose bucket was busy go to `skipped`.
+ */
+async function copyBatch(context: ReplicaContext, server: FleetServer, peer: FleetServer, batch: readonly string[], skipped: string[]): Promise<number | undefined> {
+  const { shell, guard } = context;
+  const buckets = batch.map((key) => guard.bucket(key));
+  const stamps = buckets.map((bucket) => guard.stamp(bucket));
+  let values: Map<string, unknown>;
+  try {
+    values = await peer.track(peer.client.mgetBuffer(batch));
+  } catch {
+    return 0;
+  }
+  // Decided and sent in one turn: no write of these keys ran since they were read, none starts before the copy lands.
+  const args: Value[] = [];
+  const held = new Set<number>();
+  batch.forEach((key, index) => {
+    const value = values.get(key);
+    const bucket = buckets[index]!;
+    if (value === null || value === undefined) return;
+    if (!guard.quiet(bucket, stamps[index]!) || guard.repairing(bucket) !== undefined) {
+      skipped.push(key);
+      return;
+    }
+    if (!shell.replicasFor(key).includes(server)) return;
+    args.push(key, value as Value);
+    held.add(bucket);
+  });
+  if (args.length === 0 || server.health !== 'up') return 0;
+  const write = server.trackWrite(server.client.sendCommand(['MSET', ...args]));
+  const landed = write.then(
+    () => undefined,
+    () => undefined,
+  );
+  for (const bucket of held) guard.hold(bucket, landed);
+  try {
+    await write;
+    return args.length / 2;
+  } catch (error) {
+    fence(context, server, undefined, error);
+    return undefined;
+  }
+}
