@@ -23,6 +23,9 @@ import { replicaRead, type ReadShape, type ReplicaContext } from './replica-read
 import { callerView, replicaWrite } from './replica-writes.js';
 import type { FleetEvent } from './state.js';
 import { WriteGuard } from './write-guard.js';
+import { mgetReplicas, msetReplicas } from './replica-multi.js';
+import { checkParts, mgetParts, msetArguments, msetParts, splitByServer } from './multi-key.js';
+import type { Reply } from '../protocol/values.js';
 
 /** The request path of a fleet over its shell. */
 export class FleetRouting {
@@ -128,6 +131,26 @@ export class FleetRouting {
   /** What the replica paths share. */
   get replicas(): ReplicaContext {
     return this.#replicas;
+  }
+
+  /** MGET split by server (see `multi-key.ts`), or over replicas (see `replica-multi.ts`). */
+  mget(list: readonly string[], options: CommandOptions | undefined, bytes: boolean): Promise<Map<string, Reply>> {
+    if (list.length === 0) return Promise.resolve(new Map());
+    if (this.#shell.size === 0) return this.noServer(['MGET', ...list]);
+    if (this.#options.replicas > 1) return mgetReplicas(this.#replicas, list, options, bytes);
+    const parts = splitByServer(list, (key) => this.#shell.placeKey(key)!);
+    if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MGET', parts.values());
+    return mgetParts(list, parts, options, bytes);
+  }
+
+  /** MSET of an encoded `['MSET', key, value, ...]` command, split by server or over replicas. */
+  mset(command: Command, options: CommandOptions | undefined): Promise<'OK'> {
+    const { keys, values } = msetArguments(command);
+    if (this.#shell.size === 0) return this.noServer(command);
+    if (this.#options.replicas > 1) return callerView(msetReplicas(this.#replicas, keys, values), options);
+    const parts = splitByServer(keys, (key) => this.#shell.placeKey(key)!, values);
+    if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MSET', parts.values());
+    return msetParts(keys, parts, options);
   }
 
   /** Throws what the client would throw for these arguments (nothing is sent either way). */

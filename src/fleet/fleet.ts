@@ -30,13 +30,10 @@ import { fleetValues, type FleetValues } from './fleet-codec.js';
 import { emitFleetEvents, type ZCachedFleetEvents } from './fleet-events.js';
 import { FleetRouting } from './fleet-routing.js';
 import { FLEET_CALLS as CALLS, commandKey, type FleetCommandOptions, type FleetServerInfo } from './fleet-calls.js';
-import { checkParts, mgetParts, msetArguments, msetParts, splitByServer } from './multi-key.js';
 import { resolveFleetOptions, resolveServer, type FailoverPolicy, type FleetServerSpec, type ResolvedFleetOptions, type ZCachedFleetOptions } from './options.js';
 import { assertWeight } from './placement.js';
 import { FleetShell } from './shell.js';
 import { READS, anyTrue, checkReplicatedCommand, copyOnly, first } from './replica-shapes.js';
-import { mgetReplicas, msetReplicas } from './replica-multi.js';
-import { callerView } from './replica-writes.js';
 import type { FleetEvent, FleetState } from './state.js';
 
 /** The diagnostics channel on which every {@link FleetEvent} is published as `{ fleet, event }`. */
@@ -344,7 +341,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
     ...keys: string[] | [...keys: string[], options: CommandOptions] | [keys: readonly string[], options?: CommandOptions]
   ): Promise<Map<string, MgetValue<C, T>>> {
     const { keys: list, options } = mgetArguments(CALLS.mget, keys);
-    return this.#values.mget(this.#mget(list, options, false)) as Promise<Map<string, MgetValue<C, T>>>;
+    return this.#values.mget(this.#routing.mget(list, options, false)) as Promise<Map<string, MgetValue<C, T>>>;
   }
 
   /** MGET of the stored bytes, split by server as {@link mget}: each key to its value as `ZCached.getBuffer` gives it, `null` when missing; no codec. */
@@ -352,7 +349,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
     ...keys: string[] | [...keys: string[], options: CommandOptions] | [keys: readonly string[], options?: CommandOptions]
   ): Promise<Map<string, Buffer | Exclude<Reply, string>>> {
     const { keys: list, options } = mgetArguments(CALLS.mgetBuffer, keys);
-    return this.#mget(list, options, true) as Promise<Map<string, Buffer | Exclude<Reply, string>>>;
+    return this.#routing.mget(list, options, true) as Promise<Map<string, Buffer | Exclude<Reply, string>>>;
   }
 
   /**
@@ -363,13 +360,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
    */
   mset(entries: EntriesFor<C>, options?: CommandOptions): Promise<'OK'> {
     checkCall(CALLS.mset, arguments.length, options);
-    const command = msetCommand(this.#values.entries(entries));
-    const { keys, values } = msetArguments(command);
-    if (this.#shell.size === 0) return this.#routing.noServer(command);
-    if (this.#options.replicas > 1) return callerView(msetReplicas(this.#routing.replicas, keys, values), options);
-    const parts = splitByServer(keys, (key) => this.#shell.placeKey(key)!, values);
-    if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MSET', parts.values());
-    return msetParts(keys, parts, options);
+    return this.#routing.mset(msetCommand(this.#values.entries(entries)), options);
   }
 
   /** ECHO (newer servers) on the server its message would be placed on; resolves with the message. */
@@ -404,14 +395,5 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
       () => true,
       () => false,
     );
-  }
-
-  #mget(list: readonly string[], options: CommandOptions | undefined, bytes: boolean): Promise<Map<string, Reply>> {
-    if (list.length === 0) return Promise.resolve(new Map());
-    if (this.#shell.size === 0) return this.#routing.noServer(['MGET', ...list]);
-    if (this.#options.replicas > 1) return mgetReplicas(this.#routing.replicas, list, options, bytes);
-    const parts = splitByServer(list, (key) => this.#shell.placeKey(key)!);
-    if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MGET', parts.values());
-    return mgetParts(list, parts, options, bytes);
   }
 }
