@@ -59,6 +59,8 @@ export type { FleetCommandOptions, FleetServerInfo } from './fleet-calls.js';
  *   probed after `retryTimeout` ms; meanwhile its keys fail fast with a
  *   {@link ServerEjectedError} (`failover: 'fail-fast'`, the default) or go
  *   to their next server (`failover: 'rehash'`).
+ * - With `replicas: k` each key lives on k servers: writes go to all,
+ *   reads fail over between them (docs/fleet.md, "Replicas").
  *
  * Arguments are checked synchronously as `ZCached` does, for plain
  * JavaScript too (argument count, key types, per-call options: TypeError,
@@ -161,7 +163,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
   }
 
   /**
-   * Listens to every fleet event (server added, removed, weight changed, ejected, returned, probe failed) with one
+   * Listens to every fleet event (server added, removed, weight changed, ejected, returned, probe failed; fenced, swept, warmed, failover, read repair with replicas) with one
    * listener; returns the unsubscribe function. The same events, one by one and typed: `fleet.on('serverEjected', ...)`.
    */
   subscribe(listener: (event: FleetEvent) => void): Unsubscribe {
