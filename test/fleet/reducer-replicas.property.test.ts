@@ -19,6 +19,7 @@
  * - probes flush exactly when `replicas` > 1;
  * - `fence` takes an up server out at once (one retry timer, one
  *   `serverFenced`) with `replicas` > 1, and changes nothing otherwise;
+ *   every ejection or fence is dated by the action that caused it;
  * - a server has a sweep exactly when it has doubts, only up servers have
  *   doubts, a sweep or a warm-up, never more than `MAX_DOUBTS` doubts, and
  *   a sweep is sent every doubt the server has when it starts;
@@ -101,6 +102,12 @@ function apply(model: Model, real: Real, action: FleetAction): void {
   }
   if (action.type === 'close') must(after.closed && after.servers.length === 0, () => 'close left servers');
   if (action.type !== 'fence' && action.type !== 'sweepFailed' && real.events.some((event) => event.type === 'serverFenced')) count('fenced for too many doubts');
+  // Ejections and fences are dated by the action that caused them (a weight change included).
+  for (const event of real.events) {
+    if (event.type !== 'serverEjected' && event.type !== 'serverFenced') continue;
+    const at = 'at' in action ? action.at : undefined;
+    must(event.at === at && event.retryAt === event.at + before.config.retryTimeout && serverOf(after, event.server)?.ejectedAt === at, () => `${event.type} of ${event.server} at ${event.at} on ${action.type} at ${at}`);
+  }
 
   // Probes flush exactly with replicas.
   for (const probe of of('probe')) must(probe.flush === k > 1, () => `probe of ${probe.id} with flush ${probe.flush}, replicas ${k}`);
@@ -247,7 +254,9 @@ const remove = idArb.map((id) =>
     apply(model, real, { type: 'removeServer', id });
   }),
 );
-const setWeight = fc.tuple(idArb, weightArb).map(([id, weight]) => command(`setWeight(${id}, ${weight})`, (model, real) => apply(model, real, { type: 'setWeight', id, weight })));
+const setWeight = fc.tuple(idArb, weightArb, elapsed).map(([id, weight, ms]) =>
+  command(`setWeight(${id}, ${weight}, +${ms})`, (model, real) => apply(model, real, { type: 'setWeight', id, weight, at: (model.now += ms) })),
+);
 const failed = fc.tuple(idArb, elapsed).map(([id, ms]) =>
   command(`failed(${id}, +${ms})`, (model, real) => apply(model, real, { type: 'failed', id, at: (model.now += ms), error: new Error('ETIMEDOUT') }),
   ),
