@@ -245,7 +245,7 @@ export class ZCachedFleet<C extends CodecOption | undefined = undefined> extends
     checkKeyCall(CALLS.setWeight, arguments.length, id, undefined);
     assertWeight(weight);
     if (this.#shell.server(id) === undefined) throw new RangeError(`no server ${JSON.stringify(id)} in the fleet`);
-    this.#shell.report({ type: 'setWeight', id, weight });
+    this.#shell.report({ type: 'setWeight', id, weight, at: this.#options.now() });
   }
 
   // ---- commands -----------------------------------------------------------

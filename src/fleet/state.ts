@@ -90,7 +90,9 @@ export interface FleetState {
  *   `initial`: one of the servers the fleet was created with (before it
  *   runs: no doubts, no warm-up).
  * - `removeServer`: a server leaves, whatever its health.
- * - `setWeight`: a server's weight changes (finite, > 0; checked by the shell).
+ * - `setWeight`: a server's weight changes (finite, > 0; checked by the shell)
+ *   at `at` (with `replicas` > 1 the change may fence a server that has too
+ *   many doubts: `at` dates that ejection).
  * - `failed`: a failure of the server was seen at `at` (a connection broke
  *   or failed to connect, a request timed out or found no connection).
  *   Counted while `up`; ignored while ejected.
@@ -113,7 +115,7 @@ export interface FleetState {
 export type FleetAction =
   | { readonly type: 'addServer'; readonly id: string; readonly weight: number; readonly at?: number | undefined; readonly initial?: boolean | undefined }
   | { readonly type: 'removeServer'; readonly id: string }
-  | { readonly type: 'setWeight'; readonly id: string; readonly weight: number }
+  | { readonly type: 'setWeight'; readonly id: string; readonly weight: number; readonly at?: number | undefined }
   | { readonly type: 'failed'; readonly id: string; readonly at: number; readonly error?: Error | undefined }
   | { readonly type: 'succeeded'; readonly id: string }
   | { readonly type: 'retryDue'; readonly id: string; readonly at: number }

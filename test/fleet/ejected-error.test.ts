@@ -6,7 +6,7 @@
  * depends on the machine's speed.
  */
 import { describe, expect, it } from 'vitest';
-import { ServerEjectedError, ZCachedFleet } from '../../src/fleet/index.js';
+import { ServerEjectedError, ZCachedFleet, type FleetEvent } from '../../src/fleet/index.js';
 import { deferredCleanup, refusedPort, until } from '../support.js';
 
 const cleanup = deferredCleanup();
@@ -56,5 +56,26 @@ describe('ServerEjectedError: when the server is probed again', () => {
     expect(error.message).toMatch(
       new RegExp(`^server 127\\.0\\.0\\.1:${port} is ejected after repeated failures; it will be probed again in 40000 ms; nothing was sent \\(last failure: .*ECONNREFUSED.*\\)$`),
     );
+  });
+
+  it('a server fenced by a weight change (too many doubts, replicas 2) is dated on the fleet clock', async () => {
+    const fleet = new ZCachedFleet({
+      servers: [`zcached://127.0.0.1:${await refusedPort()}`, `zcached://127.0.0.2:${await refusedPort()}`],
+      replicas: 2,
+      now: () => 50_000,
+      retryTimeout: 60_000,
+      poolSize: 1,
+    });
+    cleanup.push(() => fleet.close());
+    const events: FleetEvent[] = [];
+    fleet.subscribe((event) => events.push(event));
+    // Not run: the sweeps the weight changes start cannot end, so each change adds a doubt until one too many fences.
+    const [first, second] = fleet.state.servers.map((server) => server.id) as [string, string];
+    for (let change = 0; change < 40 && events.every((event) => event.type !== 'serverFenced'); change++) fleet.setWeight(second, change % 2 === 0 ? 2 : 1);
+    const fenced = events.find((event) => event.type === 'serverFenced');
+    expect(fenced).toMatchObject({ at: 50_000, retryAt: 110_000 });
+    const server = fleet.state.servers.find((entry) => entry.health === 'ejected');
+    expect(server).toMatchObject({ ejectedAt: 50_000, retryAt: 110_000 });
+    expect([first, second]).toContain(server?.id);
   });
 });

@@ -2,16 +2,18 @@
  * Model-based test of the pure fleet reducer with `fc.commands`: random
  * membership changes (add, remove, weight), failures and successes, retry
  * timers firing, probes succeeding or failing, stale and unknown actions,
- * and close, against a plain model. The harness plays the shell: it keeps
- * the open pools, the armed timers and the probes in flight from the
- * effects, and refuses any effect that would open a pool twice, arm a
- * second timer or cancel one that is not armed. States are deep-frozen, so
- * a reducer that modified its input would throw.
+ * and close, against a plain model. The harness (`reducer-harness.ts`)
+ * plays the shell: it keeps the open pools, the armed timers and the probes
+ * in flight from the effects, and refuses any effect that would open a pool
+ * twice, arm a second timer or cancel one that is not armed. States are
+ * deep-frozen, so a reducer that modified its input would throw. With
+ * `replicas` > 1: `reducer-replicas.property.test.ts`.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fleetReducer } from '../../src/fleet/reducer.js';
-import { initialFleetState, type FleetAction, type FleetEvent, type FleetState, type ServerHealth } from '../../src/fleet/state.js';
+import type { FleetAction, ServerHealth } from '../../src/fleet/state.js';
+import { ShellHarness } from './reducer-harness.js';
 
 const IDS = ['a', 'b', 'c'];
 /** How often each event was seen over the whole run (to check that the generator reaches them all). */
@@ -32,61 +34,11 @@ interface Model {
   now: number;
 }
 
-/** The reducer with a shell around it made of sets. */
-class Harness {
-  state: FleetState;
-  readonly pools = new Set<string>();
-  readonly timers = new Set<string>();
-  readonly probes = new Set<string>();
-  events: FleetEvent[] = [];
-
+/** The reducer with a shell around it (replicas: 1). */
+class Harness extends ShellHarness {
   constructor(failureLimit: number, retryTimeout: number) {
-    this.state = deepFreeze(initialFleetState({ failureLimit, retryTimeout }));
+    super({ failureLimit, retryTimeout }, 1, seen);
   }
-
-  dispatch(action: FleetAction): void {
-    const before = this.state;
-    const [after, effects] = fleetReducer(before, action);
-    if (effects.length === 0 && after !== before) expect(after.servers).not.toBe(before.servers); // a real change
-    this.state = deepFreeze(after);
-    this.events = [];
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'openPool':
-          expect(this.pools.has(effect.id)).toBe(false);
-          this.pools.add(effect.id);
-          break;
-        case 'closePool':
-          expect(this.pools.delete(effect.id)).toBe(true);
-          this.probes.delete(effect.id); // the shell ignores the result of a probe of a server that left
-          break;
-        case 'armRetry':
-          expect(this.timers.has(effect.id)).toBe(false);
-          expect(effect.delay).toBe(after.config.retryTimeout);
-          this.timers.add(effect.id);
-          break;
-        case 'cancelRetry':
-          expect(this.timers.delete(effect.id)).toBe(true);
-          break;
-        case 'probe':
-          expect(this.probes.has(effect.id)).toBe(false);
-          this.probes.add(effect.id);
-          break;
-        case 'notify':
-          this.events.push(effect.event);
-          seen.set(effect.event.type, (seen.get(effect.event.type) ?? 0) + 1);
-          break;
-      }
-    }
-  }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
 }
 
 /** The model and the harness agree, and the shell's bookkeeping matches the healths (one comparison, for speed). */
