@@ -8,6 +8,7 @@
  */
 
 import { parseArgs } from 'node:util';
+import { MAX_REPLICAS } from '../fleet/placement.js';
 import type { DemoDialect } from './generation.js';
 
 const DIALECTS: readonly DemoDialect[] = ['auto', 'legacy', 'etx-request', 'etx'];
@@ -16,6 +17,7 @@ const DIALECTS: readonly DemoDialect[] = ['auto', 'legacy', 'etx-request', 'etx'
 export const DEMO_USAGE = [
   'usage: npm start -- [--dialect auto|legacy|etx-request|etx] [--duration seconds] [--pool size] [--workers n]',
   '       npm start -- --fleet 3 [--failover fail-fast|rehash] [--duration seconds]   (a fleet of embedded servers)',
+  '       npm start -- --fleet 3 --replicas 2 [--duration seconds]   (each key on 2 servers: one is lost, nothing missed)',
   '       ZCACHED_URL=host:port npm start   (use a running server instead of the embedded one)',
   '',
   '  --dialect    the client\'s dialect (default auto: it finds the server\'s generation at connect), and the',
@@ -24,13 +26,15 @@ export const DEMO_USAGE = [
   '  --pool       connections in the pool (default 4)',
   '  --workers    requests in flight (default 64; 32 with --fleet)',
   '  --fleet      run over a fleet of n embedded servers (n >= 2) instead of one server',
-  '  --failover   with --fleet: what happens to a stopped server\'s keys (default fail-fast)',
+  '  --failover   with --fleet: what happens to a stopped server\'s keys (default fail-fast; not with --replicas > 1)',
+  '  --replicas   with --fleet: copies of each key (default 1; at most 16 and n); above 1, a server is stopped and',
+  '               comes back empty while reads and writes go on: no error, no miss, no stale value',
   '  -h, --help   this text',
 ].join('\n');
 
 /** The usage text of `node dist/demo/fleet.js`. */
 export const FLEET_DEMO_USAGE = [
-  'usage: node dist/demo/fleet.js [--servers n] [--duration seconds] [--workers n] [--failover fail-fast|rehash]',
+  'usage: node dist/demo/fleet.js [--servers n] [--duration seconds] [--workers n] [--failover fail-fast|rehash] [--replicas k]',
   '  (the same as npm start -- --fleet n)',
 ].join('\n');
 
@@ -57,6 +61,8 @@ export interface DemoSettings {
   /** `--fleet n`: the demo over a fleet of n embedded servers instead of one pool. */
   readonly fleet: number | undefined;
   readonly failover: 'fail-fast' | 'rehash';
+  /** `--replicas k` (with `--fleet`): copies of each key; above 1, the fleet demo runs the replicas scenario. Default 1. */
+  readonly replicas: number;
 }
 
 /** The outcome of parsing: settings to run with, or the usage to print (for `--help`). */
@@ -82,6 +88,22 @@ function numberOption(name: string, text: string, min: number, integer: boolean)
 function failoverOption(text: string): 'fail-fast' | 'rehash' {
   if (text !== 'fail-fast' && text !== 'rehash') throw new DemoUsageError(`--failover must be fail-fast or rehash, got ${JSON.stringify(text)}`);
   return text;
+}
+
+/**
+ * `--replicas k` for a fleet of `servers`: an integer from 1 to `MAX_REPLICAS` (16), at most
+ * `servers`; `--failover` does not go with k > 1 (the fleet refuses it: reads
+ * fail over between a key's replicas).
+ */
+function replicasOption(text: string | undefined, servers: number, failover: string | undefined, serversFlag: string): number {
+  if (text === undefined) return 1;
+  const k = numberOption('replicas', text, 1, true);
+  if (k > MAX_REPLICAS) throw new DemoUsageError(`--replicas must be at most ${MAX_REPLICAS}, got ${JSON.stringify(text)}`);
+  if (k > servers) throw new DemoUsageError(`--replicas ${k} needs at least ${k} servers, got ${serversFlag} ${servers}`);
+  if (k > 1 && failover !== undefined) {
+    throw new DemoUsageError(`--failover applies to --replicas 1; with --replicas ${k} a stopped server's keys are read from their other replicas (leave --failover out)`);
+  }
+  return k;
 }
 
 /**
@@ -114,6 +136,7 @@ export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
         workers: { type: 'string' },
         fleet: { type: 'string' },
         failover: { type: 'string' },
+        replicas: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -123,6 +146,8 @@ export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (!DIALECTS.includes(dialect)) throw new DemoUsageError(`--dialect must be one of ${DIALECTS.join(', ')}, got ${JSON.stringify(values.dialect)}`);
   const fleet = values.fleet === undefined ? undefined : numberOption('fleet', values.fleet, 2, true);
   if (fleet === undefined && values.failover !== undefined) throw new DemoUsageError('--failover only applies with --fleet <n>');
+  if (fleet === undefined && values.replicas !== undefined) throw new DemoUsageError('--replicas only applies with --fleet <n>');
+  const replicas = fleet === undefined ? 1 : replicasOption(values.replicas, fleet, values.failover, '--fleet');
   const url = env['ZCACHED_URL'] || undefined;
   if (url !== undefined) parseServerAddress(url);
   return {
@@ -135,6 +160,7 @@ export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
       workers: numberOption('workers', values.workers ?? (fleet === undefined ? '64' : '32'), 1, true),
       fleet,
       failover: failoverOption(values.failover ?? 'fail-fast'),
+      replicas,
     },
   };
 }
@@ -146,11 +172,13 @@ export interface FleetDemoArgs {
   readonly durationMs: number;
   readonly workers: number;
   readonly failover: 'fail-fast' | 'rehash';
+  /** Copies of each key; above 1, the replicas scenario. */
+  readonly replicas: number;
 }
 
 /**
  * Parses the arguments of `node dist/demo/fleet.js`. Defaults: 3 servers, 6 s,
- * 32 requests in flight, `'fail-fast'`.
+ * 32 requests in flight, `'fail-fast'`, 1 replica.
  * @throws DemoUsageError for an unknown flag, a stray argument or a bad value
  */
 export function parseFleetDemoArgs(argv: readonly string[]): { readonly kind: 'run'; readonly settings: FleetDemoArgs } | { readonly kind: 'help'; readonly usage: string } {
@@ -164,18 +192,21 @@ export function parseFleetDemoArgs(argv: readonly string[]): { readonly kind: 'r
         duration: { type: 'string' },
         workers: { type: 'string' },
         failover: { type: 'string' },
+        replicas: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
   );
   if (values.help === true) return { kind: 'help', usage: FLEET_DEMO_USAGE };
+  const servers = numberOption('servers', values.servers ?? '3', 2, true);
   return {
     kind: 'run',
     settings: {
-      servers: numberOption('servers', values.servers ?? '3', 2, true),
+      servers,
       durationMs: numberOption('duration', values.duration ?? '6', 0.5, false) * 1000,
       workers: numberOption('workers', values.workers ?? '32', 1, true),
       failover: failoverOption(values.failover ?? 'fail-fast'),
+      replicas: replicasOption(values.replicas, servers, values.failover, '--servers'),
     },
   };
 }

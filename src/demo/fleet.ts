@@ -6,7 +6,9 @@
  * `--failover rehash`), brings it back with its data (it is probed and
  * returns), and prints the timeline and a report, with the errors caused
  * by the stop labelled as expected. The exit code is not 0 when a reply was
- * wrong, the server was not ejected, or it did not return.
+ * wrong, the server was not ejected, or it did not return. With
+ * `--replicas k` (k > 1), `node dist/demo/fleet.js` runs the replicas demo
+ * instead (`./replicas.ts`).
  *
  * @module
  */
@@ -19,6 +21,7 @@ import { GENERATION_LABELS } from '../protocol/dialect.js';
 import { startServer, type ZCachedServer } from '../testing/server.js';
 import { DemoUsageError, FLEET_DEMO_USAGE, parseFleetDemoArgs } from './args.js';
 import { describeGenerations, embeddedGeneration, findMismatch, generationsOf, mismatchLines, newRunId, type DemoDialect } from './generation.js';
+import { runReplicasDemo } from './replicas.js';
 
 /** Options of {@link runFleetDemo}. */
 export interface FleetDemoOptions {
@@ -208,7 +211,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   if (command?.kind === 'help') console.log(command.usage);
   else if (command?.kind === 'run') {
-    runFleetDemo(command.settings).then(
+    const { replicas, ...settings } = command.settings;
+    (replicas > 1 ? runReplicasDemo({ ...settings, replicas }) : runFleetDemo(settings)).then(
       (result) => {
         process.exitCode = result.exitCode;
       },

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { DialectError } from '../errors.js';
 import type { Value } from '../protocol/values.js';
 import type { ReplicaContext } from './replica-reads.js';
 import { fence } from './replica-writes.js';
@@ -47,7 +48,7 @@ export async function warmUpServer(context: ReplicaContext, server: FleetServer)
       const skipped: string[] = [];
       for (let at = 0; at < todo.length; at += BATCH) {
         if (server.health !== 'up' || peer.health !== 'up') return copied;
-        const outcome = await copyBatch(context, server, peer, todo.slice(at, at + BATCH), skipped);
+        const outcome = await copyFitting(context, server, peer, todo.slice(at, at + BATCH), skipped);
         if (outcome === undefined) return copied;
         copied += outcome;
       }
@@ -58,20 +59,50 @@ export async function warmUpServer(context: ReplicaContext, server: FleetServer)
   return copied;
 }
 
+/** A batch's MGET or MSET is more than one request of the dialect carries (`maxRequestBytes`): nothing was sent. */
+const TOO_LARGE = Symbol('too large');
+
+const tooLarge = (error: unknown): boolean => error instanceof DialectError && error.reason === 'too-large';
+
+/**
+ * {@link copyBatch}, in halves (and halves of halves) when the batch does
+ * not fit one request of the dialect: 1,400 bytes with 'legacy', 10 MB by
+ * default, less than 256 large values. A key whose copy alone does not fit
+ * one MSET is not copied (its reads fail over to its other replicas).
+ */
+async function copyFitting(context: ReplicaContext, server: FleetServer, peer: FleetServer, batch: readonly string[], skipped: string[]): Promise<number | undefined> {
+  const outcome = await copyBatch(context, server, peer, batch, skipped);
+  if (outcome !== TOO_LARGE) return outcome;
+  if (batch.length === 1) return 0;
+  const half = Math.ceil(batch.length / 2);
+  const first = await copyFitting(context, server, peer, batch.slice(0, half), skipped);
+  if (first === undefined || server.health !== 'up' || peer.health !== 'up') return first;
+  const second = await copyFitting(context, server, peer, batch.slice(half), skipped);
+  return second === undefined ? undefined : first + second;
+}
+
 /**
  * Copies one batch of keys from `peer` to `server`. Resolves with the number
  * copied, or `undefined` when `server` could not confirm the copy (it is
- * fenced) or the peer failed; keys whose bucket was busy go to `skipped`.
+ * fenced) or the peer failed, or {@link TOO_LARGE} when the MGET or the
+ * MSET does not fit one request (nothing sent); keys whose bucket was
+ * busy go to `skipped`.
  */
-async function copyBatch(context: ReplicaContext, server: FleetServer, peer: FleetServer, batch: readonly string[], skipped: string[]): Promise<number | undefined> {
+async function copyBatch(
+  context: ReplicaContext,
+  server: FleetServer,
+  peer: FleetServer,
+  batch: readonly string[],
+  skipped: string[],
+): Promise<number | undefined | typeof TOO_LARGE> {
   const { shell, guard } = context;
   const buckets = batch.map((key) => guard.bucket(key));
   const stamps = buckets.map((bucket) => guard.stamp(bucket));
   let values: Map<string, unknown>;
   try {
     values = await peer.track(peer.client.mgetBuffer(batch));
-  } catch {
-    return 0;
+  } catch (error) {
+    return tooLarge(error) ? TOO_LARGE : 0;
   }
   // Decided and sent in one turn: no write of these keys ran since they were read, none starts before the copy lands.
   const args: Value[] = [];
@@ -89,7 +120,14 @@ async function copyBatch(context: ReplicaContext, server: FleetServer, peer: Fle
     held.add(bucket);
   });
   if (args.length === 0 || server.health !== 'up') return 0;
-  const write = server.trackWrite(server.client.sendCommand(['MSET', ...args]));
+  let write: Promise<unknown>;
+  try {
+    write = server.trackWrite(server.client.sendCommand(['MSET', ...args]));
+  } catch (error) {
+    // Refused before a byte was sent (the encoder throws at once): nothing to fence.
+    if (tooLarge(error)) return TOO_LARGE;
+    return 0;
+  }
   const landed = write.then(
     () => undefined,
     () => undefined,

@@ -19,7 +19,7 @@ const usageError = (parse: () => unknown): DemoUsageError => {
 
 describe('parseDemoArgs (npm start)', () => {
   it('has the documented defaults', () => {
-    expect(run([])).toEqual({ url: undefined, dialect: 'auto', durationMs: 4000, poolSize: 4, workers: 64, fleet: undefined, failover: 'fail-fast' });
+    expect(run([])).toEqual({ url: undefined, dialect: 'auto', durationMs: 4000, poolSize: 4, workers: 64, fleet: undefined, failover: 'fail-fast', replicas: 1 });
   });
 
   it('parses every flag', () => {
@@ -34,6 +34,11 @@ describe('parseDemoArgs (npm start)', () => {
     expect(run(['--dialect', 'etx']).dialect).toBe('etx');
     expect(run(['--fleet', '3', '--failover', 'rehash'])).toMatchObject({ fleet: 3, failover: 'rehash', workers: 32, durationMs: 4000 });
     expect(run(['--fleet', '5', '--workers', '7']).workers).toBe(7);
+    expect(run(['--fleet', '3', '--replicas', '2'])).toMatchObject({ fleet: 3, replicas: 2, failover: 'fail-fast' });
+    expect(run(['--fleet', '3', '--replicas=3']).replicas).toBe(3);
+    expect(run(['--fleet', '3', '--replicas', '1', '--failover', 'rehash'])).toMatchObject({ replicas: 1, failover: 'rehash' });
+    expect(run(['--fleet', '3']).replicas).toBe(1);
+    expect(run(['--fleet', '20', '--replicas', '16']).replicas).toBe(16);
   });
 
   it('takes the server from ZCACHED_URL (an empty one means the embedded server)', () => {
@@ -53,7 +58,7 @@ describe('parseDemoArgs (npm start)', () => {
     expect(parseDemoArgs(['--help'], {})).toEqual({ kind: 'help', usage: DEMO_USAGE });
     expect(parseDemoArgs(['-h'], {}).kind).toBe('help');
     expect(() => parseDemoArgs(['--help', '--bogus'], {})).toThrow(DemoUsageError); // a typo is reported even with --help
-    for (const flag of ['--dialect', '--duration', '--pool', '--workers', '--fleet', '--failover']) expect(DEMO_USAGE).toContain(flag);
+    for (const flag of ['--dialect', '--duration', '--pool', '--workers', '--fleet', '--failover', '--replicas']) expect(DEMO_USAGE).toContain(flag);
   });
 
   it('rejects an unknown flag, naming it', () => {
@@ -79,20 +84,38 @@ describe('parseDemoArgs (npm start)', () => {
     expect(usageError(() => run(['--fleet', '3', '--failover', 'retry'])).message).toContain('--failover must be fail-fast or rehash');
     expect(usageError(() => run(['--failover', 'rehash'])).message).toBe('--failover only applies with --fleet <n>');
   });
+
+  it('rejects --replicas without --fleet, out of range, beyond the fleet, or with --failover', () => {
+    expect(usageError(() => run(['--replicas', '2'])).message).toBe('--replicas only applies with --fleet <n>');
+    expect(usageError(() => run(['--replicas', '1'])).message).toBe('--replicas only applies with --fleet <n>');
+    expect(usageError(() => run(['--fleet', '3', '--replicas', '0'])).message).toBe('--replicas must be an integer >= 1, got "0"');
+    expect(usageError(() => run(['--fleet', '3', '--replicas', '1.5'])).message).toBe('--replicas must be an integer >= 1, got "1.5"');
+    expect(usageError(() => run(['--fleet', '3', '--replicas', 'two'])).message).toBe('--replicas must be an integer >= 1, got "two"');
+    expect(usageError(() => run(['--fleet', '3', '--replicas', ''])).message).toContain('--replicas');
+    expect(usageError(() => parseDemoArgs(['--fleet', '3', '--replicas'], {})).message).toContain('--replicas');
+    expect(usageError(() => run(['--fleet', '3', '--replicas', '4'])).message).toBe('--replicas 4 needs at least 4 servers, got --fleet 3');
+    expect(usageError(() => run(['--fleet', '20', '--replicas', '17'])).message).toBe('--replicas must be at most 16, got "17"');
+    expect(usageError(() => run(['--fleet', '3', '--replicas', '2', '--failover', 'fail-fast'])).message).toBe(
+      "--failover applies to --replicas 1; with --replicas 2 a stopped server's keys are read from their other replicas (leave --failover out)",
+    );
+  });
 });
 
 describe('parseFleetDemoArgs (node dist/demo/fleet.js)', () => {
   it('has defaults and parses every flag', () => {
-    expect(parseFleetDemoArgs([])).toEqual({ kind: 'run', settings: { servers: 3, durationMs: 6000, workers: 32, failover: 'fail-fast' } });
+    expect(parseFleetDemoArgs([])).toEqual({ kind: 'run', settings: { servers: 3, durationMs: 6000, workers: 32, failover: 'fail-fast', replicas: 1 } });
     expect(parseFleetDemoArgs(['--servers', '4', '--duration', '2', '--workers', '9', '--failover', 'rehash'])).toEqual({
       kind: 'run',
-      settings: { servers: 4, durationMs: 2000, workers: 9, failover: 'rehash' },
+      settings: { servers: 4, durationMs: 2000, workers: 9, failover: 'rehash', replicas: 1 },
     });
+    expect(parseFleetDemoArgs(['--replicas', '2'])).toMatchObject({ settings: { servers: 3, replicas: 2 } });
     expect(parseFleetDemoArgs(['--help']).kind).toBe('help');
   });
 
   it('rejects unknown flags and bad values', () => {
     expect(usageError(() => parseFleetDemoArgs(['--fleet', '3'])).message).toContain('--fleet');
     expect(usageError(() => parseFleetDemoArgs(['--servers', '1'])).message).toContain('--servers must be an integer >= 2');
+    expect(usageError(() => parseFleetDemoArgs(['--replicas', '4'])).message).toBe('--replicas 4 needs at least 4 servers, got --servers 3');
+    expect(usageError(() => parseFleetDemoArgs(['--replicas', '2', '--failover', 'rehash'])).message).toContain('--failover applies to --replicas 1');
   });
 });

@@ -15,6 +15,7 @@ const settings = (server: ZCachedServer, dialect: DemoSettings['dialect']): Demo
   workers: 32,
   fleet: undefined,
   failover: 'fail-fast',
+  replicas: 1,
 });
 
 const demo = async (server: ZCachedServer, dialect: DemoSettings['dialect']) => {

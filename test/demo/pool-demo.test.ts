@@ -8,7 +8,7 @@ describe('the npm start demo', () => {
     const lines: string[] = [];
     const errors: string[] = [];
     const result = await runPoolDemo(
-      { url: undefined, dialect: 'auto', durationMs: 2_000, poolSize: 4, workers: 64, fleet: undefined, failover: 'fail-fast' },
+      { url: undefined, dialect: 'auto', durationMs: 2_000, poolSize: 4, workers: 64, fleet: undefined, failover: 'fail-fast', replicas: 1 },
       { print: (line) => lines.push(line), printError: (line) => errors.push(line), progress: false },
     );
     const report = lines.join('\n');
