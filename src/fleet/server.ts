@@ -62,6 +62,8 @@ export class FleetServer {
   retryAt: number | undefined;
   /** Its doubts (see `FleetServerState.doubts`) as placements; empty when it is trusted for every key it holds. */
   doubts: readonly Placement[] = [];
+  /** Times it went out (ejected or fenced): a sweep or warm-up started before an outage stops at the next batch. */
+  outages = 0;
   /** Writes (and repairs) sent to it and not settled yet: a sweep waits for those sent before it. */
   readonly writes = new Set<Promise<unknown>>();
 
@@ -102,6 +104,7 @@ export class FleetServer {
 
   /** Copies the reducer's view of this server. */
   sync(state: FleetServerState): void {
+    if (this.health === 'up' && state.health !== 'up') this.outages++;
     this.weight = state.weight;
     this.health = state.health;
     this.failing = state.failures > 0;

@@ -20,6 +20,7 @@ const BATCH = 512;
  * error that stopped it; never rejects.
  */
 export async function sweepServer(server: FleetServer, views: readonly PlacementView[], replicas: number, hashTags: boolean): Promise<number | Error> {
+  const outages = server.outages;
   try {
     // A write sent before the change may still land: let it, then look.
     await Promise.allSettled([...server.writes]);
@@ -28,6 +29,8 @@ export async function sweepServer(server: FleetServer, views: readonly Placement
     const moved = keys.filter((key) => placements.some((placement) => !placement.holds(key, replicas, server.id)));
     let deleted = 0;
     for (let at = 0; at < moved.length; at += BATCH) {
+      // Out since the sweep began: it is flushed before it returns, and a copy written since must not be deleted.
+      if (server.health !== 'up' || server.outages !== outages) return deleted;
       const existed = await Promise.all(moved.slice(at, at + BATCH).map((key) => server.client.delete(key)));
       for (const was of existed) if (was) deleted++;
     }

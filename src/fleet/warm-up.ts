@@ -30,8 +30,11 @@ const ROUNDS = 8;
 export async function warmUpServer(context: ReplicaContext, server: FleetServer): Promise<number> {
   const { shell, guard } = context;
   let copied = 0;
+  // Up, and not out since this warm-up began (a later return starts a warm-up of its own).
+  const outages = server.outages;
+  const live = (): boolean => server.health === 'up' && server.outages === outages;
   for (const peer of shell.order) {
-    if (peer === server || peer.health !== 'up' || server.health !== 'up') continue;
+    if (peer === server || peer.health !== 'up' || !live()) continue;
     let keys: string[];
     try {
       keys = await peer.client.keys();
@@ -47,8 +50,8 @@ export async function warmUpServer(context: ReplicaContext, server: FleetServer)
     for (let round = 0; round < ROUNDS && todo.length > 0; round++) {
       const skipped: string[] = [];
       for (let at = 0; at < todo.length; at += BATCH) {
-        if (server.health !== 'up' || peer.health !== 'up') return copied;
-        const outcome = await copyFitting(context, server, peer, todo.slice(at, at + BATCH), skipped);
+        if (!live() || peer.health !== 'up') return copied;
+        const outcome = await copyFitting(context, server, live, peer, todo.slice(at, at + BATCH), skipped);
         if (outcome === undefined) return copied;
         copied += outcome;
       }
@@ -70,14 +73,14 @@ const tooLarge = (error: unknown): boolean => error instanceof DialectError && e
  * default, less than 256 large values. A key whose copy alone does not fit
  * one MSET is not copied (its reads fail over to its other replicas).
  */
-async function copyFitting(context: ReplicaContext, server: FleetServer, peer: FleetServer, batch: readonly string[], skipped: string[]): Promise<number | undefined> {
-  const outcome = await copyBatch(context, server, peer, batch, skipped);
+async function copyFitting(context: ReplicaContext, server: FleetServer, live: () => boolean, peer: FleetServer, batch: readonly string[], skipped: string[]): Promise<number | undefined> {
+  const outcome = await copyBatch(context, server, live, peer, batch, skipped);
   if (outcome !== TOO_LARGE) return outcome;
   if (batch.length === 1) return 0;
   const half = Math.ceil(batch.length / 2);
-  const first = await copyFitting(context, server, peer, batch.slice(0, half), skipped);
-  if (first === undefined || server.health !== 'up' || peer.health !== 'up') return first;
-  const second = await copyFitting(context, server, peer, batch.slice(half), skipped);
+  const first = await copyFitting(context, server, live, peer, batch.slice(0, half), skipped);
+  if (first === undefined || !live() || peer.health !== 'up') return first;
+  const second = await copyFitting(context, server, live, peer, batch.slice(half), skipped);
   return second === undefined ? undefined : first + second;
 }
 
@@ -91,6 +94,7 @@ async function copyFitting(context: ReplicaContext, server: FleetServer, peer: F
 async function copyBatch(
   context: ReplicaContext,
   server: FleetServer,
+  live: () => boolean,
   peer: FleetServer,
   batch: readonly string[],
   skipped: string[],
@@ -119,7 +123,7 @@ async function copyBatch(
     args.push(key, value as Value);
     held.add(bucket);
   });
-  if (args.length === 0 || server.health !== 'up') return 0;
+  if (args.length === 0 || !live()) return 0;
   let write: Promise<unknown>;
   try {
     write = server.trackWrite(server.client.sendCommand(['MSET', ...args]));
