@@ -99,7 +99,8 @@ export class FleetRouting {
     if (this.#options.replicas === 1) return this.sameServer(name, a, b, command, (client) => run(client, options));
     const first = this.#shell.replicasFor(a);
     const second = this.#shell.replicasFor(b);
-    if (first.length !== second.length || first.some((server, index) => server !== second[index])) {
+    // The same servers in another order hold both keys as well: writes go to all of them.
+    if (first.length !== second.length || first.some((server) => !second.includes(server))) {
       this.checkArguments(command, first[0]?.dialect);
       const where = (servers: readonly FleetServer[]): string => servers.map((server) => server.id).join(' + ');
       return Promise.reject(new CrossServerError(name, new Map([[a, where(first)], [b, where(second)]])));
