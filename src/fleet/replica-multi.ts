@@ -109,7 +109,8 @@ export function mgetReplicas(context: ReplicaContext, list: readonly string[], o
     pending.map((entry) => entry.key),
     (key, index) => pending[index]!.candidates.slice(0, 1),
   );
-  if (first.size > 1 || [...first.keys()].some((server) => server.health !== 'up')) checkParts('MGET', first.values());
+  // Always: the rounds run asynchronously, so the client's own check of a one-server MGET would only reject.
+  checkParts('MGET', first.values());
   if (pending.some((entry) => entry.candidates.length === 0)) return Promise.reject(context.noServer(['MGET', ...list]));
   return rounds(context, list, pending, options, bytes);
 }
