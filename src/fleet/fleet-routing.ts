@@ -48,7 +48,7 @@ export class FleetRouting {
       emit,
       now: options.now,
       noServer: (command) => {
-        this.checkArguments(command);
+        this.#checkOnEveryServer(command);
         return this.unavailable();
       },
     };
@@ -117,8 +117,20 @@ export class FleetRouting {
 
   /** Rejects a command no server can take now (after checking its arguments): none in the fleet, or all ejected. */
   #refuse<T>(command: Command): Promise<T> {
-    this.checkArguments(command);
+    this.#checkOnEveryServer(command);
     return Promise.reject(this.unavailable());
+  }
+
+  /**
+   * Checks a command no live replica takes against the dialect of every
+   * server (those found by their connections), as a replica would check it:
+   * not against the permissive fallback, which lets through what the
+   * fleet's servers refuse (an empty key on 'etx').
+   */
+  #checkOnEveryServer(command: Command): void {
+    const dialects = new Set(this.#shell.order.map((server) => server.dialect));
+    if (dialects.size === 0) this.checkArguments(command);
+    for (const dialect of dialects) this.checkArguments(command, dialect);
   }
 
   /** The error for a command no server can take now: `NoServerError`, or a `ServerEjectedError` when every server is out. */
