@@ -112,7 +112,7 @@ export class FleetRouting {
     const replicas = this.#shell.replicasFor(keys[0]!);
     if (replicas.length === 0) return this.#refuse(command);
     for (const dialect of new Set(replicas.map((server) => server.dialect))) this.checkArguments(command, dialect);
-    return callerView(replicaWrite(this.#replicas, keys, replicas, (client) => run(client), merge), options);
+    return callerView(replicaWrite(this.#replicas, keys, replicas, (client) => run(client), merge, options?.signal), options);
   }
 
   /** Rejects a command no server can take now (after checking its arguments): none in the fleet, or all ejected. */
@@ -160,7 +160,7 @@ export class FleetRouting {
   mset(command: Command, options: CommandOptions | undefined): Promise<'OK'> {
     const { keys, values } = msetArguments(command);
     if (this.#shell.size === 0) return this.noServer(command);
-    if (this.#options.replicas > 1) return callerView(msetReplicas(this.#replicas, keys, values), options);
+    if (this.#options.replicas > 1) return callerView(msetReplicas(this.#replicas, keys, values, options?.signal), options);
     const parts = splitByServer(keys, (key) => this.#shell.placeKey(key)!, values);
     if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MSET', parts.values());
     return msetParts(keys, parts, options);

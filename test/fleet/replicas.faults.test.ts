@@ -1,0 +1,278 @@
+/**
+ * Replicated writes and reads when replicas disagree or are slow, over
+ * embedded servers (`replicas: 2`):
+ * - divergence: a replica answers an error reply while another confirms
+ *   (RENAME of a source one replica lacks, COPY onto a destination one
+ *   replica has): the call resolves, the erroring replica's copies are
+ *   deleted, reads still give the value;
+ * - per-call `signal` and `timeout` on writes stop only the caller's wait:
+ *   the replicas' writes complete (checked in the stores), nobody is
+ *   fenced, no rejection is left unhandled; an already aborted signal
+ *   sends nothing, as with `replicas: 1`;
+ * - per-call options on reads: a timeout on the first replica fails over;
+ * - no live server: ServerEjectedError; no server: NoServerError.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AbortError, ServerError, TimeoutError } from '../../src/errors.js';
+import { NoServerError, PartialFailureError, ServerEjectedError, ZCachedFleet, type FleetEvent } from '../../src/fleet/index.js';
+import type { ZCachedServer } from '../../src/testing/index.js';
+import { deferredCleanup, until, watchUnhandledRejections } from '../support.js';
+import { fleetOver, idOf, QUICK, startServers } from './fleet-support.js';
+
+const unhandled = watchUnhandledRejections();
+const cleanup = deferredCleanup();
+
+let servers: ZCachedServer[];
+let fleet: ZCachedFleet;
+const events: FleetEvent[] = [];
+
+beforeAll(async () => {
+  servers = await startServers(3);
+  // failureLimit high: a slow reply under test must not eject its server (fencing is what is watched).
+  fleet = fleetOver(servers, { replicas: 2, failureLimit: 100 });
+  fleet.subscribe((event) => events.push(event));
+  await fleet.run();
+});
+afterAll(async () => {
+  await fleet?.close();
+  await Promise.all((servers ?? []).map((server) => server.close()));
+  expect(unhandled).toEqual([]);
+});
+beforeEach(async () => {
+  for (const server of servers) server.delayReplies(0);
+  await fleet.flush();
+  events.length = 0;
+});
+
+const serverOf = (id: string): ZCachedServer => servers.find((server) => idOf(server) === id)!;
+const holders = (key: string): string[] => servers.filter((server) => server.store.has(key)).map(idOf).sort();
+const replicasOf = (key: string): string[] => [...fleet.placement(key)].sort();
+function storedText(server: ZCachedServer, key: string): string | undefined {
+  const value = server.store.get(key);
+  return value?.type === 'bulk' ? value.value.toString('utf8') : undefined;
+}
+const requests = (): number => servers.reduce((sum, server) => sum + server.stats.requests, 0);
+/** Every request the fleet sent has its reply (or failure): nothing pending on any connection. */
+const settled = (): boolean => fleet.servers.every((server) => server.pool.connections.every((connection) => connection.pendingRequests === 0));
+const fencedOrEjected = (): FleetEvent[] => events.filter((event) => event.type === 'serverFenced' || event.type === 'serverEjected');
+
+describe('divergence: one replica answers an error reply, the other confirms', () => {
+  it('RENAME where one replica lacks the source: resolves, that replica loses its copies, reads give the value', async () => {
+    await fleet.set('{d}src', 'v1');
+    await fleet.set('{d}dst', 'old');
+    const [first, second] = fleet.placement('{d}src') as [string, string];
+    serverOf(first).store.delete('{d}src');
+    expect(await fleet.rename('{d}src', '{d}dst')).toBe('OK');
+    // The replica that refused (no source) keeps no old "{d}dst".
+    expect(serverOf(first).store.has('{d}dst')).toBe(false);
+    expect(storedText(serverOf(second), '{d}dst')).toBe('v1');
+    expect(holders('{d}src')).toEqual([]);
+    expect(await fleet.get('{d}dst')).toBe('v1');
+    await until(() => storedText(serverOf(first), '{d}dst') === 'v1');
+    expect(fencedOrEjected()).toEqual([]);
+    expect(fleet.state.servers.every((server) => server.health === 'up')).toBe(true);
+  });
+
+  it('the same with the second replica lacking the source', async () => {
+    await fleet.set('{e}src', 'v1');
+    await fleet.set('{e}dst', 'old');
+    const [first, second] = fleet.placement('{e}src') as [string, string];
+    serverOf(second).store.delete('{e}src');
+    expect(await fleet.rename('{e}src', '{e}dst')).toBe('OK');
+    expect(serverOf(second).store.has('{e}dst')).toBe(false);
+    expect(storedText(serverOf(first), '{e}dst')).toBe('v1');
+    expect(await fleet.get('{e}dst')).toBe('v1');
+  });
+
+  it('COPY onto a destination only one replica has: resolves; that replica loses source and destination', async () => {
+    await fleet.set('{c}src', 'new');
+    const [first, second] = fleet.placement('{c}src') as [string, string];
+    serverOf(second).store.set('{c}dst', { type: 'bulk', value: Buffer.from('stray') });
+    expect(await fleet.copy('{c}src', '{c}dst')).toBe('OK');
+    expect(storedText(serverOf(first), '{c}dst')).toBe('new');
+    expect(serverOf(second).store.has('{c}dst')).toBe(false);
+    expect(serverOf(second).store.has('{c}src')).toBe(false);
+    expect(await fleet.get('{c}dst')).toBe('new');
+    expect(await fleet.get('{c}src')).toBe('new');
+  });
+
+  it('RENAME every replica refuses: rejects with the error reply, nothing deleted', async () => {
+    await fleet.set('{n}dst', 'keep');
+    const error = await fleet.rename('{n}missing', '{n}dst').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ServerError);
+    expect(holders('{n}dst')).toEqual(replicasOf('{n}dst'));
+    expect(await fleet.get('{n}dst')).toBe('keep');
+  });
+});
+
+describe('per-call signal and timeout on writes: the caller stops waiting, the replicas finish', () => {
+  /** Slows the second replica of `key` (its replies only: the write itself runs at once). */
+  function slowSecond(key: string): ZCachedServer {
+    const slow = serverOf(fleet.placement(key)[1]!);
+    slow.delayReplies(1_500);
+    return slow;
+  }
+
+  it('set with { timeout }: TimeoutError for the caller; both replicas hold the value, nobody fenced', async () => {
+    slowSecond('t:set');
+    const error = await fleet.set('t:set', 'v', { timeout: 100 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TimeoutError);
+    await until(settled, 15_000);
+    for (const id of fleet.placement('t:set')) expect(storedText(serverOf(id), 't:set')).toBe('v');
+    expect(fencedOrEjected()).toEqual([]);
+    expect(await fleet.get('t:set')).toBe('v');
+  });
+
+  it('set with a signal aborted while it runs: AbortError for the caller; both replicas hold the value, nobody fenced', async () => {
+    slowSecond('t:abort');
+    const controller = new AbortController();
+    const write = fleet.set('t:abort', 'v', { signal: controller.signal });
+    controller.abort(new Error('user gave up'));
+    const error = await write.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AbortError);
+    expect((error as AbortError).cause).toEqual(new Error('user gave up'));
+    await until(settled, 15_000);
+    for (const id of fleet.placement('t:abort')) expect(storedText(serverOf(id), 't:abort')).toBe('v');
+    expect(fencedOrEjected()).toEqual([]);
+  });
+
+  it('delete, rename, copy and mset with { timeout }: TimeoutError; every replica did the write', async () => {
+    await fleet.mset([['{w}a', 'a'], ['{w}b', 'b'], ['{w}gone', 'x']]);
+    slowSecond('{w}a');
+    const calls = [
+      fleet.delete('{w}gone', { timeout: 100 }),
+      fleet.rename('{w}a', '{w}renamed', { timeout: 100 }),
+      fleet.copy('{w}b', '{w}copied', { timeout: 100, replace: true }),
+      fleet.mset([['{w}m1', '1'], ['{w}m2', '2']], { timeout: 100 }),
+    ];
+    for (const outcome of await Promise.allSettled(calls)) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(TimeoutError);
+    }
+    await until(settled, 15_000);
+    const pair = replicasOf('{w}a');
+    expect(holders('{w}gone')).toEqual([]);
+    expect(holders('{w}a')).toEqual([]);
+    for (const key of ['{w}renamed', '{w}b', '{w}copied', '{w}m1', '{w}m2']) expect(holders(key)).toEqual(pair);
+    expect(fencedOrEjected()).toEqual([]);
+  });
+
+  it('a signal already aborted: AbortError, nothing sent (as with replicas: 1)', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const before = requests();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['set', () => fleet.set('pre', 'v', { signal: controller.signal })],
+      ['delete', () => fleet.delete('pre', { signal: controller.signal })],
+      ['rename', () => fleet.rename('{p}a', '{p}b', { signal: controller.signal })],
+      ['copy', () => fleet.copy('{p}a', '{p}b', { signal: controller.signal })],
+      ['mset', () => fleet.mset([['pre', 'v']], { signal: controller.signal })],
+      ['get', () => fleet.get('pre', { signal: controller.signal })],
+    ];
+    for (const [name, call] of calls) {
+      const error = await call().catch((caught: unknown) => caught);
+      expect(error, name).toBeInstanceOf(AbortError);
+      expect((error as Error).message, name).toBe('The request was aborted');
+    }
+    // mget: as with replicas: 1, a PartialFailureError whose parts failed with the AbortError.
+    const error = await fleet.mget(['pre', 'other'], { signal: controller.signal }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PartialFailureError);
+    for (const failure of (error as PartialFailureError).failures.values()) expect(failure.error).toBeInstanceOf(AbortError);
+    await fleet.byServer.ping();
+    expect(requests() - before, 'requests besides the PINGs').toBe(servers.length);
+    expect(holders('pre')).toEqual([]);
+  });
+
+  it('a signal and a timeout the write beats: the value', async () => {
+    expect(await fleet.set('quick', 'v', { timeout: 60_000 })).toBe('OK');
+    const controller = new AbortController();
+    expect(await fleet.delete('quick', { signal: controller.signal, timeout: 60_000 })).toBe(true);
+    controller.abort();
+    expect(await fleet.get('quick')).toBeUndefined();
+  });
+});
+
+describe('per-call options on reads', () => {
+  it('a timeout on the first replica fails over to the second: the value, a failover event with the TimeoutError', async () => {
+    await fleet.set('r:slow', 'v');
+    const [first, second] = fleet.placement('r:slow') as [string, string];
+    serverOf(first).delayReplies(1_500);
+    expect(await fleet.get('r:slow', { timeout: 100 })).toBe('v');
+    const failover = events.find((event) => event.type === 'failover');
+    expect(failover).toMatchObject({ type: 'failover', key: 'r:slow', from: first, to: second, reason: 'error' });
+    expect((failover as { error?: Error }).error).toBeInstanceOf(TimeoutError);
+    await until(settled, 15_000);
+  });
+
+  it('an abort is the caller\'s: AbortError at once, no failover', async () => {
+    await fleet.set('r:abort', 'v');
+    serverOf(fleet.placement('r:abort')[0]!).delayReplies(1_500);
+    const controller = new AbortController();
+    const read = fleet.get('r:abort', { signal: controller.signal });
+    controller.abort();
+    await expect(read).rejects.toBeInstanceOf(AbortError);
+    expect(events.filter((event) => event.type === 'failover')).toEqual([]);
+    await until(settled, 15_000);
+  });
+
+  it('mget with { timeout }: keys of a slow first replica come from the other one', async () => {
+    const keys = Array.from({ length: 30 }, (_, index) => `r:m${index}`);
+    await fleet.mset(keys.map((key) => [key, key] as const));
+    servers[0]!.delayReplies(1_500);
+    const values = await fleet.mget(keys, { timeout: 100 });
+    for (const key of keys) expect(values.get(key)).toBe(key);
+    await until(settled, 15_000);
+  });
+});
+
+describe('no server to take a command', () => {
+  it('every server ejected: writes and reads reject with ServerEjectedError saying every server is out, nothing sent', async () => {
+    const own = await startServers(2);
+    cleanup.push(() => Promise.all(own.map((server) => server.close())));
+    const small = fleetOver(own, { replicas: 2, failureLimit: 1, retryTimeout: 60_000 });
+    cleanup.push(() => small.close());
+    await small.run();
+    await Promise.all(own.map((server) => server.close()));
+    await until(() => {
+      void small.set(`k${Math.random()}`, 'v').catch(() => undefined);
+      return small.state.servers.every((server) => server.health !== 'up');
+    }, 15_000, 20);
+    expect(small.placement('k')).toEqual([]);
+    const calls: [string, () => Promise<unknown>][] = [
+      ['set', () => small.set('k', 'v')],
+      ['delete', () => small.delete('k')],
+      ['rename', () => small.rename('{t}a', '{t}b')],
+      ['copy', () => small.copy('{t}a', '{t}b')],
+      ['mset', () => small.mset([['a', '1'], ['b', '2']])],
+      ['get', () => small.get('k')],
+      ['exists', () => small.exists('k')],
+      ['mget', () => small.mget(['a', 'b'])],
+      ['sendCommand', () => small.sendCommand(['GET', 'k'])],
+    ];
+    for (const [name, call] of calls) {
+      const error = await call().catch((caught: unknown) => caught);
+      expect(error, name).toBeInstanceOf(ServerEjectedError);
+      expect((error as Error).message, name).toMatch(/^every server of the fleet is ejected/);
+    }
+  });
+
+  it('an empty fleet, and a closed one: NoServerError', async () => {
+    const empty = new ZCachedFleet({ ...QUICK, servers: [], replicas: 2 });
+    await empty.run();
+    for (const call of [() => empty.set('k', 'v'), () => empty.get('k'), () => empty.mget(['a']), () => empty.mset([['a', '1']]), () => empty.delete('k'), () => empty.rename('{t}a', '{t}b'), () => empty.keys(), () => empty.dbsize()]) {
+      const error = await call().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(NoServerError);
+      expect((error as Error).message).toBe('the fleet has no server');
+    }
+    expect(empty.placement('k')).toEqual([]);
+    await empty.close();
+    const closed = fleetOver(servers, { replicas: 2 });
+    await closed.run();
+    await closed.close();
+    for (const call of [() => closed.set('k', 'v'), () => closed.get('k'), () => closed.mset([['a', '1']])]) {
+      const error = await call().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(NoServerError);
+      expect((error as Error).message).toBe('the fleet is closed');
+    }
+  });
+});
