@@ -51,6 +51,7 @@ export class FleetRouting {
         this.#checkOnEveryServer(command);
         return this.unavailable();
       },
+      unavailable: () => this.unavailable(),
     };
     shell.replicaContext = this.#replicas;
   }

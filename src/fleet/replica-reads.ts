@@ -29,6 +29,8 @@ export interface ReplicaContext {
   readonly now: () => number;
   /** The error for a command no server can take (the arguments checked first). */
   readonly noServer: (command: Command) => Error;
+  /** The same error, for a command whose arguments were checked already. */
+  readonly unavailable: () => Error;
 }
 
 /** How a read's replies read: which one is a miss, and what the read gives when no replica may answer. */
