@@ -22,14 +22,25 @@ import { fleetOver, idOf, QUICK, startServers } from './fleet-support.js';
 const unhandled = watchUnhandledRejections();
 const cleanup = deferredCleanup();
 
+/**
+ * A slow server's reply delay, and the per-call limits that must run out
+ * before it (writes) or leave time for a healthy replica to answer (reads):
+ * seconds apart, so that a loaded machine changes how long the tests take,
+ * never their outcome.
+ */
+const SLOW = 3_000;
+const WRITE_TIMEOUT = 300;
+const READ_TIMEOUT = 1_000;
+
 let servers: ZCachedServer[];
 let fleet: ZCachedFleet;
 const events: FleetEvent[] = [];
 
 beforeAll(async () => {
   servers = await startServers(3);
-  // failureLimit high: a slow reply under test must not eject its server (fencing is what is watched).
-  fleet = fleetOver(servers, { replicas: 2, failureLimit: 100 });
+  // failureLimit high: a slow reply under test must not eject its server (fencing is what is watched);
+  // timeoutLimit far above SLOW: the replicas' own writes to a slow server never time out, however loaded the machine.
+  fleet = fleetOver(servers, { replicas: 2, failureLimit: 100, timeoutLimit: 20_000 });
   fleet.subscribe((event) => events.push(event));
   await fleet.run();
 });
@@ -54,6 +65,11 @@ function storedText(server: ZCachedServer, key: string): string | undefined {
 const requests = (): number => servers.reduce((sum, server) => sum + server.stats.requests, 0);
 /** Every request the fleet sent has its reply (or failure): nothing pending on any connection. */
 const settled = (): boolean => fleet.servers.every((server) => server.pool.connections.every((connection) => connection.pendingRequests === 0));
+/** Keys `prefix0`, `prefix1`, ... until `accept` takes one. */
+function findKey(prefix: string, accept: (key: string) => boolean): string {
+  for (let index = 0; index < 100_000; index++) if (accept(`${prefix}${index}`)) return `${prefix}${index}`;
+  throw new Error(`no key ${prefix}* found`);
+}
 const fencedOrEjected = (): FleetEvent[] => events.filter((event) => event.type === 'serverFenced' || event.type === 'serverEjected');
 
 describe('divergence: one replica answers an error reply, the other confirms', () => {
@@ -106,55 +122,43 @@ describe('divergence: one replica answers an error reply, the other confirms', (
 });
 
 describe('per-call signal and timeout on writes: the caller stops waiting, the replicas finish', () => {
-  /** Slows the second replica of `key` (its replies only: the write itself runs at once). */
-  function slowSecond(key: string): ZCachedServer {
-    const slow = serverOf(fleet.placement(key)[1]!);
-    slow.delayReplies(1_500);
-    return slow;
-  }
-
-  it('set with { timeout }: TimeoutError for the caller; both replicas hold the value, nobody fenced', async () => {
-    slowSecond('t:set');
-    const error = await fleet.set('t:set', 'v', { timeout: 100 }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(TimeoutError);
-    await until(settled, 15_000);
-    for (const id of fleet.placement('t:set')) expect(storedText(serverOf(id), 't:set')).toBe('v');
-    expect(fencedOrEjected()).toEqual([]);
-    expect(await fleet.get('t:set')).toBe('v');
-  });
-
-  it('set with a signal aborted while it runs: AbortError for the caller; both replicas hold the value, nobody fenced', async () => {
-    slowSecond('t:abort');
-    const controller = new AbortController();
-    const write = fleet.set('t:abort', 'v', { signal: controller.signal });
-    controller.abort(new Error('user gave up'));
-    const error = await write.catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(AbortError);
-    expect((error as AbortError).cause).toEqual(new Error('user gave up'));
-    await until(settled, 15_000);
-    for (const id of fleet.placement('t:abort')) expect(storedText(serverOf(id), 't:abort')).toBe('v');
-    expect(fencedOrEjected()).toEqual([]);
-  });
-
-  it('delete, rename, copy and mset with { timeout }: TimeoutError; every replica did the write', async () => {
+  it('set / delete / rename / copy / mset with { timeout } or a signal aborted while they run: the caller\'s error; every replica did the write, nobody fenced', async () => {
     await fleet.mset([['{w}a', 'a'], ['{w}b', 'b'], ['{w}gone', 'x']]);
-    slowSecond('{w}a');
-    const calls = [
-      fleet.delete('{w}gone', { timeout: 100 }),
-      fleet.rename('{w}a', '{w}renamed', { timeout: 100 }),
-      fleet.copy('{w}b', '{w}copied', { timeout: 100, replace: true }),
-      fleet.mset([['{w}m1', '1'], ['{w}m2', '2']], { timeout: 100 }),
+    // Every server slow: no replica has confirmed when the caller gives up (the writes themselves run at once).
+    for (const server of servers) server.delayReplies(SLOW);
+    const controller = new AbortController();
+    const timedOut = [
+      fleet.set('t:set', 'v', { timeout: WRITE_TIMEOUT }),
+      fleet.delete('{w}gone', { timeout: WRITE_TIMEOUT }),
+      fleet.rename('{w}a', '{w}renamed', { timeout: WRITE_TIMEOUT }),
+      fleet.copy('{w}b', '{w}copied', { timeout: WRITE_TIMEOUT, replace: true }),
+      fleet.mset([['{w}m1', '1'], ['{w}m2', '2']], { timeout: WRITE_TIMEOUT }),
     ];
-    for (const outcome of await Promise.allSettled(calls)) {
+    const aborted = [fleet.set('t:abort', 'v', { signal: controller.signal }), fleet.mset([['t:m', 'v']], { signal: controller.signal, timeout: 60_000 })];
+    controller.abort(new Error('user gave up'));
+    const [timedOutOutcomes, abortedOutcomes] = await Promise.all([Promise.allSettled(timedOut), Promise.allSettled(aborted)]);
+    for (const outcome of timedOutOutcomes) {
       expect(outcome.status).toBe('rejected');
       expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(TimeoutError);
+      expect(((outcome as PromiseRejectedResult).reason as Error).message).toMatch(/within 300 ms \(their writes go on\)$/);
+    }
+    for (const outcome of abortedOutcomes) {
+      expect(outcome.status).toBe('rejected');
+      const reason = (outcome as PromiseRejectedResult).reason as Error;
+      expect(reason).toBeInstanceOf(AbortError);
+      expect(reason.cause).toEqual(new Error('user gave up'));
     }
     await until(settled, 15_000);
     const pair = replicasOf('{w}a');
     expect(holders('{w}gone')).toEqual([]);
     expect(holders('{w}a')).toEqual([]);
     for (const key of ['{w}renamed', '{w}b', '{w}copied', '{w}m1', '{w}m2']) expect(holders(key)).toEqual(pair);
+    for (const key of ['t:set', 't:abort', 't:m']) {
+      expect(holders(key)).toEqual(replicasOf(key));
+      for (const id of fleet.placement(key)) expect(storedText(serverOf(id), key)).toBe('v');
+    }
     expect(fencedOrEjected()).toEqual([]);
+    expect(fleet.state.servers.every((server) => server.health === 'up')).toBe(true);
   });
 
   it('a signal already aborted: AbortError, nothing sent (as with replicas: 1)', async () => {
@@ -193,35 +197,31 @@ describe('per-call signal and timeout on writes: the caller stops waiting, the r
 });
 
 describe('per-call options on reads', () => {
-  it('a timeout on the first replica fails over to the second: the value, a failover event with the TimeoutError', async () => {
-    await fleet.set('r:slow', 'v');
-    const [first, second] = fleet.placement('r:slow') as [string, string];
-    serverOf(first).delayReplies(1_500);
-    expect(await fleet.get('r:slow', { timeout: 100 })).toBe('v');
-    const failover = events.find((event) => event.type === 'failover');
-    expect(failover).toMatchObject({ type: 'failover', key: 'r:slow', from: first, to: second, reason: 'error' });
+  it('a timeout on the first replica fails over to the second (get, mget): the values, failover events with the TimeoutError', async () => {
+    const slow = servers[0]!;
+    const key = findKey('r:slow', (each) => fleet.placement(each)[0] === idOf(slow));
+    const keys = Array.from({ length: 30 }, (_, index) => `r:m${index}`);
+    await fleet.mset([...keys, key].map((each) => [each, each] as const));
+    slow.delayReplies(SLOW);
+    const [value, values] = await Promise.all([fleet.get(key, { timeout: READ_TIMEOUT }), fleet.mget(keys, { timeout: READ_TIMEOUT })]);
+    expect(value).toBe(key);
+    for (const each of keys) expect(values.get(each)).toBe(each);
+    const failover = events.find((event) => event.type === 'failover' && event.key === key);
+    expect(failover).toMatchObject({ type: 'failover', key, from: idOf(slow), to: fleet.placement(key)[1], reason: 'error' });
     expect((failover as { error?: Error }).error).toBeInstanceOf(TimeoutError);
+    const slowFirst = keys.filter((each) => fleet.placement(each)[0] === idOf(slow));
+    expect(events.filter((event) => event.type === 'failover' && event.key !== key).map((event) => (event as { key: string }).key).sort()).toEqual([...slowFirst].sort());
     await until(settled, 15_000);
   });
 
-  it('an abort is the caller\'s: AbortError at once, no failover', async () => {
+  it("an abort is the caller's: AbortError at once, no failover", async () => {
     await fleet.set('r:abort', 'v');
-    serverOf(fleet.placement('r:abort')[0]!).delayReplies(1_500);
     const controller = new AbortController();
     const read = fleet.get('r:abort', { signal: controller.signal });
     controller.abort();
     await expect(read).rejects.toBeInstanceOf(AbortError);
     expect(events.filter((event) => event.type === 'failover')).toEqual([]);
-    await until(settled, 15_000);
-  });
-
-  it('mget with { timeout }: keys of a slow first replica come from the other one', async () => {
-    const keys = Array.from({ length: 30 }, (_, index) => `r:m${index}`);
-    await fleet.mset(keys.map((key) => [key, key] as const));
-    servers[0]!.delayReplies(1_500);
-    const values = await fleet.mget(keys, { timeout: 100 });
-    for (const key of keys) expect(values.get(key)).toBe(key);
-    await until(settled, 15_000);
+    expect(await fleet.get('r:abort')).toBe('v');
   });
 });
 

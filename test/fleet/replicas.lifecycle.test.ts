@@ -67,7 +67,9 @@ describe('fencing, return, warm-up', () => {
   it('a replica that cannot confirm a write is fenced, replaced, flushed on return and warmed up; events three ways; close() leaks nothing', async () => {
     const list = await servers(3);
     const baseline = openResources();
-    const fleet = fleetOver(list, { replicas: 2, timeoutLimit: 300, failureLimit: 3, retryTimeout: 50 });
+    // timeoutLimit: what fences the silent server; long enough that no other request runs out of it on a loaded machine
+    // (a GET of the only holder timing out would fail over to the stand-in, which misses).
+    const fleet = fleetOver(list, { replicas: 2, timeoutLimit: 2_000, failureLimit: 3, retryTimeout: 50 });
     const log = record(fleet);
     try {
       await fleet.run();
