@@ -47,11 +47,11 @@ export class FleetRouting {
       failoverOnMiss: options.failoverOnMiss,
       emit,
       now: options.now,
-      noServer: (command) => {
+      noServer: (command, key) => {
         this.#checkOnEveryServer(command);
-        return this.unavailable();
+        return this.unavailable(key);
       },
-      unavailable: () => this.unavailable(),
+      unavailable: (key) => this.unavailable(key),
     };
     shell.replicaContext = this.#replicas;
   }
@@ -111,15 +111,15 @@ export class FleetRouting {
 
   #replicated<T>(keys: readonly string[], command: Command, run: (client: ZCached) => Promise<T>, merge: (values: T[]) => T, options: CommandOptions | undefined): Promise<T> {
     const replicas = this.#shell.replicasFor(keys[0]!);
-    if (replicas.length === 0) return this.#refuse(command);
+    if (replicas.length === 0) return this.#refuse(command, keys[0]!);
     for (const dialect of new Set(replicas.map((server) => server.dialect))) this.checkArguments(command, dialect);
     return callerView(replicaWrite(this.#replicas, keys, replicas, (client) => run(client), merge, options?.signal), options);
   }
 
   /** Rejects a command no server can take now (after checking its arguments): none in the fleet, or all ejected. */
-  #refuse<T>(command: Command): Promise<T> {
+  #refuse<T>(command: Command, key: string): Promise<T> {
     this.#checkOnEveryServer(command);
-    return Promise.reject(this.unavailable());
+    return Promise.reject(this.unavailable(key));
   }
 
   /**
@@ -134,9 +134,14 @@ export class FleetRouting {
     for (const dialect of dialects) this.checkArguments(command, dialect);
   }
 
-  /** The error for a command no server can take now: `NoServerError`, or a `ServerEjectedError` when every server is out. */
-  unavailable(): Error {
-    const out = this.#shell.order.find((server) => server.health !== 'up');
+  /**
+   * The error for a command no server can take now: `NoServerError`, or a
+   * `ServerEjectedError` when every server is out, naming the key's server
+   * (its best-ranked) for a command of one key, else the first one out.
+   */
+  unavailable(key?: string): Error {
+    const placed = key === undefined ? undefined : this.#shell.placeKey(key);
+    const out = placed !== undefined && placed.health !== 'up' ? placed : this.#shell.order.find((server) => server.health !== 'up');
     if (this.#shell.size === 0 || out === undefined) return this.noServerError();
     const error = out.ejectedError();
     return new ServerEjectedError(out.id, out.retryAt, { now: this.#options.now(), everyServer: true, cause: error.cause });

@@ -51,7 +51,7 @@ export function replicaWrite<T>(
   // The caller gave up before anything was sent: nothing is (as a client sends nothing for an aborted signal).
   if (signal?.aborted === true) return Promise.reject(abortedUnsent(signal));
   // Placed afresh after a repair, the key may have no live replica left.
-  if (replicas.length === 0) return Promise.reject(context.unavailable());
+  if (replicas.length === 0) return Promise.reject(context.unavailable(keys[0]));
   for (const bucket of buckets) guard.begin(bucket);
   const sends = replicas.map((server) => server.trackWrite(run(server.client)));
   return Promise.allSettled(sends)

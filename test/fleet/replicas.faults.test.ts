@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, ServerError, TimeoutError } from '../../src/errors.js';
-import { NoServerError, PartialFailureError, ServerEjectedError, ZCachedFleet, type FleetEvent } from '../../src/fleet/index.js';
+import { NoServerError, PartialFailureError, rankServers, ServerEjectedError, ZCachedFleet, type FleetEvent } from '../../src/fleet/index.js';
 import type { ZCachedServer } from '../../src/testing/index.js';
 import { deferredCleanup, until, watchUnhandledRejections } from '../support.js';
 import { fleetOver, idOf, QUICK, startServers } from './fleet-support.js';
@@ -253,6 +253,17 @@ describe('no server to take a command', () => {
       const error = await call().catch((caught: unknown) => caught);
       expect(error, name).toBeInstanceOf(ServerEjectedError);
       expect((error as Error).message, name).toMatch(/^every server of the fleet is ejected/);
+    }
+    // A single-key command's error names the key's server (its best-ranked), as replicas: 1's does.
+    const ids = small.state.servers.map((server) => ({ id: server.id }));
+    for (let index = 0; index < 8; index++) {
+      const key = `named${index}`;
+      const best = rankServers(key, ids)[0]!.id;
+      for (const call of [() => small.set(key, 'v'), () => small.get(key), () => small.delete(key), () => small.sendCommand(['GET', key])]) {
+        const error = (await call().catch((caught: unknown) => caught)) as ServerEjectedError;
+        expect(error.server).toBe(best);
+        expect(error.message).toMatch(new RegExp(`^every server of the fleet is ejected \\(the key's server is ${best.replaceAll('.', '\\.')}: `));
+      }
     }
   });
 
