@@ -8,10 +8,10 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CrossServerError, FLEET_CHANNEL, type FleetEvent, type ZCachedFleet } from '../../src/fleet/index.js';
+import { CrossServerError, FLEET_CHANNEL, ZCachedFleet, type FleetEvent } from '../../src/fleet/index.js';
 import type { ZCachedServer } from '../../src/testing/index.js';
 import { until, watchUnhandledRejections } from '../support.js';
-import { fleetOver, idOf, startServers } from './fleet-support.js';
+import { fleetOver, idOf, QUICK, startServers } from './fleet-support.js';
 
 const unhandled = watchUnhandledRejections();
 
@@ -178,6 +178,28 @@ describe('writes reach both replicas, reads come from one', () => {
     expect((await fleet.keys()).sort()).toEqual([...keys].sort());
     expect(await fleet.dbsize()).toBe(2 * keys.length);
     expect(await fleet.ping()).toBe('PONG');
+  });
+});
+
+describe("with codec: 'json'", () => {
+  it('values are encoded once, stored on both replicas, decoded on reads; a repaired copy decodes the same', async () => {
+    const json = new ZCachedFleet({ ...QUICK, servers: servers.map((server) => `zcached://${idOf(server)}`), replicas: 2, codec: 'json' });
+    try {
+      await json.run();
+      await json.set('j:o', { a: 1, b: [true, 'x'] });
+      await json.mset([['j:p', { n: 2 }], ['j:q', [1, 2]]]);
+      for (const key of ['j:o', 'j:p', 'j:q']) {
+        expect(holders(key)).toEqual(replicasOf(key));
+        serverOf(json.placement(key)[0]!).store.delete(key);
+      }
+      expect(await json.get('j:o')).toEqual({ a: 1, b: [true, 'x'] });
+      expect(await json.mget(['j:p', 'j:q', 'j:none'])).toEqual(new Map<string, unknown>([['j:p', { n: 2 }], ['j:q', [1, 2]], ['j:none', undefined]]));
+      await until(() => ['j:o', 'j:p', 'j:q'].every((key) => holders(key).join() === replicasOf(key).join()));
+      for (const key of ['j:o', 'j:p', 'j:q']) expect(storedText(serverOf(json.placement(key)[0]!), key)).toBe(storedText(serverOf(json.placement(key)[1]!), key));
+      expect(await json.get('j:o')).toEqual({ a: 1, b: [true, 'x'] });
+    } finally {
+      await json.close();
+    }
   });
 });
 
