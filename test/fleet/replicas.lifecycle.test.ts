@@ -190,3 +190,31 @@ describe('a server joins a running fleet', () => {
     expect(log.subscribed.filter((event) => 'server' in event && event.server === idOf(c)).map((event) => event.type)).toEqual(['serverRemoved', 'serverAdded', 'serverReturned', 'serverWarmed']);
   });
 });
+
+describe('a weight change', () => {
+  // Fails today: the key's new replica gets no copy (no warm-up on a weight change) while the sweep deletes the old
+  // replica's, so one copy is left, and losing that server is a miss though another replica is up. Left to the lead.
+  it.skip('leaves every key on its k replicas: losing one server then loses no key (skipped: design question, a weight change gets no warm-up)', async () => {
+    const list = await servers(3);
+    const [a, , c] = list as [ZCachedServer, ZCachedServer, ZCachedServer];
+    const fleet = fleetOver(list, { replicas: 2, failureLimit: 1, retryTimeout: 60_000 });
+    cleanup.push(() => fleet.close());
+    await fleet.run();
+    const ids = list.map((server) => ({ id: idOf(server), weight: 1 }));
+    const heavier = ids.map((server) => (server.id === idOf(c) ? { ...server, weight: 3 } : server));
+    const top2 = (key: string, servers: { id: string; weight: number }[]): string => rankServers(key, servers).slice(0, 2).map((server) => server.id).join();
+    // Keys on A and B that move to A and C when C weighs 3.
+    const keys = Array.from({ length: 2_000 }, (_, index) => `w:${index}`).filter((key) => top2(key, ids) === [idOf(a), idOf(list[1]!)].join() && top2(key, heavier) === [idOf(a), idOf(c)].join());
+    expect(keys.length).toBeGreaterThan(0);
+    await fleet.mset(keys.map((key) => [key, 'v'] as const));
+    fleet.setWeight(idOf(c), 3);
+    await until(() => settledFleet(fleet), 15_000);
+    for (const key of keys) expect(list.filter((server) => server.store.has(key)).map(idOf).sort(), key).toEqual([...fleet.placement(key)].sort());
+    await a.close();
+    await until(() => {
+      void fleet.get(keys[0]!).catch(() => undefined);
+      return fleet.state.servers.find((server) => server.id === idOf(a))!.health !== 'up';
+    }, 15_000, 20);
+    for (const key of keys) expect(await fleet.get(key), key).toBe('v');
+  });
+});
