@@ -47,10 +47,11 @@ export class FleetRouting {
       failoverOnMiss: options.failoverOnMiss,
       emit,
       now: options.now,
-      noServer: (command) => {
-        this.checkArguments(command);
-        return this.unavailable();
+      noServer: (command, key) => {
+        this.#checkOnEveryServer(command);
+        return this.unavailable(key);
       },
+      unavailable: (key) => this.unavailable(key),
     };
     shell.replicaContext = this.#replicas;
   }
@@ -99,7 +100,8 @@ export class FleetRouting {
     if (this.#options.replicas === 1) return this.sameServer(name, a, b, command, (client) => run(client, options));
     const first = this.#shell.replicasFor(a);
     const second = this.#shell.replicasFor(b);
-    if (first.length !== second.length || first.some((server, index) => server !== second[index])) {
+    // The same servers in another order hold both keys as well: writes go to all of them.
+    if (first.length !== second.length || first.some((server) => !second.includes(server))) {
       this.checkArguments(command, first[0]?.dialect);
       const where = (servers: readonly FleetServer[]): string => servers.map((server) => server.id).join(' + ');
       return Promise.reject(new CrossServerError(name, new Map([[a, where(first)], [b, where(second)]])));
@@ -109,20 +111,37 @@ export class FleetRouting {
 
   #replicated<T>(keys: readonly string[], command: Command, run: (client: ZCached) => Promise<T>, merge: (values: T[]) => T, options: CommandOptions | undefined): Promise<T> {
     const replicas = this.#shell.replicasFor(keys[0]!);
-    if (replicas.length === 0) return this.#refuse(command);
+    if (replicas.length === 0) return this.#refuse(command, keys[0]!);
     for (const dialect of new Set(replicas.map((server) => server.dialect))) this.checkArguments(command, dialect);
-    return callerView(replicaWrite(this.#replicas, keys, replicas, (client) => run(client), merge), options);
+    return callerView(replicaWrite(this.#replicas, keys, replicas, (client) => run(client), merge, options?.signal), options);
   }
 
   /** Rejects a command no server can take now (after checking its arguments): none in the fleet, or all ejected. */
-  #refuse<T>(command: Command): Promise<T> {
-    this.checkArguments(command);
-    return Promise.reject(this.unavailable());
+  #refuse<T>(command: Command, key: string): Promise<T> {
+    this.#checkOnEveryServer(command);
+    return Promise.reject(this.unavailable(key));
   }
 
-  /** The error for a command no server can take now: `NoServerError`, or a `ServerEjectedError` when every server is out. */
-  unavailable(): Error {
-    const out = this.#shell.order.find((server) => server.health !== 'up');
+  /**
+   * Checks a command no live replica takes against the dialect of every
+   * server (those found by their connections), as a replica would check it:
+   * not against the permissive fallback, which lets through what the
+   * fleet's servers refuse (an empty key on 'etx').
+   */
+  #checkOnEveryServer(command: Command): void {
+    const dialects = new Set(this.#shell.order.map((server) => server.dialect));
+    if (dialects.size === 0) this.checkArguments(command);
+    for (const dialect of dialects) this.checkArguments(command, dialect);
+  }
+
+  /**
+   * The error for a command no server can take now: `NoServerError`, or a
+   * `ServerEjectedError` when every server is out, naming the key's server
+   * (its best-ranked) for a command of one key, else the first one out.
+   */
+  unavailable(key?: string): Error {
+    const placed = key === undefined ? undefined : this.#shell.placeKey(key);
+    const out = placed !== undefined && placed.health !== 'up' ? placed : this.#shell.order.find((server) => server.health !== 'up');
     if (this.#shell.size === 0 || out === undefined) return this.noServerError();
     const error = out.ejectedError();
     return new ServerEjectedError(out.id, out.retryAt, { now: this.#options.now(), everyServer: true, cause: error.cause });
@@ -147,7 +166,7 @@ export class FleetRouting {
   mset(command: Command, options: CommandOptions | undefined): Promise<'OK'> {
     const { keys, values } = msetArguments(command);
     if (this.#shell.size === 0) return this.noServer(command);
-    if (this.#options.replicas > 1) return callerView(msetReplicas(this.#replicas, keys, values), options);
+    if (this.#options.replicas > 1) return callerView(msetReplicas(this.#replicas, keys, values, options?.signal), options);
     const parts = splitByServer(keys, (key) => this.#shell.placeKey(key)!, values);
     if (parts.size > 1 || [...parts.keys()].some((server) => server.health !== 'up')) checkParts('MSET', parts.values());
     return msetParts(keys, parts, options);

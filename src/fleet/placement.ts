@@ -244,9 +244,12 @@ export class Placement<S extends PlacementServer = PlacementServer> {
    * would go next. Fewer when there are fewer servers. O(n·k) mixes, one
    * logarithm per server when weights differ; one small array allocated.
    *
-   * @param k - a positive integer.
+   * @param k - an integer from 1 to {@link MAX_REPLICAS}.
+   * @throws TypeError / RangeError for any other `k` (as `placement()` with `replicas`)
    */
   replicasFor(key: string, k: number): S[] {
+    // The scratch arrays hold MAX_REPLICAS + 1 entries: a larger or fractional k would give holes or an extra server.
+    if (!(Number.isSafeInteger(k) && k >= 1 && k <= MAX_REPLICAS)) assertReplicas(k, 'k');
     const count = this.servers.length;
     if (k <= 1 || count <= 1) {
       const first = this.serverFor(key);
@@ -283,7 +286,7 @@ export class Placement<S extends PlacementServer = PlacementServer> {
     return result;
   }
 
-  /** Whether `server` (by id) is among the `k` replicas of `key` here. */
+  /** Whether `server` (by id) is among the `k` replicas of `key` here. @throws as {@link Placement.replicasFor} for a bad `k` */
   holds(key: string, k: number, id: string): boolean {
     return this.replicasFor(key, k).some((server) => server.id === id);
   }

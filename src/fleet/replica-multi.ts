@@ -21,7 +21,7 @@ import { PartialFailureError, type ServerFailure } from './errors.js';
 import { checkParts, type ServerPart } from './multi-key.js';
 import { failsOver, type ReplicaContext } from './replica-reads.js';
 import { repair } from './replica-repair.js';
-import { fence, forget } from './replica-writes.js';
+import { abortedUnsent, fence, forget } from './replica-writes.js';
 import type { FleetServer } from './server.js';
 
 /** Groups keys (with values for MSET) by server; a key with several servers is in each of their parts. */
@@ -41,7 +41,7 @@ function partsOf(keys: readonly string[], serversOf: (key: string, index: number
 }
 
 /** MSET of `keys` / `values` over their replicas. Arguments are checked against every server's dialect before anything is sent. */
-export function msetReplicas(context: ReplicaContext, keys: readonly string[], values: readonly Value[]): Promise<'OK'> {
+export function msetReplicas(context: ReplicaContext, keys: readonly string[], values: readonly Value[], signal?: AbortSignal): Promise<'OK'> {
   const { shell, guard } = context;
   const replicas = keys.map((key) => shell.replicasFor(key));
   const parts = partsOf(keys, (_, index) => replicas[index]!, values);
@@ -49,7 +49,9 @@ export function msetReplicas(context: ReplicaContext, keys: readonly string[], v
   if (replicas.some((servers) => servers.length === 0)) return Promise.reject(context.noServer(['MSET', ...keys.flatMap((key, index) => [key, values[index]!])]));
   const buckets = keys.map((key) => guard.bucket(key));
   const waiting = buckets.map((bucket) => guard.repairing(bucket)).filter((repair) => repair !== undefined);
-  if (waiting.length > 0) return Promise.all(waiting).then(() => msetReplicas(context, keys, values));
+  if (waiting.length > 0) return Promise.all(waiting).then(() => msetReplicas(context, keys, values, signal));
+  // The caller gave up before anything was sent: nothing is.
+  if (signal?.aborted === true) return Promise.reject(abortedUnsent(signal));
   for (const bucket of buckets) guard.begin(bucket);
   const list = [...parts.values()];
   const sends = list.map((part) => part.server.trackWrite(part.server.client.sendCommand(['MSET', ...part.args])));
@@ -109,7 +111,8 @@ export function mgetReplicas(context: ReplicaContext, list: readonly string[], o
     pending.map((entry) => entry.key),
     (key, index) => pending[index]!.candidates.slice(0, 1),
   );
-  if (first.size > 1 || [...first.keys()].some((server) => server.health !== 'up')) checkParts('MGET', first.values());
+  // Always: the rounds run asynchronously, so the client's own check of a one-server MGET would only reject.
+  checkParts('MGET', first.values());
   if (pending.some((entry) => entry.candidates.length === 0)) return Promise.reject(context.noServer(['MGET', ...list]));
   return rounds(context, list, pending, options, bytes);
 }

@@ -27,8 +27,10 @@ export interface ReplicaContext {
   readonly emit: (event: FleetEvent) => void;
   /** The clock, in ms. */
   readonly now: () => number;
-  /** The error for a command no server can take (the arguments checked first). */
-  readonly noServer: (command: Command) => Error;
+  /** The error for a command no server can take (the arguments checked first), naming `key`'s server when given. */
+  readonly noServer: (command: Command, key?: string) => Error;
+  /** The same error, for a command whose arguments were checked already. */
+  readonly unavailable: (key?: string) => Error;
 }
 
 /** How a read's replies read: which one is a miss, and what the read gives when no replica may answer. */
@@ -60,7 +62,7 @@ type Outcome<T> = { readonly kind: 'hit' | 'miss'; readonly value: T } | { reado
 export function replicaRead<T>(context: ReplicaContext, key: string, command: Command, run: (client: ZCached) => Promise<T>, shape: ReadShape<T>): Promise<T> {
   const { shell, guard } = context;
   const candidates = shell.replicasFor(key);
-  if (candidates.length === 0) return Promise.reject(context.noServer(command));
+  if (candidates.length === 0) return Promise.reject(context.noServer(command, key));
   const bucket = guard.bucket(key);
   const stamp = guard.stamp(bucket);
   // The common case: the first replica may answer, and has the key.

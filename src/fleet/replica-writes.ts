@@ -39,14 +39,19 @@ export function replicaWrite<T>(
   replicas: readonly FleetServer[],
   run: (client: ZCached) => Promise<T>,
   merge: (values: T[]) => T,
+  signal?: AbortSignal,
 ): Promise<T> {
   const { guard } = context;
   const buckets = keys.map((key) => guard.bucket(key));
   for (const bucket of buckets) {
     const repair = guard.repairing(bucket);
     // A repair of a key of this bucket is in flight: it lands first, then this write is placed afresh.
-    if (repair !== undefined) return repair.then(() => replicaWrite(context, keys, context.shell.replicasFor(keys[0]!), run, merge));
+    if (repair !== undefined) return repair.then(() => replicaWrite(context, keys, context.shell.replicasFor(keys[0]!), run, merge, signal));
   }
+  // The caller gave up before anything was sent: nothing is (as a client sends nothing for an aborted signal).
+  if (signal?.aborted === true) return Promise.reject(abortedUnsent(signal));
+  // Placed afresh after a repair, the key may have no live replica left.
+  if (replicas.length === 0) return Promise.reject(context.unavailable(keys[0]));
   for (const bucket of buckets) guard.begin(bucket);
   const sends = replicas.map((server) => server.trackWrite(run(server.client)));
   return Promise.allSettled(sends)
@@ -95,14 +100,16 @@ export function fence(context: ReplicaContext, server: FleetServer, key: string 
  * The caller's view of a replicated write: `write` itself, or, with a
  * `signal` or a `timeout`, a promise that also rejects when the signal
  * aborts (`AbortError`) or the time runs out (`TimeoutError`), while
- * `write` goes on. Timers are cleared and listeners removed when it settles.
+ * `write` goes on. A signal aborted before the call: `write` must have
+ * been given it too, so that it sends nothing. Timers are cleared and listeners removed when it settles.
  */
 export function callerView<T>(write: Promise<T>, options: CommandOptions | undefined): Promise<T> {
   const signal = options?.signal;
   const timeout = options?.timeout;
   if (signal === undefined && timeout === undefined) return write;
   write.catch(() => undefined); // the caller may stop waiting: its failure is then accounted for by the fences
-  if (signal?.aborted === true) return Promise.reject(new AbortError('The request was aborted (the replicas\' writes go on)', { cause: signal.reason }));
+  // Aborted before the call: `write` sent nothing (see replicaWrite / msetReplicas), and says so.
+  if (signal?.aborted === true) return Promise.reject(abortedUnsent(signal));
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const onAbort = (): void => {
@@ -131,4 +138,9 @@ export function callerView<T>(write: Promise<T>, options: CommandOptions | undef
       },
     );
   });
+}
+
+/** The rejection of a write whose signal was aborted before anything was sent: the client's own. */
+export function abortedUnsent(signal: AbortSignal): AbortError {
+  return new AbortError(undefined, { cause: signal.reason });
 }

@@ -41,10 +41,7 @@ export async function warmUpServer(context: ReplicaContext, server: FleetServer)
     } catch {
       continue;
     }
-    const mine = keys.filter((key) => {
-      const replicas = shell.replicasFor(key);
-      return replicas.includes(server) && replicas.includes(peer) && shell.trusted(peer, key);
-    });
+    const mine = keys.filter((key) => copiable(context, server, peer, key));
     // Keys skipped because a write or a repair of their bucket was running go round again, a few times.
     let todo = mine;
     for (let round = 0; round < ROUNDS && todo.length > 0; round++) {
@@ -96,10 +93,13 @@ async function copyBatch(
   server: FleetServer,
   live: () => boolean,
   peer: FleetServer,
-  batch: readonly string[],
+  keys: readonly string[],
   skipped: string[],
 ): Promise<number | undefined | typeof TOO_LARGE> {
-  const { shell, guard } = context;
+  const { guard } = context;
+  // Checked again as the stamps are read: the placement may have changed since the peer's KEYS (or the last batch).
+  const batch = keys.filter((key) => copiable(context, server, peer, key));
+  if (batch.length === 0) return 0;
   const buckets = batch.map((key) => guard.bucket(key));
   const stamps = buckets.map((bucket) => guard.stamp(bucket));
   let values: Map<string, unknown>;
@@ -119,7 +119,8 @@ async function copyBatch(
       skipped.push(key);
       return;
     }
-    if (!shell.replicasFor(key).includes(server)) return;
+    // The peer must still be a trusted replica: one that stopped being a replica missed the writes since.
+    if (!copiable(context, server, peer, key)) return;
     args.push(key, value as Value);
     held.add(bucket);
   });
@@ -144,4 +145,17 @@ async function copyBatch(
     fence(context, server, undefined, error);
     return undefined;
   }
+}
+
+/**
+ * Whether `peer`'s copy of `key` may be copied to `server` now: both are
+ * replicas of the key and the peer is trusted for it. A peer that stopped
+ * being a replica (another server took its place) missed the writes since,
+ * so its copy may be older than the last acknowledged write. Checked when
+ * a batch's stamps are read (the peer's copy is then the latest; the
+ * stamps catch any write after) and again when the copy is sent.
+ */
+function copiable(context: ReplicaContext, server: FleetServer, peer: FleetServer, key: string): boolean {
+  const replicas = context.shell.replicasFor(key);
+  return replicas.includes(server) && replicas.includes(peer) && context.shell.trusted(peer, key);
 }
