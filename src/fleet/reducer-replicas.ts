@@ -64,3 +64,37 @@ export function addDoubts(before: FleetState, after: FleetState): { state: Fleet
   if (view === undefined) return { state: after, effects, overflow };
   return { state: { ...after, servers, nextSweep }, effects, overflow };
 }
+
+/**
+ * Starts a warm-up (see `warm-up.ts`) of every server that stayed up and
+ * may have gained keys between `before` and `after`: another server went
+ * out (ejected, fenced, removed: its keys' next-ranked servers stand in) or
+ * lost weight, or its own weight rose. (A server that came up has its own
+ * warm-up.) A warm-up in flight is replaced: its result no longer counts.
+ */
+export function addWarmUps(before: FleetState, after: FleetState): { state: FleetState; effects: FleetEffect[] } {
+  const effects: FleetEffect[] = [];
+  if (after.replicas <= 1) return { state: after, effects };
+  const now = new Map(after.servers.map((server) => [server.id, server]));
+  const falling = before.servers.filter((server) => {
+    if (server.health !== 'up') return false;
+    const next = now.get(server.id);
+    return next === undefined || next.health !== 'up' || next.weight < server.weight;
+  });
+  if (falling.length === 0 && !after.servers.some((server) => server.weight > (before.servers.find((old) => old.id === server.id)?.weight ?? Infinity))) {
+    return { state: after, effects };
+  }
+  const previous = new Map(before.servers.map((server) => [server.id, server]));
+  let nextSweep = after.nextSweep;
+  const servers = after.servers.map((server): FleetServerState => {
+    const old = previous.get(server.id);
+    if (server.health !== 'up' || old === undefined || old.health !== 'up') return server;
+    const gains = server.weight > old.weight || falling.some((other) => other.id !== server.id);
+    if (!gains) return server;
+    const warm = nextSweep++;
+    effects.push({ type: 'warmUp', id: server.id, warm });
+    return { ...server, warming: warm };
+  });
+  if (effects.length === 0) return { state: after, effects };
+  return { state: { ...after, servers, nextSweep }, effects };
+}

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { addDoubts } from './reducer-replicas.js';
+import { addDoubts, addWarmUps } from './reducer-replicas.js';
 import type { FleetAction, FleetEffect, FleetServerState, FleetState, FleetTransition } from './state.js';
 
 const NOTHING: readonly FleetEffect[] = Object.freeze([]);
@@ -40,7 +40,6 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetTrans
   const [after, effects] = step(state, action);
   if (after.replicas <= 1 || after.servers === state.servers || (action.type === 'addServer' && action.initial === true)) return [after, effects];
   const doubted = addDoubts(state, after);
-  if (doubted.effects.length === 0 && doubted.overflow.length === 0) return [doubted.state, effects];
   let next = doubted.state;
   const all = [...effects, ...doubted.effects];
   for (const id of doubted.overflow) {
@@ -49,7 +48,9 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetTrans
     next = fenced;
     all.push(...more);
   }
-  return [next, all];
+  const warmed = addWarmUps(state, next);
+  if (all.length === effects.length && warmed.effects.length === 0) return [next, effects];
+  return [warmed.state, [...all, ...warmed.effects]];
 }
 
 function step(state: FleetState, action: FleetAction): FleetTransition {

@@ -206,7 +206,7 @@ export class FleetShell {
     await Promise.resolve(); // after the step that asked for it
     const context = this.replicaContext;
     // Before run(), nothing is copied: the servers hold what they hold.
-    const copied = this.#running && context !== undefined ? (await server.started, await warmUpServer(context, server)) : 0;
+    const copied = this.#running && context !== undefined ? (await server.started, await warmUpServer(context, server, () => this.#state.servers.find((entry) => entry.id === server.id)?.warming === warm)) : 0;
     if (this.#servers.get(server.id) !== server) return;
     this.report({ type: 'warmedUp', id: server.id, warm, copied });
   }

@@ -22,17 +22,26 @@ const BATCH = 256;
 const ROUNDS = 8;
 
 /**
- * Copies to `server` the keys it is a replica of, from each other live
- * server that is also their replica and may answer for them. Resolves with
+ * Copies to `server` the keys it is a replica of and does not hold, from
+ * each other live server that is also their replica and may answer for
+ * them. `current` says whether the fleet still waits for this warm-up. Resolves with
  * the number of keys copied; never rejects (a peer that fails is skipped;
  * a copy `server` cannot confirm fences it and ends the warm-up).
  */
-export async function warmUpServer(context: ReplicaContext, server: FleetServer): Promise<number> {
+export async function warmUpServer(context: ReplicaContext, server: FleetServer, current: () => boolean = () => true): Promise<number> {
   const { shell, guard } = context;
   let copied = 0;
-  // Up, and not out since this warm-up began (a later return starts a warm-up of its own).
+  // Up, not out since this warm-up began, and still the warm-up the fleet waits for (a later change starts another).
   const outages = server.outages;
-  const live = (): boolean => server.health === 'up' && server.outages === outages;
+  const live = (): boolean => server.health === 'up' && server.outages === outages && current();
+  // What it holds already (and may answer for) is not copied again: a warm-up after a weight change or an
+  // ejection elsewhere copies only the keys that came to it.
+  let holds: Set<string>;
+  try {
+    holds = new Set(await server.client.keys());
+  } catch {
+    return copied;
+  }
   for (const peer of shell.order) {
     if (peer === server || peer.health !== 'up' || !live()) continue;
     let keys: string[];
@@ -41,7 +50,7 @@ export async function warmUpServer(context: ReplicaContext, server: FleetServer)
     } catch {
       continue;
     }
-    const mine = keys.filter((key) => copiable(context, server, peer, key));
+    const mine = keys.filter((key) => !(holds.has(key) && shell.trusted(server, key)) && copiable(context, server, peer, key));
     // Keys skipped because a write or a repair of their bucket was running go round again, a few times.
     let todo = mine;
     for (let round = 0; round < ROUNDS && todo.length > 0; round++) {

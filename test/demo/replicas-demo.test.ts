@@ -33,7 +33,8 @@ describe('npm start -- --fleet 3 --replicas 2', () => {
     // The counts: zero errors, zero misses, zero stale values, during the loss and after the return.
     expect(report).toMatch(/^reads: [\d,]+, misses: 0, stale values: 0, failed: 0; writes: [\d,]+, failed: 0$/m);
     expect(report).toMatch(/^errors: none$/m);
-    expect(report).toMatch(/^events: .*\b1 serverReturned\b.*\b1 serverWarmed\b/m);
+    // The others are warmed up too when the server goes out (they stand in for its keys): at least one warm-up.
+    expect(report).toMatch(/^events: .*\b1 serverReturned\b.*\b[1-9]\d* serverWarmed\b/m);
     expect(report).toMatch(/^events: .*\b\d+ (serverEjected|serverFenced)\b/m);
     expect(report).toMatch(new RegExp(`^after ${victim} came back empty: every key read: 2,000 reads, misses: 0, stale values: 0, failed: 0$`, 'm'));
     expect(report).toMatch(/^each key on exactly its 2 servers: yes; copies per server: /m);

@@ -119,7 +119,7 @@ function apply(model: Model, real: Real, action: FleetAction): void {
     if (k > 1 && old?.health === 'up') {
       const retryAt = action.at + before.config.retryTimeout;
       expect(serverOf(after, action.id)).toMatchObject({ health: 'ejected', ejectedAt: action.at, retryAt, failures: old.failures });
-      expect(effects).toEqual([
+      expect(effects.filter((effect) => effect.type !== 'warmUp')).toEqual([
         { type: 'armRetry', id: action.id, delay: before.config.retryTimeout },
         { type: 'notify', event: { type: 'serverFenced', server: action.id, at: action.at, retryAt, key: action.key, error: action.error } },
       ]);
@@ -127,13 +127,21 @@ function apply(model: Model, real: Real, action: FleetAction): void {
     } else must(after === before && effects.length === 0, () => `fence of ${action.id} (${old?.health}, replicas ${k}) changed something`);
   }
 
-  // Each sweep carries every doubt its server has; warm-ups only for a server that returned or joined.
+  // Each sweep carries every doubt its server has. Warm-ups: for a server that returned or joined, and for every
+  // server that stayed up and may have gained keys (another went out or lost weight, or its own weight rose).
   for (const sweep of of('sweep')) expect(sweep.views).toEqual(serverOf(after, sweep.id)?.doubts);
+  const wasUp = (state: FleetState, id: string): boolean => serverOf(state, id)?.health === 'up';
+  const falling = before.servers.filter((server) => server.health === 'up' && (!wasUp(after, server.id) || serverOf(after, server.id)!.weight < server.weight));
+  const gains = (id: string): boolean =>
+    wasUp(before, id) && wasUp(after, id) && (serverOf(after, id)!.weight > serverOf(before, id)!.weight || falling.some((other) => other.id !== id));
   for (const warm of of('warmUp')) {
-    must(warm.id === ('id' in action ? action.id : undefined) && (action.type === 'probeSucceeded' || action.type === 'addServer'), () => `warm-up of ${warm.id} on ${action.type}`);
+    const own = warm.id === ('id' in action ? action.id : undefined) && (action.type === 'probeSucceeded' || action.type === 'addServer');
+    must(own || gains(warm.id), () => `warm-up of ${warm.id} on ${action.type}`);
+    if (!own) count('warm-up of a server that gained keys');
   }
+  if (k > 1) for (const server of after.servers) if (gains(server.id)) must(of('warmUp').some((warm) => warm.id === server.id), () => `${server.id} may have gained keys on ${action.type} and got no warm-up`);
   if (action.type === 'probeSucceeded' && serverOf(before, action.id)?.health === 'probing' && k > 1) {
-    must(of('warmUp').length === 1, () => `${action.id} returned without a warm-up`);
+    must(of('warmUp').filter((warm) => warm.id === action.id).length === 1, () => `${action.id} returned without a warm-up`);
   }
   if (action.type === 'addServer' && serverOf(before, action.id) === undefined) checkJoin(model, before, after, action, effects);
 
@@ -163,7 +171,7 @@ function checkShape(real: Real, model: Model): void {
 /** A server joins: the fleet's own (no doubts, no warm-up), a new one (warmed up), or one that left before (ejected, probed at once). */
 function checkJoin(model: Model, before: FleetState, after: FleetState, action: Extract<FleetAction, { type: 'addServer' }>, effects: readonly FleetEffect[]): void {
   const server = serverOf(after, action.id)!;
-  const warms = effects.filter((effect) => effect.type === 'warmUp');
+  const warms = effects.filter((effect) => effect.type === 'warmUp' && effect.id === action.id);
   const arms = effects.filter((effect) => effect.type === 'armRetry' && effect.id === action.id); // others: fenced for too many doubts
   const rejoin = model.removed.has(action.id) && before.replicas > 1;
   if (action.initial === true) {
