@@ -63,10 +63,12 @@ let scratch = new Uint8Array(256);
 const SCRATCH_LIMIT = 65536;
 const textEncoder = new TextEncoder();
 const keyWords = new Int32Array(2);
+/** How many replicas {@link Placement.replicasFor} picks in its scratch arrays (MAX_REPLICAS); more go through {@link Placement.rank}. */
+const TOP_CAPACITY = 16;
 /** Scratch of {@link Placement.replicasFor}: the best servers so far, their scores and draws. */
-const topIndex = new Int32Array(17);
-const topScore = new Float64Array(17);
-const topDraw = new Float64Array(17);
+const topIndex = new Int32Array(TOP_CAPACITY);
+const topScore = new Float64Array(TOP_CAPACITY);
+const topDraw = new Float64Array(TOP_CAPACITY);
 const scoreWords = new Int32Array(2);
 
 /**
@@ -241,8 +243,9 @@ export class Placement<S extends PlacementServer = PlacementServer> {
    * The `k` servers that hold `key` when it is stored on `k` (its replicas),
    * best first: the `k` highest weighted rendezvous scores, so the first is
    * {@link Placement.serverFor} and the rest are where {@link Placement.rank}
-   * would go next. Fewer when there are fewer servers. O(n·k) mixes, one
-   * logarithm per server when weights differ; one small array allocated.
+   * would go next (`rank(key).slice(0, k)`). Fewer when there are fewer
+   * servers. O(n·k) mixes, one logarithm per server when weights differ;
+   * one small array allocated.
    *
    * @param k - a positive integer.
    */
@@ -252,10 +255,12 @@ export class Placement<S extends PlacementServer = PlacementServer> {
       const first = this.serverFor(key);
       return first === undefined ? [] : [first];
     }
+    const size = Math.min(k, count);
+    // More than MAX_REPLICAS (a direct call only: fleets and placement() refuse it): the plain way.
+    if (size > TOP_CAPACITY) return this.rank(key).slice(0, size);
     hashKeyInto(key, this.#hashTags, keyWords);
     const kh = keyWords[0]!;
     const kl = keyWords[1]!;
-    const size = Math.min(k, count);
     const picked = topIndex;
     const scores = topScore;
     const draws = topDraw;

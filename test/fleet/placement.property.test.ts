@@ -117,6 +117,13 @@ describe('placement: replicas (the top k of the ranking)', () => {
     );
   });
 
+  it('more than MAX_REPLICAS on a direct call: still the top k of the ranking', () => {
+    const table = new Placement(ids(30).map((server, i) => ({ ...server, weight: 1 + (i % 3) })));
+    for (const key of fixedKeys(50)) {
+      for (const k of [17, 20, 30, 40]) expect(table.replicasFor(key, k)).toEqual(table.rank(key).slice(0, k));
+    }
+  });
+
   it('no server: no replica', () => {
     expect(new Placement([]).replicasFor('k', 2)).toEqual([]);
     expect(placement('k', [], { replicas: 3 })).toEqual([]);
