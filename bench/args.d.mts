@@ -31,7 +31,7 @@ export declare const FLEET_USAGE: string;
 export declare function parseFleetArgs(
   argv: readonly string[],
   env?: Record<string, string | undefined>,
-): typeof HELP | { only: 'placement' | 'throughput' | undefined; quick: boolean };
+): typeof HELP | { only: 'placement' | 'throughput' | 'replicas' | undefined; quick: boolean; servers: number; inFlight: number; rounds: number; seconds: number };
 export declare const MIXED_USAGE: string;
 export declare function parseMixedArgs(
   argv: readonly string[],

@@ -102,14 +102,35 @@ export function parseConnectionArgs(argv) {
 
 // ---- bench/fleet.mjs ---------------------------------------------------------------
 
-export const FLEET_USAGE = `usage: node bench/fleet.mjs [--only placement|throughput]
-  --only      one half of the report (default both); BENCH_QUICK=1 for shorter throughput cells`;
+export const FLEET_USAGE = `usage: node bench/fleet.mjs [--only placement|throughput|replicas] [--servers n] [--in-flight n] [--rounds n] [--seconds s]
+  --only       one part of the report (default all three):
+               placement   balance, weights, movement, cost of placement (k = 1 and k = 2); no sockets
+               throughput  a fleet of 3 embedded servers vs one server
+               replicas    one fleet of --servers embedded servers with replicas: 1 vs 2 vs 3, SET and GET
+  --servers    embedded servers of the replicas part (default 4; at least 3)
+  --in-flight  requests in flight (closed loops) in the throughput and replicas cells (default 256)
+  --rounds     rounds of those cells, the clients' order reversed every other round (default 7; BENCH_QUICK=1: 3)
+  --seconds    seconds per client per round (default 1; BENCH_QUICK=1: 0.4)`;
 
 /** bench/fleet.mjs. */
 export function parseFleetArgs(argv, env = process.env) {
-  const v = strict(argv, { only: { type: 'string' } });
+  const v = strict(argv, {
+    only: { type: 'string' },
+    servers: { type: 'string' },
+    'in-flight': { type: 'string' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+  });
   if (v.help) return HELP;
-  return { only: oneOf('--only', v.only, ['placement', 'throughput']), quick: env.BENCH_QUICK === '1' };
+  const quick = env.BENCH_QUICK === '1';
+  return {
+    only: oneOf('--only', v.only, ['placement', 'throughput', 'replicas']),
+    quick,
+    servers: numberArg('--servers', v.servers, 4, { min: 3, integer: true }),
+    inFlight: numberArg('--in-flight', v['in-flight'], 256, { min: 1, integer: true }),
+    rounds: numberArg('--rounds', v.rounds, quick ? 3 : 7, { min: 1, integer: true }),
+    seconds: numberArg('--seconds', v.seconds, quick ? 0.4 : 1, { above: 0 }),
+  };
 }
 
 // ---- bench/mixed.mjs ---------------------------------------------------------------

@@ -1,17 +1,30 @@
 // The fleet's measured goals (issue 13): placement balance, weights,
 // minimal movement, placement cost, and the throughput of a fleet of three
-// embedded servers (three child processes) against one server.
+// embedded servers (three child processes) against one server. And the cost
+// of replicas (issue 21): placement of a key's k = 2 replicas
+// (`Placement#replicasFor(key, 2)`) beside placement on one server, and the
+// ops/s of one fleet of embedded servers (4 child processes by default) with
+// `replicas: 1` vs `2` vs `3`, for SET and for GET of keys present, at a
+// fixed number of requests in flight: a write goes to every replica (it
+// should cost about k), a read to one (about 1).
 //
-//   npm run build && node bench/fleet.mjs          # the whole report (~1-2 minutes)
-//   BENCH_QUICK=1 node bench/fleet.mjs             # shorter throughput cells
+//   npm run build && node bench/fleet.mjs          # the whole report (~2-3 minutes)
+//   BENCH_QUICK=1 node bench/fleet.mjs             # shorter throughput cells (3 rounds x 0.4 s)
 //   node bench/fleet.mjs --only placement          # balance, weights, movement, cost (no sockets)
-//   node bench/fleet.mjs --only throughput
-//   node bench/fleet.mjs --help                    # unknown flags are refused (exit 2)
+//   node bench/fleet.mjs --only throughput         # a fleet of 3 vs one server
+//   node bench/fleet.mjs --only replicas --servers 5 --rounds 9
+//   node bench/fleet.mjs --help                    # every flag; unknown flags are refused (exit 2)
 //
-// `npm run bench` runs it through `fleetBench()`. A measurement, not a test:
-// each goal is reported as met or NOT MET with its figure, and nothing here
-// fails on a slow machine. Keys are drawn from a seeded generator, so the
-// placement figures are the same on every run and every machine.
+// `npm run bench` runs it through `fleetBench()` (all three parts, the
+// defaults: 7 rounds x 1 s, 256 in flight, 4 servers for the replicas). A
+// measurement, not a test: each goal is reported as met or NOT MET with its
+// figure, and nothing here fails on a slow machine. Keys are drawn from a
+// seeded generator, so the placement figures are the same on every run and
+// every machine. The throughput cells run every client once per round, the
+// order reversed every other round; a client's figure is its median over
+// rounds, and a ratio between two clients is the median of the per-round
+// ratios (`pairedRatio`): on a shared machine, read the ratios, not the
+// absolute ops/s.
 
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -190,7 +203,17 @@ function costGoal() {
     const calls = Math.max(20_000, Math.round(2_000_000 / count));
     const ns = cpuNsPerCall((key) => equal.indexFor(key), keys, calls);
     const nsWeighted = cpuNsPerCall((key) => weighted.indexFor(key), keys, calls);
-    rows.push({ servers: count, 'µs/key (equal weights)': +(ns / 1000).toFixed(3), 'µs/key (weights 1,2,3)': +(nsWeighted / 1000).toFixed(3), 'ns per server': count > 1 ? +(ns / count).toFixed(1) : '-' });
+    // The replicas of a key (issue 21): the 2 best of its ranking, in the array replicasFor returns.
+    const ns2 = cpuNsPerCall((key) => equal.replicasFor(key, 2).length, keys, calls);
+    const ns2Weighted = cpuNsPerCall((key) => weighted.replicasFor(key, 2).length, keys, calls);
+    rows.push({
+      servers: count,
+      'µs/key (equal weights)': +(ns / 1000).toFixed(3),
+      'µs/key (weights 1,2,3)': +(nsWeighted / 1000).toFixed(3),
+      'ns per server': count > 1 ? +(ns / count).toFixed(1) : '-',
+      'k=2 µs/key (equal weights)': +(ns2 / 1000).toFixed(3),
+      'k=2 µs/key (weights 1,2,3)': +(ns2Weighted / 1000).toFixed(3),
+    });
   }
   return { calibrationNs: +calibration.toFixed(2), rows };
 }
@@ -225,10 +248,7 @@ async function closedLoop(client, op, keys, inFlight, seconds) {
   return { ops: ops / ((performance.now() - started) / 1000), cpuPerOp: (spent.user + spent.system) / ops, wrong };
 }
 
-async function throughputGoal({ quick }) {
-  const rounds = quick ? 3 : 7;
-  const seconds = quick ? 0.4 : 1;
-  const inFlight = 256;
+async function throughputGoal({ rounds, seconds, inFlight }) {
   const poolSize = 4;
   const children = await Promise.all([0, 1, 2].map(() => startEmbeddedServer('etx')));
   try {
@@ -281,17 +301,74 @@ async function throughputGoal({ quick }) {
   }
 }
 
+/** The replica counts compared by {@link replicasGoal}; the first is the baseline of the ratios. */
+const REPLICAS = [1, 2, 3];
+
+/**
+ * The cost of replicas (issue 21): `servers` embedded servers (child
+ * processes), and on them one `ZCachedFleet` per replica count (pool 4 per
+ * server each), the same keys (preloaded on their 3 best servers, so every
+ * fleet finds them) and the same closed loops. Per op (GET, SET) and round,
+ * every fleet runs once, the order reversed every other round, after a
+ * short warm-up of each. A SET goes to the key's k replicas, a GET to the
+ * best one (every key is present: no failover on a miss).
+ */
+async function replicasGoal({ rounds, seconds, inFlight, servers }) {
+  const poolSize = 4;
+  const children = await Promise.all(Array.from({ length: servers }, () => startEmbeddedServer('etx')));
+  try {
+    log(`replicas: ${servers} embedded servers in child processes (pids ${children.map((c) => c.pid).join(', ')}), replicas ${REPLICAS.join(' vs ')}, ${rounds} rounds x ${seconds}s`);
+    const keys = randomKeys(1000, 13);
+    const fleets = new Map(REPLICAS.map((k) => [k, new ZCachedFleet({ servers: children.map((c) => ({ host: c.host, port: c.port })), poolSize, replicas: k })]));
+    for (const fleet of fleets.values()) await fleet.run();
+    await fleets.get(Math.max(...REPLICAS)).mset(keys.map((key) => [key, VALUE]));
+    const cells = [];
+    for (const op of ['GET', 'SET']) {
+      const samples = new Map(REPLICAS.map((k) => [k, []]));
+      const cpu = new Map(REPLICAS.map((k) => [k, []]));
+      let wrong = 0;
+      for (const k of REPLICAS) wrong += (await closedLoop(fleets.get(k), op, keys, inFlight, Math.min(0.3, seconds))).wrong;
+      for (let round = 0; round < rounds; round++) {
+        const order = round % 2 === 1 ? [...REPLICAS].reverse() : REPLICAS;
+        for (const k of order) {
+          const result = await closedLoop(fleets.get(k), op, keys, inFlight, seconds);
+          samples.get(k).push(result.ops);
+          cpu.get(k).push(result.cpuPerOp);
+          wrong += result.wrong;
+        }
+      }
+      const [base, ...others] = REPLICAS;
+      cells.push({
+        cell: `${op} 100 B, ${inFlight} in flight`,
+        ...Object.fromEntries(REPLICAS.map((k) => [`replicas ${k}`, formatRate(median(samples.get(k)))])),
+        ...Object.fromEntries(others.map((k) => [`${k} / ${base}`, +pairedRatio(samples.get(k), samples.get(base)).toFixed(2)])),
+        ...Object.fromEntries(REPLICAS.map((k) => [`client CPU µs/op: replicas ${k}`, +median(cpu.get(k)).toFixed(2)])),
+        ...Object.fromEntries(others.map((k) => [`CPU ${k} / ${base}`, +pairedRatio(cpu.get(k), cpu.get(base)).toFixed(2)])),
+        'wrong replies': wrong,
+        opsPerRound: Object.fromEntries(REPLICAS.map((k) => [k, samples.get(k).map(Math.round)])),
+      });
+    }
+    for (const fleet of fleets.values()) await fleet.close();
+    return { servers, rounds, seconds, cells };
+  } finally {
+    await Promise.all(children.map((child) => child.stop()));
+  }
+}
+
 // ---- the report ---------------------------------------------------------------------
 
 /**
- * Runs the fleet benchmarks; returns `{ environment, balance, weights, movement, cost, throughput, goals }`.
- * @param {{ quick?: boolean, print?: boolean, only?: 'placement' | 'throughput' }} options
+ * Runs the fleet benchmarks; returns `{ environment, balance, weights, movement, cost, throughput, replicas, goals }`
+ * (the parts `only` leaves out are absent). Defaults as `node bench/fleet.mjs` without flags.
+ * @param {{ quick?: boolean, print?: boolean, only?: 'placement' | 'throughput' | 'replicas', servers?: number, inFlight?: number, rounds?: number, seconds?: number }} options
  */
-export async function fleetBench({ quick = false, print = true, only } = {}) {
+export async function fleetBench({ quick = false, print = true, only, servers = 4, inFlight = 256, rounds = quick ? 3 : 7, seconds = quick ? 0.4 : 1 } = {}) {
+  const loadAverage = () => os.loadavg().map((x) => +x.toFixed(2));
   const report = {
-    environment: { node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), loadAverage: os.loadavg().map((x) => +x.toFixed(2)) },
+    environment: { node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), loadAverage: loadAverage() },
   };
-  if (only !== 'throughput') {
+  const part = (name) => only === undefined || only === name;
+  if (part('placement')) {
     log('fleet placement: 1,000,000 keys');
     const keys = randomKeys(1_000_000, 1);
     report.balance = balanceGoal(keys);
@@ -300,7 +377,9 @@ export async function fleetBench({ quick = false, print = true, only } = {}) {
     log('fleet placement cost (CPU time)');
     report.cost = costGoal();
   }
-  if (only !== 'placement') report.throughput = await throughputGoal({ quick });
+  if (part('throughput')) report.throughput = await throughputGoal({ rounds, seconds, inFlight });
+  if (part('replicas')) report.replicas = await replicasGoal({ rounds, seconds, inFlight, servers });
+  report.environment.loadAverageAtEnd = loadAverage();
   report.goals = goals(report);
   if (print) printFleetReport(report);
   return report;
@@ -320,9 +399,24 @@ function goals(report) {
     add('remove one: keys moved that were not its own', m.remove['other keys moved'], '0', m.remove['other keys moved'] === 0);
     const ten = report.cost.rows.find((row) => row.servers === 10);
     add('placement at 10 servers (CPU time)', `${ten['µs/key (equal weights)']} µs/key`, '< 1 µs/key', ten['µs/key (equal weights)'] < 1);
+    add('replicas: placement of k = 2 at 10 servers (CPU time)', `${ten['k=2 µs/key (equal weights)']} µs/key`, '< 1.5 µs/key', ten['k=2 µs/key (equal weights)'] < 1.5);
   }
   if (report.throughput !== undefined) {
     for (const cell of report.throughput) add(`throughput, fleet of 3 vs one server: ${cell.cell}`, cell['fleet of 3 / one'], 'ratio reported', true);
+  }
+  if (report.replicas !== undefined) {
+    for (const cell of report.replicas.cells) {
+      const write = cell.cell.startsWith('SET');
+      for (const k of REPLICAS.slice(1)) {
+        const ratio = cell[`${k} / 1`];
+        rows.push({
+          goal: `replicas ${k} vs 1, ops/s: ${cell.cell}`,
+          measured: `${ratio} (costs ${(1 / ratio).toFixed(2)}x)`,
+          target: write ? `about 1/${k}: a write goes to ${k} servers` : 'about 1: a read goes to one server',
+          status: 'reported',
+        });
+      }
+    }
   }
   return rows;
 }
@@ -332,7 +426,8 @@ export function printFleetReport(report) {
   const section = (title) => console.log(`\n=== ${title} ${'='.repeat(Math.max(0, 74 - title.length))}`);
   const env = report.environment;
   section('fleet: environment');
-  console.log(`node ${env.node}, ${env.cpu}, ${env.cores} cores, load average ${env.loadAverage.join(' ')}`);
+  const atEnd = env.loadAverageAtEnd === undefined ? '' : `; at the end ${env.loadAverageAtEnd.join(' ')}`;
+  console.log(`node ${env.node}, ${env.cpu}, ${env.cores} cores, load average ${env.loadAverage.join(' ')}${atEnd}`);
   if (report.balance !== undefined) {
     section('balance: 1,000,000 keys on 10 equal servers (weighted rendezvous vs ketama 160 points)');
     console.table([report.balance]);
@@ -341,19 +436,25 @@ export function printFleetReport(report) {
     section('minimal movement (1,000,000 keys): add an 11th server, remove one of 10');
     console.table(report.movement);
     section(`placement cost, CPU time per key (calibration: ${report.cost.calibrationNs} ns per multiply-xor-shift call)`);
+    console.log('k = 1: Placement#indexFor(key); k = 2: Placement#replicasFor(key, 2), its 2 replicas in a new array');
     console.table(report.cost.rows);
   }
   if (report.throughput !== undefined) {
     section('throughput: fleet of 3 embedded servers (3 child processes) vs one, same workload');
     console.table(report.throughput);
   }
-  section('issue 13 goals');
+  if (report.replicas !== undefined) {
+    const { servers, rounds, seconds, cells } = report.replicas;
+    section(`replicas ${REPLICAS.join(' vs ')}: fleets of the same ${servers} embedded servers (${servers} child processes), pool 4 each`);
+    console.log(`${rounds} rounds x ${seconds} s per fleet; ops/s: median over rounds; ratios: median of the per-round ratios to replicas 1`);
+    console.table(cells.map(({ opsPerRound, ...cell }) => cell));
+  }
+  section('issue 13 and 21 goals');
   console.table(report.goals);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { quick, only } = cli('fleet', FLEET_USAGE, parseFleetArgs);
-  fleetBench({ quick, only }).catch((error) => {
+  fleetBench(cli('fleet', FLEET_USAGE, parseFleetArgs)).catch((error) => {
     console.error(error);
     process.exitCode = 1;
   });

@@ -6,7 +6,8 @@
 //   4. the micro-benchmarks: decoder MB/s (bench/decoder.mjs) and
 //      getLeastLoadedConnection ns (bench/least-loaded.mjs);
 //   5. the goals of issue 6, checked against the numbers above;
-//   6. the fleet's goals (bench/fleet.mjs, issue 13);
+//   6. the fleet's goals (bench/fleet.mjs, issue 13) and the cost of its
+//      replicas: replicas 1 vs 2 vs 3, placement of k = 2 (issue 21);
 //   7. the mixed workload: small GETs beside 10 KB SETs on the faithful 'etx'
 //      server behind a 0.5 ms round trip (bench/mixed.mjs, issue 19).
 //
@@ -395,7 +396,7 @@ try {
 log('getLeastLoadedConnection micro-benchmark');
 report.leastLoaded = leastLoadedBench();
 report.connection = await connectionBench();
-log('fleet: placement and a 3-server fleet (bench/fleet.mjs)');
+log('fleet: placement, a 3-server fleet, replicas 1 vs 2 vs 3 on 4 servers (bench/fleet.mjs)');
 try {
   report.fleet = await fleetBench({ quick: settings.quick, print: false });
 } catch (error) {

@@ -63,10 +63,14 @@ let scratch = new Uint8Array(256);
 const SCRATCH_LIMIT = 65536;
 const textEncoder = new TextEncoder();
 const keyWords = new Int32Array(2);
+/** How many replicas {@link Placement.replicasFor} picks in its scratch arrays (MAX_REPLICAS); more go through {@link Placement.rank}. */
+const TOP_CAPACITY = 16;
 /** Scratch of {@link Placement.replicasFor}: the best servers so far, their scores and draws. */
-const topIndex = new Int32Array(17);
-const topScore = new Float64Array(17);
-const topDraw = new Float64Array(17);
+const topIndex = new Int32Array(TOP_CAPACITY);
+const topScore = new Float64Array(TOP_CAPACITY);
+const topDraw = new Float64Array(TOP_CAPACITY);
+/** Scratch of {@link Placement.replicasFor} when weights differ: per weight class, the highest draw left out so far; grows with the number of classes. */
+let classFloor = new Float64Array(16);
 const scoreWords = new Int32Array(2);
 
 /**
@@ -156,6 +160,8 @@ export class Placement<S extends PlacementServer = PlacementServer> {
   readonly #order: Int32Array;
   readonly #classStart: Int32Array;
   readonly #classWeight: Float64Array;
+  /** The weight class of each server (index into `#classWeight`). */
+  readonly #classOf: Int32Array;
 
   /**
    * @param servers - distinct ids; weights finite and > 0 (default 1).
@@ -186,12 +192,16 @@ export class Placement<S extends PlacementServer = PlacementServer> {
     this.#order = new Int32Array(count);
     this.#classStart = new Int32Array(byWeight.size + 1);
     this.#classWeight = new Float64Array(byWeight.size);
+    this.#classOf = new Int32Array(count);
     let at = 0;
     let klass = 0;
     for (const [weight, members] of byWeight) {
       this.#classStart[klass] = at;
       this.#classWeight[klass] = weight;
-      for (const index of members) this.#order[at++] = index;
+      for (const index of members) {
+        this.#order[at++] = index;
+        this.#classOf[index] = klass;
+      }
       klass++;
     }
     this.#classStart[klass] = at;
@@ -241,8 +251,10 @@ export class Placement<S extends PlacementServer = PlacementServer> {
    * The `k` servers that hold `key` when it is stored on `k` (its replicas),
    * best first: the `k` highest weighted rendezvous scores, so the first is
    * {@link Placement.serverFor} and the rest are where {@link Placement.rank}
-   * would go next. Fewer when there are fewer servers. O(n·k) mixes, one
-   * logarithm per server when weights differ; one small array allocated.
+   * would go next (`rank(key).slice(0, k)`). Fewer when there are fewer
+   * servers. O(n·k) mixes; when weights differ, a logarithm for each server
+   * that may still be among the `k` (a few per weight class, not one per
+   * server); one small array allocated.
    *
    * @param k - an integer from 1 to {@link MAX_REPLICAS}.
    * @throws TypeError / RangeError for any other `k` (as `placement()` with `replicas`)
@@ -255,22 +267,39 @@ export class Placement<S extends PlacementServer = PlacementServer> {
       const first = this.serverFor(key);
       return first === undefined ? [] : [first];
     }
+    const size = Math.min(k, count);
+    // More than MAX_REPLICAS (a direct call only: fleets and placement() refuse it): the plain way.
+    if (size > TOP_CAPACITY) return this.rank(key).slice(0, size);
     hashKeyInto(key, this.#hashTags, keyWords);
     const kh = keyWords[0]!;
     const kl = keyWords[1]!;
-    const size = Math.min(k, count);
     const picked = topIndex;
     const scores = topScore;
     const draws = topDraw;
     let filled = 0;
-    const weighted = this.#classWeight.length > 1;
+    const classes = this.#classWeight.length;
+    const weighted = classes > 1;
+    if (weighted) {
+      if (classFloor.length < classes) classFloor = new Float64Array(classes * 2);
+      classFloor.fill(-1, 0, classes);
+    }
     for (let index = 0; index < count; index++) {
       const draw = mixDraw53(kh, kl, this.#seedHi[index]!, this.#seedLo[index]!);
-      const score = weighted ? weightedScore(this.servers[index]!.weight ?? 1, draw) : draw;
+      let score = draw;
+      if (weighted) {
+        // Within a weight class the score grows with the draw: below the draw of a server of its class already
+        // left out, a server is left out too, without its logarithm.
+        const klass = this.#classOf[index]!;
+        if (draw < classFloor[klass]!) continue;
+        score = weightedScore(this.#classWeight[klass]!, draw);
+      }
       // Insertion into the best `size` so far, best first (ties as rank(): the higher draw, then the smaller id).
       let at = filled;
       while (at > 0 && this.#better(score, draw, index, scores[at - 1]!, draws[at - 1]!, picked[at - 1]!)) at--;
-      if (at >= size) continue;
+      if (at >= size) {
+        if (weighted) classFloor[this.#classOf[index]!] = draw;
+        continue;
+      }
       for (let move = Math.min(filled, size - 1); move > at; move--) {
         picked[move] = picked[move - 1]!;
         scores[move] = scores[move - 1]!;

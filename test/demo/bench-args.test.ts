@@ -50,9 +50,19 @@ describe('bench/args.mjs', () => {
   it('parses bench/connection.mjs and bench/fleet.mjs, with their defaults and BENCH_QUICK', () => {
     expect(parseConnectionArgs([])).toEqual({ seconds: 2.5, warmup: 0.5 });
     expect(parseConnectionArgs(['--seconds', '1', '--warmup', '0'])).toEqual({ seconds: 1, warmup: 0 });
-    expect(parseFleetArgs([], {})).toEqual({ only: undefined, quick: false });
-    expect(parseFleetArgs(['--only', 'placement'], { BENCH_QUICK: '1' })).toEqual({ only: 'placement', quick: true });
-    expect(usageError(() => parseFleetArgs(['--only', 'speed'], {})).message).toContain('placement, throughput');
+    expect(parseFleetArgs([], {})).toEqual({ only: undefined, quick: false, servers: 4, inFlight: 256, rounds: 7, seconds: 1 });
+    expect(parseFleetArgs(['--only', 'placement'], { BENCH_QUICK: '1' })).toEqual({ only: 'placement', quick: true, servers: 4, inFlight: 256, rounds: 3, seconds: 0.4 });
+    expect(parseFleetArgs(['--only', 'replicas', '--servers', '5', '--in-flight', '64', '--rounds', '9', '--seconds', '0.5'], { BENCH_QUICK: '1' })).toEqual({
+      only: 'replicas',
+      quick: true,
+      servers: 5,
+      inFlight: 64,
+      rounds: 9,
+      seconds: 0.5,
+    });
+    expect(usageError(() => parseFleetArgs(['--only', 'speed'], {})).message).toContain('placement, throughput, replicas');
+    expect(usageError(() => parseFleetArgs(['--servers', '2'], {})).message).toContain('--servers must be an integer >= 3');
+    expect(usageError(() => parseFleetArgs(['--in-flight', '0'], {})).message).toContain('--in-flight');
   });
 
   it('parses bench/mixed.mjs, with its defaults and BENCH_QUICK', () => {

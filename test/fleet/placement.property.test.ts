@@ -3,11 +3,12 @@
  * on XXH64 with hash tags): determinism, minimal movement on add, remove
  * and weight changes, balance and weight proportionality (statistical
  * bounds on fixed key sets, so the outcome never varies from run to run),
- * hash tags, and the failover order.
+ * hash tags, the failover order, and the replicas of a key (the top k of
+ * its ranking).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashTagOf, keyHash, Placement, placement, rankServers, type PlacementServer } from '../../src/fleet/placement.js';
+import { hashTagOf, keyHash, MAX_REPLICAS, Placement, placement, rankServers, type PlacementServer } from '../../src/fleet/placement.js';
 import { xxhash64 } from '../../src/fleet/xxhash64.js';
 
 const ids = (count: number, prefix = '10.0.0.'): PlacementServer[] => Array.from({ length: count }, (_, i) => ({ id: `${prefix}${i + 1}:7556` }));
@@ -78,6 +79,54 @@ describe('placement: determinism', () => {
     expect(() => new Placement([{ id: 'a' }, { id: 'a' }])).toThrow(RangeError);
     for (const weight of [0, -1, Number.NaN, Infinity]) expect(() => new Placement([{ id: 'a', weight }])).toThrow(RangeError);
     expect(() => new Placement([{ id: 'a', weight: '2' as unknown as number }])).toThrow(TypeError);
+  });
+});
+
+describe('placement: replicas (the top k of the ranking)', () => {
+  /**
+   * Up to 24 servers with equal weights, weights from {1, 2, 3} (a few weight
+   * classes of several servers each) or any weights (mostly one server per class).
+   */
+  const replicaSet = fc
+    .tuple(
+      fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 24 }),
+      fc.constantFrom('equal', 'classes', 'any'),
+      fc.array(fc.double({ min: 0.1, max: 10, noNaN: true }), { minLength: 24, maxLength: 24 }),
+    )
+    .map(([names, kind, weights]) =>
+      names.map((id, i): PlacementServer => (kind === 'equal' ? { id } : { id, weight: kind === 'classes' ? 1 + (Math.floor(weights[i]! * 7) % 3) : weights[i]! })),
+    );
+  const replicaKey = fc.oneof(keyArb, fc.tuple(fc.string({ minLength: 1, maxLength: 6 }), keyArb).map(([tag, rest]) => `{${tag}}${rest}`));
+  const ks = fc.integer({ min: 1, max: MAX_REPLICAS });
+
+  it('replicasFor(key, k) is rank(key).slice(0, k), for any servers, weights, keys and k', () => {
+    fc.assert(
+      fc.property(replicaSet, fc.array(replicaKey, { minLength: 1, maxLength: 20 }), ks, (servers, keys, k) => {
+        const table = new Placement(servers);
+        for (const key of keys) {
+          const replicas = table.replicasFor(key, k);
+          expect(replicas).toEqual(table.rank(key).slice(0, k));
+          // The same objects, in the same order: the first is serverFor().
+          replicas.forEach((server, at) => expect(server).toBe(table.rank(key)[at]));
+          expect(replicas[0]).toBe(table.serverFor(key));
+          expect(placement(key, servers, { replicas: k })).toEqual(replicas);
+          for (const server of servers) expect(table.holds(key, k, server.id)).toBe(replicas.includes(server));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('more than MAX_REPLICAS on a direct call: still the top k of the ranking', () => {
+    const table = new Placement(ids(30).map((server, i) => ({ ...server, weight: 1 + (i % 3) })));
+    for (const key of fixedKeys(50)) {
+      for (const k of [17, 20, 30, 40]) expect(table.replicasFor(key, k)).toEqual(table.rank(key).slice(0, k));
+    }
+  });
+
+  it('no server: no replica', () => {
+    expect(new Placement([]).replicasFor('k', 2)).toEqual([]);
+    expect(placement('k', [], { replicas: 3 })).toEqual([]);
   });
 });
 
