@@ -69,8 +69,6 @@ const TOP_CAPACITY = 16;
 const topIndex = new Int32Array(TOP_CAPACITY);
 const topScore = new Float64Array(TOP_CAPACITY);
 const topDraw = new Float64Array(TOP_CAPACITY);
-/** Scratch of {@link Placement.replicasFor} when weights differ: per weight class, the highest draw left out so far; grows with the number of classes. */
-let classFloor = new Float64Array(16);
 const scoreWords = new Int32Array(2);
 
 /**
@@ -160,8 +158,6 @@ export class Placement<S extends PlacementServer = PlacementServer> {
   readonly #order: Int32Array;
   readonly #classStart: Int32Array;
   readonly #classWeight: Float64Array;
-  /** The weight class of each server (index into `#classWeight`). */
-  readonly #classOf: Int32Array;
 
   /**
    * @param servers - distinct ids; weights finite and > 0 (default 1).
@@ -192,16 +188,12 @@ export class Placement<S extends PlacementServer = PlacementServer> {
     this.#order = new Int32Array(count);
     this.#classStart = new Int32Array(byWeight.size + 1);
     this.#classWeight = new Float64Array(byWeight.size);
-    this.#classOf = new Int32Array(count);
     let at = 0;
     let klass = 0;
     for (const [weight, members] of byWeight) {
       this.#classStart[klass] = at;
       this.#classWeight[klass] = weight;
-      for (const index of members) {
-        this.#order[at++] = index;
-        this.#classOf[index] = klass;
-      }
+      for (const index of members) this.#order[at++] = index;
       klass++;
     }
     this.#classStart[klass] = at;
@@ -252,9 +244,8 @@ export class Placement<S extends PlacementServer = PlacementServer> {
    * best first: the `k` highest weighted rendezvous scores, so the first is
    * {@link Placement.serverFor} and the rest are where {@link Placement.rank}
    * would go next (`rank(key).slice(0, k)`). Fewer when there are fewer
-   * servers. O(n·k) mixes; when weights differ, a logarithm for each server
-   * that may still be among the `k` (a few per weight class, not one per
-   * server); one small array allocated.
+   * servers. O(n·k) mixes, one logarithm per server when weights differ;
+   * one small array allocated.
    *
    * @param k - an integer from 1 to {@link MAX_REPLICAS}.
    * @throws TypeError / RangeError for any other `k` (as `placement()` with `replicas`)
@@ -277,29 +268,14 @@ export class Placement<S extends PlacementServer = PlacementServer> {
     const scores = topScore;
     const draws = topDraw;
     let filled = 0;
-    const classes = this.#classWeight.length;
-    const weighted = classes > 1;
-    if (weighted) {
-      if (classFloor.length < classes) classFloor = new Float64Array(classes * 2);
-      classFloor.fill(-1, 0, classes);
-    }
+    const weighted = this.#classWeight.length > 1;
     for (let index = 0; index < count; index++) {
       const draw = mixDraw53(kh, kl, this.#seedHi[index]!, this.#seedLo[index]!);
-      let score = draw;
-      if (weighted) {
-        // Within a weight class the score grows with the draw: below the draw of a server of its class already
-        // left out, a server is left out too, without its logarithm.
-        const klass = this.#classOf[index]!;
-        if (draw < classFloor[klass]!) continue;
-        score = weightedScore(this.#classWeight[klass]!, draw);
-      }
+      const score = weighted ? weightedScore(this.servers[index]!.weight ?? 1, draw) : draw;
       // Insertion into the best `size` so far, best first (ties as rank(): the higher draw, then the smaller id).
       let at = filled;
       while (at > 0 && this.#better(score, draw, index, scores[at - 1]!, draws[at - 1]!, picked[at - 1]!)) at--;
-      if (at >= size) {
-        if (weighted) classFloor[this.#classOf[index]!] = draw;
-        continue;
-      }
+      if (at >= size) continue;
       for (let move = Math.min(filled, size - 1); move > at; move--) {
         picked[move] = picked[move - 1]!;
         scores[move] = scores[move - 1]!;
