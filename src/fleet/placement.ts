@@ -259,8 +259,6 @@ export class Placement<S extends PlacementServer = PlacementServer> {
       return first === undefined ? [] : [first];
     }
     const size = Math.min(k, count);
-    // More than MAX_REPLICAS (a direct call only: fleets and placement() refuse it): the plain way.
-    if (size > TOP_CAPACITY) return this.rank(key).slice(0, size);
     hashKeyInto(key, this.#hashTags, keyWords);
     const kh = keyWords[0]!;
     const kl = keyWords[1]!;

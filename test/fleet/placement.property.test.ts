@@ -117,11 +117,9 @@ describe('placement: replicas (the top k of the ranking)', () => {
     );
   });
 
-  it('more than MAX_REPLICAS on a direct call: still the top k of the ranking', () => {
-    const table = new Placement(ids(30).map((server, i) => ({ ...server, weight: 1 + (i % 3) })));
-    for (const key of fixedKeys(50)) {
-      for (const k of [17, 20, 30, 40]) expect(table.replicasFor(key, k)).toEqual(table.rank(key).slice(0, k));
-    }
+  it('more than MAX_REPLICAS, or a k that is not a whole number: a RangeError, as placement() gives', () => {
+    const table = new Placement(ids(30));
+    for (const k of [17, 20, 2.5, 0, Number.NaN]) expect(() => table.replicasFor('k', k)).toThrow(RangeError);
   });
 
   it('no server: no replica', () => {
