@@ -112,8 +112,11 @@ export class FleetRouting {
   #replicated<T>(keys: readonly string[], command: Command, run: (client: ZCached) => Promise<T>, merge: (values: T[]) => T, options: CommandOptions | undefined): Promise<T> {
     const replicas = this.#shell.replicasFor(keys[0]!);
     if (replicas.length === 0) return this.#refuse(command, keys[0]!);
-    for (const dialect of new Set(replicas.map((server) => server.dialect))) this.checkArguments(command, dialect);
-    return callerView(replicaWrite(this.#replicas, keys, replicas, (client) => run(client), merge, options?.signal), options);
+    // Replicas of one dialect refuse the same arguments, and the first refuses before anything is sent; only
+    // replicas of several dialects need every check first, so that nothing is half-sent.
+    const dialect = replicas[0]!.dialect;
+    if (replicas.some((server) => server.dialect !== dialect)) for (const each of new Set(replicas.map((server) => server.dialect))) this.checkArguments(command, each);
+    return callerView(replicaWrite(this.#replicas, keys, replicas, run, merge, options?.signal), options);
   }
 
   /** Rejects a command no server can take now (after checking its arguments): none in the fleet, or all ejected. */

@@ -53,13 +53,50 @@ export function replicaWrite<T>(
   // Placed afresh after a repair, the key may have no live replica left.
   if (replicas.length === 0) return Promise.reject(context.unavailable(keys[0]));
   for (const bucket of buckets) guard.begin(bucket);
-  const sends = replicas.map((server) => server.trackWrite(run(server.client)));
-  return Promise.allSettled(sends)
-    .then((settled) => conclude(context, keys, replicas, settled))
-    .finally(() => {
-      for (const bucket of buckets) guard.end(bucket);
-    })
-    .then(merge);
+  const end = (): void => {
+    for (const bucket of buckets) guard.end(bucket);
+  };
+  let requests: Promise<T>[];
+  try {
+    requests = replicas.map((server) => run(server.client));
+  } catch (error) {
+    end();
+    throw error;
+  }
+  // One callback per replica, no promise per replica: the common case (every replica confirmed) settles in the last one.
+  return new Promise<T>((resolve, reject) => {
+    const outcomes: Settled<T>[] = new Array<Settled<T>>(replicas.length);
+    const values: T[] = [];
+    let failed = false;
+    let left = replicas.length;
+    replicas.forEach((server, index) => {
+      server.watchWrite(requests[index]!, (confirmed, outcome) => {
+        if (confirmed) {
+          values.push(outcome as T);
+          outcomes[index] = { status: 'fulfilled', value: outcome as T };
+        } else {
+          failed = true;
+          outcomes[index] = { status: 'rejected', reason: outcome };
+        }
+        if (--left > 0) return;
+        if (!failed) {
+          end();
+          resolve(merge(values));
+          return;
+        }
+        conclude(context, keys, replicas, outcomes).then(
+          (confirmedValues) => {
+            end();
+            resolve(merge(confirmedValues));
+          },
+          (error: unknown) => {
+            end();
+            reject(error);
+          },
+        );
+      });
+    });
+  });
 }
 
 /** Fences the replicas that could not confirm, deletes the keys on those that answered an error; the confirmed replies, or the rejection. */

@@ -165,12 +165,40 @@ export class FleetServer {
   };
 
   readonly #onError = (error: unknown): never => {
+    this.#account(error);
+    throw error;
+  };
+
+  /** Counts a failed request towards ejection (or, for an error reply, as a sign of life). */
+  #account(error: unknown): void {
     if (this.#counting && !this.#closed) {
       if (isServerFailure(error)) this.#report({ type: 'failed', id: this.id, at: this.#now(), error: error as Error });
       else if (error instanceof ServerError && this.failing) this.#succeeded();
     }
-    throw error;
-  };
+  }
+
+  /**
+   * Follows a write sent to this server, without a promise of its own (the
+   * replicated write path): counted as {@link track} counts, held in
+   * {@link writes} until it settles, then `settle(true, value)` or
+   * `settle(false, error)`.
+   */
+  watchWrite<T>(request: Promise<T>, settle: (confirmed: boolean, outcome: unknown) => void): void {
+    const writes = this.writes;
+    writes.add(request);
+    request.then(
+      (value) => {
+        writes.delete(request);
+        if (this.failing) this.#succeeded();
+        settle(true, value);
+      },
+      (error: unknown) => {
+        writes.delete(request);
+        this.#account(error);
+        settle(false, error);
+      },
+    );
+  }
 
   #succeeded(): void {
     if (this.failing && !this.#closed) this.#report({ type: 'succeeded', id: this.id });
