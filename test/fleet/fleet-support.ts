@@ -54,3 +54,14 @@ export function openResources(): number {
 export async function untilResourcesBackTo(baseline: number): Promise<void> {
   await until(() => openResources() <= baseline, 15_000);
 }
+
+/** The text `server` stores for `key` (a bulk string as UTF-8, another value as JSON), or `undefined` when it holds none. */
+export function storedText(server: ZCachedServer, key: string): string | undefined {
+  const value = server.store.get(key);
+  return value?.type === 'bulk' ? value.value.toString('utf8') : value === undefined ? undefined : JSON.stringify(value);
+}
+
+/** The ids of the servers among `servers` whose store holds `key`, sorted. */
+export function holdersOf(servers: readonly ZCachedServer[], key: string): string[] {
+  return servers.filter((server) => server.store.has(key)).map(idOf).sort();
+}

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CrossServerError, FLEET_CHANNEL, ZCachedFleet, type FleetEvent } from '../../src/fleet/index.js';
 import type { ZCachedServer } from '../../src/testing/index.js';
 import { until, watchUnhandledRejections } from '../support.js';
-import { fleetOver, idOf, QUICK, startServers } from './fleet-support.js';
+import { fleetOver, idOf, QUICK, startServers, storedText, holdersOf } from './fleet-support.js';
 
 const unhandled = watchUnhandledRejections();
 
@@ -37,15 +37,9 @@ beforeEach(async () => {
 });
 
 const serverOf = (id: string): ZCachedServer => servers.find((server) => idOf(server) === id)!;
-/** The ids of the servers whose store holds `key`, sorted. */
-const holders = (key: string): string[] => servers.filter((server) => server.store.has(key)).map(idOf).sort();
+const holders = (key: string): string[] => holdersOf(servers, key);
 /** The key's replicas, sorted. */
 const replicasOf = (key: string): string[] => [...fleet.placement(key)].sort();
-/** The text a server stores for `key`, or undefined. */
-function storedText(server: ZCachedServer, key: string): string | undefined {
-  const value = server.store.get(key);
-  return value?.type === 'bulk' ? value.value.toString('utf8') : value === undefined ? undefined : JSON.stringify(value);
-}
 const requests = (): number[] => servers.map((server) => server.stats.requests);
 /** Requests each server got since `before`, by id. */
 const sentSince = (before: readonly number[]): Map<string, number> => new Map(servers.map((server, index) => [idOf(server), server.stats.requests - before[index]!]));

@@ -17,7 +17,7 @@ import { AbortError, ServerError, TimeoutError } from '../../src/errors.js';
 import { NoServerError, PartialFailureError, rankServers, ServerEjectedError, ZCachedFleet, type FleetEvent } from '../../src/fleet/index.js';
 import type { ZCachedServer } from '../../src/testing/index.js';
 import { deferredCleanup, until, watchUnhandledRejections } from '../support.js';
-import { fleetOver, idOf, QUICK, startServers } from './fleet-support.js';
+import { fleetOver, idOf, QUICK, startServers, storedText, holdersOf } from './fleet-support.js';
 
 const unhandled = watchUnhandledRejections();
 const cleanup = deferredCleanup();
@@ -56,12 +56,8 @@ beforeEach(async () => {
 });
 
 const serverOf = (id: string): ZCachedServer => servers.find((server) => idOf(server) === id)!;
-const holders = (key: string): string[] => servers.filter((server) => server.store.has(key)).map(idOf).sort();
+const holders = (key: string): string[] => holdersOf(servers, key);
 const replicasOf = (key: string): string[] => [...fleet.placement(key)].sort();
-function storedText(server: ZCachedServer, key: string): string | undefined {
-  const value = server.store.get(key);
-  return value?.type === 'bulk' ? value.value.toString('utf8') : undefined;
-}
 const requests = (): number => servers.reduce((sum, server) => sum + server.stats.requests, 0);
 /** Every request the fleet sent has its reply (or failure): nothing pending on any connection. */
 const settled = (): boolean => fleet.servers.every((server) => server.pool.connections.every((connection) => connection.pendingRequests === 0));

@@ -15,7 +15,7 @@ import { TimeoutError } from '../../src/errors.js';
 import { FLEET_CHANNEL, rankServers, type FleetEvent, type ZCachedFleet } from '../../src/fleet/index.js';
 import type { ZCachedServer } from '../../src/testing/index.js';
 import { deferredCleanup, until, watchUnhandledRejections } from '../support.js';
-import { fleetOver, idOf, openResources, startServers, untilResourcesBackTo } from './fleet-support.js';
+import { fleetOver, idOf, openResources, startServers, untilResourcesBackTo, storedText } from './fleet-support.js';
 
 const cleanup = deferredCleanup();
 const unhandled = watchUnhandledRejections();
@@ -58,10 +58,6 @@ const replicaEvents = (log: readonly FleetEvent[]): FleetEvent[] => log.filter((
 const settledFleet = (fleet: ZCachedFleet): boolean =>
   fleet.state.servers.every((server) => server.health === 'up' && server.doubts.length === 0 && server.sweep === undefined && server.warming === undefined);
 
-function storedText(server: ZCachedServer, key: string): string | undefined {
-  const value = server.store.get(key);
-  return value?.type === 'bulk' ? value.value.toString('utf8') : undefined;
-}
 
 describe('fencing, return, warm-up', () => {
   it('a replica that cannot confirm a write is fenced, replaced, flushed on return and warmed up; events three ways; close() leaks nothing', async () => {
