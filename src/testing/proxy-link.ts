@@ -223,9 +223,18 @@ export class Link {
   }
 }
 
-/** Resets a socket, or destroys it when it cannot be reset (already closed, or not a TCP socket). */
+/**
+ * Resets a socket, or destroys it when it cannot be reset (already closed,
+ * not a TCP socket, or its `end()` still in flight: Node's reset then fails
+ * with EINVAL, the socket never emits 'close' and its handle is never freed,
+ * so a proxy waiting for it would never close; its FIN is on its way anyway).
+ */
 export function resetSocket(socket: net.Socket): void {
   if (socket.destroyed) return;
+  if (socket.writableEnded && !socket.writableFinished) {
+    socket.destroy();
+    return;
+  }
   try {
     socket.resetAndDestroy();
   } catch {

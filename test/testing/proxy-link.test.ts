@@ -4,8 +4,9 @@
  * never rounded up to a whole timer millisecond and never cut short.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type * as net from 'node:net';
-import { Link, type DirectionSettings } from '../../src/testing/proxy-link.js';
+import * as net from 'node:net';
+import { Link, resetSocket, type DirectionSettings } from '../../src/testing/proxy-link.js';
+import { until } from '../support.js';
 
 /** The parts of a socket a link uses: a source it may pause, a sink that records writes. */
 function fakeSockets(): { source: net.Socket; sink: net.Socket; written: string[] } {
@@ -82,5 +83,31 @@ describe('Link latency', () => {
     expect(written).toEqual(['a', 'b']);
     link.kill();
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('resetSocket', () => {
+  it("closes a socket whose end() is still in flight (Node's reset fails there: EINVAL, and 'close' never comes)", async () => {
+    const accepted = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      accepted.add(socket);
+      socket.on('error', () => undefined);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, allowHalfOpen: true });
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.on('error', () => undefined);
+      let closed = false;
+      socket.once('close', () => (closed = true));
+      socket.write('bytes');
+      socket.end();
+      resetSocket(socket);
+      await until(() => closed, 5_000);
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -244,6 +244,23 @@ describe('cuts', () => {
     await until(() => echo.sockets.size === 0 && proxy.stats.openConnections === 0);
   });
 
+  it("a reset right after an orderly end (a half-open link's FIN released by heal()) still closes the sockets: close() settles", async () => {
+    // Node cannot reset a socket whose end() is still in flight (uv_tcp_close_reset fails with EINVAL,
+    // 'close' never comes and the handle leaks): the proxy's close() used to wait for it forever.
+    const echo = await startEchoServer();
+    const proxy = await startProxy({ target: { host: '127.0.0.1', port: echo.port } });
+    const client = await rawConnect(proxy.port);
+    await until(() => echo.sockets.size === 1);
+    proxy.halfOpen();
+    client.socket.end();
+    await sleep(50); // the proxy reads the FIN and holds it (were it later, the test would prove nothing, never fail)
+    proxy.heal(); // the held FIN goes out: end() on the proxy's socket to the server...
+    proxy.cutConnections({ mode: 'rst' }); // ...and in the same turn, a reset of that socket
+    const closed = await Promise.race([proxy.close().then(() => 'closed'), sleep(5_000).then(() => 'still open')]);
+    expect(closed).toBe('closed');
+    await until(() => echo.sockets.size === 0);
+  });
+
   it('a Connection sees a reset as a broken socket with ECONNRESET as the cause', async () => {
     const { proxy } = await serverBehindProxy();
     const connection = await connectionVia(proxy);
