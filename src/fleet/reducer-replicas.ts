@@ -11,7 +11,10 @@
  * older than the last acknowledged write. So each change records, on every
  * server it may have moved keys off, the placement just after it; the read
  * path does not trust a server for a key it did not hold in one of these
- * placements, and a sweep deletes those copies, then clears the doubts.
+ * placements once a write of the key began after it (until then the copy is
+ * the current value: the shell numbers writes as they begin), and a sweep
+ * deletes those copies (but a current one of a key the server holds again),
+ * then clears the doubts.
  *
  * @module
  */

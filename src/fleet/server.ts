@@ -21,6 +21,13 @@ import type { FleetAction, FleetServerState, PlacementView, ServerHealth } from 
 
 /** Placements of doubt views, shared by every server that carries the same view. */
 const viewPlacements = new WeakMap<PlacementView, Placement>();
+/** The write number (`WriteGuard#writes`) when each doubt view was made: writes numbered above it began after the change. */
+const viewSince = new WeakMap<PlacementView, number>();
+
+/** The write number when `view` was made (0 for a view never synced). */
+export function doubtSince(view: PlacementView): number {
+  return viewSince.get(view) ?? 0;
+}
 
 /**
  * True for the failures that count towards ejection: the server is
@@ -64,6 +71,8 @@ export class FleetServer {
   doubts: readonly Placement[] = [];
   /** Times it went out (ejected or fenced): a sweep or warm-up started before an outage stops at the next batch. */
   outages = 0;
+  /** For each of its {@link doubts}: the write number when it was made (see `WriteGuard#writes`). */
+  doubtsSince: readonly number[] = [];
   /** Writes (and repairs) sent to it and not settled yet: a sweep waits for those sent before it. */
   readonly writes = new Set<Promise<unknown>>();
 
@@ -102,8 +111,12 @@ export class FleetServer {
     });
   }
 
-  /** Copies the reducer's view of this server. */
-  sync(state: FleetServerState): void {
+  /**
+   * Copies the reducer's view of this server. `writes`: the write number
+   * now (`WriteGuard#writes`), given to doubt views seen for the first
+   * time: the shell syncs in the step that made them.
+   */
+  sync(state: FleetServerState, writes = 0): void {
     if (this.health === 'up' && state.health !== 'up') this.outages++;
     this.weight = state.weight;
     this.health = state.health;
@@ -113,8 +126,10 @@ export class FleetServer {
       this.doubts = state.doubts.map((view) => {
         let placement = viewPlacements.get(view);
         if (placement === undefined) viewPlacements.set(view, (placement = new Placement(view, { hashTags: this.#hashTags })));
+        if (!viewSince.has(view)) viewSince.set(view, writes);
         return placement;
       });
+      this.doubtsSince = state.doubts.map(doubtSince);
     }
   }
 

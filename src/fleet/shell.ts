@@ -15,7 +15,7 @@ import { logFleetEvent } from './fleet-debug.js';
 import type { FleetEventSink } from './fleet-events.js';
 import { Placement } from './placement.js';
 import { fleetReducer } from './reducer.js';
-import { FleetServer } from './server.js';
+import { FleetServer, doubtSince } from './server.js';
 import { initialFleetState, type FleetAction, type FleetServerState, type FleetState, type PlacementView } from './state.js';
 import { sweepServer } from './sweep.js';
 import type { ReplicaContext } from './replica-reads.js';
@@ -107,11 +107,19 @@ export class FleetShell {
   /**
    * Whether `server` may answer a read of `key`: true unless a change of
    * the placement moved the key off it since its last sweep (see
-   * `FleetServerState.doubts`).
+   * `FleetServerState.doubts`) and a write of the key (or of another key
+   * of its `WriteGuard` bucket) began since that change: a write that did
+   * not reach the server. Until then its copy is the key's current value.
    */
   trusted(server: FleetServer, key: string): boolean {
     const doubts = server.doubts;
-    for (let at = 0; at < doubts.length; at++) if (!doubts[at]!.holds(key, this.#options.replicas, server.id)) return false;
+    if (doubts.length === 0) return true;
+    const guard = this.replicaContext?.guard;
+    const bucket = guard?.bucket(key) ?? 0;
+    for (let at = 0; at < doubts.length; at++) {
+      if (doubts[at]!.holds(key, this.#options.replicas, server.id)) continue;
+      if (guard === undefined || guard.writtenSince(bucket, server.doubtsSince[at] ?? 0)) return false;
+    }
     return true;
   }
 
@@ -212,7 +220,13 @@ export class FleetShell {
   }
 
   async #sweep(server: FleetServer, sweep: number, views: readonly PlacementView[]): Promise<void> {
-    const result = await sweepServer(server, views, this.#options.replicas, this.#options.hashTags);
+    const guard = this.replicaContext?.guard;
+    // A copy of a key that is the server's again, and was not written since the change that moved it off, is current: it stays.
+    const current =
+      guard === undefined
+        ? undefined
+        : (key: string, view: PlacementView): boolean => !guard.writtenSince(guard.bucket(key), doubtSince(view)) && this.replicasFor(key).includes(server);
+    const result = await sweepServer(server, views, this.#options.replicas, this.#options.hashTags, current);
     if (this.#servers.get(server.id) !== server) return;
     if (typeof result === 'number') this.report({ type: 'sweepDone', id: server.id, sweep, cleared: views.length, deleted: result });
     else this.report({ type: 'sweepFailed', id: server.id, sweep, at: this.#options.now(), error: result });
@@ -232,7 +246,7 @@ export class FleetShell {
     for (const entry of after.servers) {
       const server = this.#servers.get(entry.id);
       if (server === undefined) continue;
-      server.sync(entry);
+      server.sync(entry, this.replicaContext?.guard.writes);
       order.push(server);
     }
     this.#order = order;

@@ -39,9 +39,11 @@ export interface FleetServerState {
    * With `replicas` > 1: the placements (live servers and weights) taken
    * just after a change that may have moved keys *off* this server while it
    * stayed up (another server returned or joined, a weight changed). For a
-   * key it does not hold in one of these placements, its copy may have
-   * missed later writes: it is not read from for that key until a sweep
-   * deleted such copies. Empty with `replicas: 1`, and while not `up`.
+   * key it does not hold in one of these placements, its copy misses the
+   * writes begun after that change: once one began, it is not read from for
+   * that key (the shell numbers writes as they begin) until a sweep deleted
+   * such copies (a copy of a key it holds again, not written since, is
+   * current and stays). Empty with `replicas: 1`, and while not `up`.
    */
   readonly doubts: readonly PlacementView[];
   /** The number of the sweep in flight for this server (see {@link FleetEffect} `sweep`), or `undefined`. */

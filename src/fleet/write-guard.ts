@@ -14,6 +14,11 @@
  * - a write that finds a repair in flight in its bucket waits for it, so
  *   the repair lands first.
  *
+ * Writes are also numbered as they begin, and each bucket keeps the number
+ * of its latest one: a server doubted after a placement change (see
+ * `reducer-replicas.ts`) still holds the current value of a key that moved
+ * off it as long as no write of the key began since.
+ *
  * @module
  */
 
@@ -25,6 +30,9 @@ export class WriteGuard {
   readonly #stamps = new Uint32Array(BUCKETS);
   readonly #inFlight = new Uint32Array(BUCKETS);
   readonly #repairs = new Map<number, Promise<void>>();
+  /** By bucket: the number of the latest write that began in it (0: none yet). */
+  readonly #began = new Float64Array(BUCKETS);
+  #writes = 0;
 
   /** The bucket of `key` (FNV-1a over its UTF-16 code units). */
   bucket(key: string): number {
@@ -42,6 +50,17 @@ export class WriteGuard {
   begin(bucket: number): void {
     this.#stamps[bucket]!++;
     this.#inFlight[bucket]!++;
+    this.#began[bucket] = ++this.#writes;
+  }
+
+  /** The number of the latest write that began, of any key (0 before the first). */
+  get writes(): number {
+    return this.#writes;
+  }
+
+  /** True when a write of a key of `bucket` began after write number `since` (see {@link writes}). */
+  writtenSince(bucket: number, since: number): boolean {
+    return this.#began[bucket]! > since;
   }
 
   /** That write has settled on every replica. */
